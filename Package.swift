@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per concern; arrows of ../shared/ARCHITECTURE.md:
+// rtlua → LuaHost → (CLua, Realtime, CurlHTTP); rtlua → Hub → SocketIO;
+// Realtime → (SocketIO, CurlHTTP); SocketIO → RTJSON.
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "rtlua",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rtlua", targets: ["rtlua"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Debian's Lua 5.4 and libcurl, each with a shim header for the C macros.
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The one dynamic value type of the project and its JSON text form.
+        .target(name: "RTJSON"),
+        // Engine.IO v4 / Socket.IO v5: the packet codec (shared with the hub) and the client.
+        .target(name: "SocketIO", dependencies: ["RTJSON", .product(name: "NIOSSL", package: "swift-nio-ssl")] + nio),
+        // libcurl off the event loop, results back on it.
+        .target(name: "CurlHTTP", dependencies: ["CCurl", "RTJSON", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        // The Altogic RealtimeManager semantics over the Socket.IO client.
+        .target(name: "Realtime", dependencies: ["SocketIO", "CurlHTTP", "RTJSON"] + nio),
+        // One Lua VM per script, confined to one event loop.
+        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio),
+        // The embedded Socket.IO hub (server side of PROTOCOL.md).
+        .target(name: "Hub", dependencies: ["SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio),
+        .executableTarget(name: "rtlua", dependencies: [
+            "LuaHost", "Hub", "Realtime",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ] + nio),
+
+        .testTarget(name: "RTJSONTests", dependencies: ["RTJSON"]),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RTJSON"] + nio),
+        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "SocketIO", "RTJSON"] + nio),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "RTJSON"] + nio),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "SocketIO", "RTJSON"] + nio),
+        .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),
+    ]
+)

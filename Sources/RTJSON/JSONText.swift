@@ -1,0 +1,300 @@
+/// JSON text ⇄ `JSONValue`, written for the hot path: it works on UTF-8 bytes, keeps
+/// integers apart from doubles, and never traps on bad input (errors are values).
+
+public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var offset: Int
+    public init(_ message: String, offset: Int = 0) {
+        self.message = message
+        self.offset = offset
+    }
+    public var description: String { offset > 0 ? "\(message) at byte \(offset)" : message }
+}
+
+extension JSONValue {
+    /// Deepest nesting the parser accepts; deeper input is an error, not a stack overflow.
+    public static let maxParseDepth = 512
+
+    public static func parse(_ text: String) throws(JSONError) -> JSONValue {
+        var text = text
+        let result: Result<JSONValue, JSONError> = text.withUTF8 { buf in
+            do throws(JSONError) { return .success(try parse(buf)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
+        let result: Result<JSONValue, JSONError> = bytes.withUnsafeBufferPointer { buf in
+            do throws(JSONError) { return .success(try parse(buf)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> JSONValue {
+        var p = JSONParser(bytes)
+        let v = try p.parseValue(depth: 0)
+        p.skipWhitespace()
+        if p.i != bytes.count { throw JSONError("unexpected trailing characters", offset: p.i) }
+        return v
+    }
+
+    /// Parses one JSON value at the front of `bytes` and returns it with the number of
+    /// bytes consumed (the Socket.IO codec reads `[…]` after an ack id this way).
+    public static func parsePrefix(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> (JSONValue, Int) {
+        var p = JSONParser(bytes)
+        let v = try p.parseValue(depth: 0)
+        return (v, p.i)
+    }
+
+    /// Compact JSON text. Binary has no JSON form: it throws (the codec swaps binary for
+    /// placeholders first). NaN and infinities throw too.
+    public func jsonText(sortedKeys: Bool = false) throws(JSONError) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        try write(into: &out, sortedKeys: sortedKeys)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public func write(into out: inout [UInt8], sortedKeys: Bool = false) throws(JSONError) {
+        switch self {
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .integer(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d):
+            guard d.isFinite else { throw JSONError("\(d) has no JSON form") }
+            if d == d.rounded(), abs(d) < 1e15 {
+                // 3.0 stays a float on the way back: keep the ".0".
+                out.append(contentsOf: String(Int64(d)).utf8)
+                out.append(contentsOf: [0x2E, 0x30])
+            } else {
+                out.append(contentsOf: d.description.utf8)
+            }
+        case .string(let s): JSONValue.writeString(s, into: &out)
+        case .binary: throw JSONError("binary data has no JSON text form")
+        case .array(let a):
+            out.append(0x5B)
+            for (n, v) in a.enumerated() {
+                if n > 0 { out.append(0x2C) }
+                try v.write(into: &out, sortedKeys: sortedKeys)
+            }
+            out.append(0x5D)
+        case .object(let o):
+            out.append(0x7B)
+            var first = true
+            if sortedKeys {
+                for k in o.keys.sorted() {
+                    if !first { out.append(0x2C) }
+                    first = false
+                    JSONValue.writeString(k, into: &out)
+                    out.append(0x3A)
+                    try o[k]!.write(into: &out, sortedKeys: true)
+                }
+            } else {
+                for (k, v) in o {
+                    if !first { out.append(0x2C) }
+                    first = false
+                    JSONValue.writeString(k, into: &out)
+                    out.append(0x3A)
+                    try v.write(into: &out, sortedKeys: false)
+                }
+            }
+            out.append(0x7D)
+        }
+    }
+
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        for c in s.utf8 {
+            switch c {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x09: out.append(0x5C); out.append(0x74)
+            case 0x08: out.append(0x5C); out.append(0x62)
+            case 0x0C: out.append(0x5C); out.append(0x66)
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            default: out.append(c)
+            }
+        }
+        out.append(0x22)
+    }
+}
+
+struct JSONParser {
+    let b: UnsafeBufferPointer<UInt8>
+    var i = 0
+
+    init(_ b: UnsafeBufferPointer<UInt8>) { self.b = b }
+
+    mutating func skipWhitespace() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
+        guard depth <= JSONValue.maxParseDepth else { throw JSONError("nesting too deep", offset: i) }
+        skipWhitespace()
+        guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+        switch b[i] {
+        case 0x7B: return try parseObject(depth: depth)
+        case 0x5B: return try parseArray(depth: depth)
+        case 0x22: return .string(try parseString())
+        case 0x74: try expect("true"); return .bool(true)
+        case 0x66: try expect("false"); return .bool(false)
+        case 0x6E: try expect("null"); return .null
+        case 0x2D, 0x30...0x39: return try parseNumber()
+        default: throw JSONError("unexpected character '\(Character(Unicode.Scalar(b[i])))'", offset: i)
+        }
+    }
+
+    mutating func expect(_ word: StaticString) throws(JSONError) {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+        let w = word.utf8Start
+        for k in 0..<n where b[i + k] != w[k] { throw JSONError("invalid literal", offset: i) }
+        i += n
+    }
+
+    mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
+        i += 1
+        var o: [String: JSONValue] = [:]
+        skipWhitespace()
+        if i < b.count, b[i] == 0x7D { i += 1; return .object(o) }
+        while true {
+            skipWhitespace()
+            guard i < b.count, b[i] == 0x22 else { throw JSONError("expected a string key", offset: i) }
+            let k = try parseString()
+            skipWhitespace()
+            guard i < b.count, b[i] == 0x3A else { throw JSONError("expected ':'", offset: i) }
+            i += 1
+            o[k] = try parseValue(depth: depth + 1)
+            skipWhitespace()
+            guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+            if b[i] == 0x2C { i += 1; continue }
+            if b[i] == 0x7D { i += 1; return .object(o) }
+            throw JSONError("expected ',' or '}'", offset: i)
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
+        i += 1
+        var a: [JSONValue] = []
+        skipWhitespace()
+        if i < b.count, b[i] == 0x5D { i += 1; return .array(a) }
+        while true {
+            a.append(try parseValue(depth: depth + 1))
+            skipWhitespace()
+            guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+            if b[i] == 0x2C { i += 1; continue }
+            if b[i] == 0x5D { i += 1; return .array(a) }
+            throw JSONError("expected ',' or ']'", offset: i)
+        }
+    }
+
+    mutating func parseString() throws(JSONError) -> String {
+        i += 1
+        let start = i
+        // Fast path: no escapes.
+        while i < b.count {
+            let c = b[i]
+            if c == 0x22 {
+                let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+                i += 1
+                return s
+            }
+            if c == 0x5C { break }
+            if c < 0x20 { throw JSONError("control character in string", offset: i) }
+            i += 1
+        }
+        var out = Array(b[start..<i])
+        while i < b.count {
+            let c = b[i]
+            if c == 0x22 { i += 1; return String(decoding: out, as: UTF8.self) }
+            if c < 0x20 { throw JSONError("control character in string", offset: i) }
+            if c != 0x5C { out.append(c); i += 1; continue }
+            i += 1
+            guard i < b.count else { break }
+            let e = b[i]
+            i += 1
+            switch e {
+            case 0x22: out.append(0x22)
+            case 0x5C: out.append(0x5C)
+            case 0x2F: out.append(0x2F)
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    // A high surrogate must be followed by \u and a low one.
+                    if i + 1 < b.count, b[i] == 0x5C, b[i + 1] == 0x75 {
+                        i += 2
+                        let low = try hex4()
+                        if (0xDC00..<0xE000).contains(low) {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    scalar = 0xFFFD
+                }
+                out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+            default: throw JSONError("invalid escape", offset: i - 1)
+            }
+        }
+        throw JSONError("unterminated string", offset: i)
+    }
+
+    mutating func hex4() throws(JSONError) -> UInt32 {
+        guard i + 4 <= b.count else { throw JSONError("bad \\u escape", offset: i) }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = b[i]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw JSONError("bad \\u escape", offset: i)
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    mutating func parseNumber() throws(JSONError) -> JSONValue {
+        let start = i
+        var isFloat = false
+        if b[i] == 0x2D { i += 1 }
+        guard i < b.count, (0x30...0x39).contains(b[i]) else { throw JSONError("bad number", offset: start) }
+        if b[i] == 0x30, i + 1 < b.count, (0x30...0x39).contains(b[i + 1]) {
+            throw JSONError("leading zero in number", offset: start)
+        }
+        while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+        if i < b.count, b[i] == 0x2E {
+            isFloat = true
+            i += 1
+            guard i < b.count, (0x30...0x39).contains(b[i]) else { throw JSONError("bad number", offset: start) }
+            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+        }
+        if i < b.count, b[i] == 0x65 || b[i] == 0x45 {
+            isFloat = true
+            i += 1
+            if i < b.count, b[i] == 0x2B || b[i] == 0x2D { i += 1 }
+            guard i < b.count, (0x30...0x39).contains(b[i]) else { throw JSONError("bad number", offset: start) }
+            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+        if !isFloat, let n = Int64(text) { return .integer(n) }
+        guard let d = Double(text) else { throw JSONError("bad number", offset: start) }
+        return .double(d)
+    }
+}
