@@ -66,7 +66,7 @@ enum CurlTransfer {
             try set(shim_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
         }
 
-        let code = curl_easy_perform(handle)
+        let code = withExtendedLifetime(sink) { curl_easy_perform(handle) }
         guard code == CURLE_OK else {
             throw curlError(code, detail: String(cString: errorBuffer))
         }

@@ -5,6 +5,7 @@ public struct HTTPRequest: Sendable {
     public var url: String
     /// Sent in order, names as given. An empty value sends the header with no value.
     public var headers: [(String, String)]
+    /// Without a Content-Type header, libcurl labels a body application/x-www-form-urlencoded.
     public var body: [UInt8]?
     /// Seconds for the whole transfer, connect included.
     public var timeout: Double
