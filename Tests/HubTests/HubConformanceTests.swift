@@ -57,6 +57,16 @@ final class HubConformanceTests: XCTestCase {
         try PeerHarness.run("ping_eviction", config: HubConfig(pingInterval: 300, pingTimeout: 300))
     }
 
+    func testWebSocketWithoutConnectIsClosed() throws {
+        var config = HubConfig(pingInterval: 200, pingTimeout: 5000)
+        config.connectTimeout = 700
+        try PeerHarness.run("connect_timeout", config: config)
+    }
+
+    func testOversizeRESTBodyIsRefused() throws {
+        try PeerHarness.run("http_limits", config: HubConfig(maxPayload: 2000), options: ["maxPayload": 2000])
+    }
+
     func testSlowConsumerIsDroppedAndOthersServed() throws {
         var config = HubConfig()
         config.outboundBufferLimit = 256 * 1024

@@ -524,6 +524,33 @@ async def ping_eviction():
     await good.disconnect()
 
 
+@scenario
+async def connect_timeout():
+    """A WebSocket that answers pings but never sends a Socket.IO CONNECT is closed."""
+    async with aiohttp.ClientSession() as s:
+        ws, _ = await raw_ws(s)
+        msg = await raw_expect(ws, lambda m: False, "close")  # raw_expect answers pings
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), msg
+    m = await metrics()
+    assert m["rtlua_hub_connect_timeouts_total"] == 1 and m["rtlua_hub_ping_timeouts_total"] == 0, m
+
+
+@scenario
+async def http_limits():
+    """A REST body over maxPayload is refused with 413 in the Altogic shape; the hub goes on."""
+    max_payload = OPTS["maxPayload"]
+    altogic_error(413, "payload_too_large")(await post("/_api/rest/v1/realtime/get-members", None, raw="x" * (max_payload + 1)))
+    status, body = await post("/_api/rest/v1/realtime/get-members", {"channel": "c"})
+    assert status == 200 and body == [], (status, body)
+    altogic_error(405, "method_not_allowed")(await get_json("/_api/rest/v1/realtime/get-members"))
+
+
+async def get_json(path):
+    async with aiohttp.ClientSession() as s:
+        async with s.get(BASE + path) as r:
+            return r.status, await r.json()
+
+
 # ---------------------------------------------------------------------------
 # Flow control: a reader that never reads, a flooder
 
