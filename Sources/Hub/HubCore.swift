@@ -113,6 +113,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     /// Encodes `delivery` once and writes the same frames to every recipient.
     func deliver(_ delivery: Delivery) {
         guard let frames = frames(for: .event(delivery.event, delivery.args)) else { return }
+        metrics.eventsEncoded += 1
         var slow: [EngineConnectionHandler] = []
         for key in delivery.recipients {
             guard let connection = connections[key] else { continue }

@@ -8,6 +8,7 @@ struct HubMetrics: Sendable {
     var channels = 0
     var packetsIn: UInt64 = 0
     var eventsDelivered: UInt64 = 0
+    var eventsEncoded: UInt64 = 0
     var dropped: [DropReason: UInt64] = [:]
     var oversizeDisconnects: UInt64 = 0
     var slowConsumerDisconnects: UInt64 = 0
@@ -29,6 +30,7 @@ struct HubMetrics: Sendable {
         metric("rtlua_hub_channels", "gauge", "Channels with at least one member.", "\(channels)")
         metric("rtlua_hub_messages_in_total", "counter", "Socket.IO packets received from clients.", "\(packetsIn)")
         metric("rtlua_hub_messages_out_total", "counter", "Events written to clients (one per recipient).", "\(eventsDelivered)")
+        metric("rtlua_hub_events_encoded_total", "counter", "Events encoded for fan-out (once per event, whatever the recipient count).", "\(eventsEncoded)")
         out += "# HELP rtlua_hub_dropped_packets_total Client packets dropped, by reason.\n"
         out += "# TYPE rtlua_hub_dropped_packets_total counter\n"
         for reason in DropReason.allCases {

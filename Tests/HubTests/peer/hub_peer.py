@@ -160,8 +160,13 @@ async def broadcast_echo():
     b = await Peer("B").connect()
     c = await Peer("C", echoMessages=False).connect()
 
+    before = await metrics()
     await a.emit("message", {"eventName": "hello", "message": {"n": 1}})
     await sync(a, b, c)
+    after = await metrics()
+    # Two events (hello, sentinel) to three sockets: encoded twice, written six times.
+    assert after["rtlua_hub_events_encoded_total"] - before["rtlua_hub_events_encoded_total"] == 2, (before, after)
+    assert after["rtlua_hub_messages_out_total"] - before["rtlua_hub_messages_out_total"] == 6, (before, after)
     for p in (a, b, c):
         assert p.received("hello") == [[{"channel": None, "message": {"n": 1}}]], (p.name, p.events)
     clear(a, b, c)
