@@ -49,6 +49,10 @@ final class HubConformanceTests: XCTestCase {
         try PeerHarness.run("bad_input")
     }
 
+    func testSeededFuzzLeavesTheHubServing() throws {
+        try PeerHarness.run("fuzz", options: ["seed": 7, "rounds": 10])
+    }
+
     func testOversizePayloadDisconnectsTheSender() throws {
         try PeerHarness.run("oversize_payload", config: HubConfig(maxPayload: 10_000), options: ["maxPayload": 10_000])
     }
