@@ -74,6 +74,12 @@ public final class Hub: Sendable {
         try channel.pipeline.syncOperations.addHandler(http)
     }
 
+    /// Connected Socket.IO sockets (tests wait on it).
+    func socketCount() -> EventLoopFuture<Int> {
+        let core = self.core
+        return core.loop.submit { core.router.socketCount }
+    }
+
     /// Stops listening and closes every connection (each socket leaves its channels).
     public func shutdown() -> EventLoopFuture<Void> {
         let core = self.core

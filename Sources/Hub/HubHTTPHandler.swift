@@ -37,7 +37,10 @@ final class HubHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let reply = tooLarge
                 ? HTTPReply.altogicError(.payloadTooLarge, code: "payload_too_large", message: "request body over \(routes.core.config.maxPayload) bytes")
                 : routes.reply(method: head.method, uri: head.uri, headers: head.headers, body: body)
-            respond(context: context, head: head, reply: reply, keepAlive: head.isKeepAlive && !tooLarge)
+            // After a declined Upgrade the HTTP decoder parses no further requests on this
+            // connection (it waits for the new protocol), so such a connection is closed.
+            let declinedUpgrade = head.headers.contains(name: "Upgrade")
+            respond(context: context, head: head, reply: reply, keepAlive: head.isKeepAlive && !tooLarge && !declinedUpgrade)
         }
     }
 

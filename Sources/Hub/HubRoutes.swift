@@ -42,6 +42,9 @@ struct HubRoutes {
         if query["transport"] != "websocket" {
             return .json(.badRequest, ["code": 0, "message": "Transport unknown: this hub supports transport=websocket only"])
         }
+        if query["sid"] != nil {
+            return .json(.badRequest, ["code": 1, "message": "Session ID unknown: this hub has no polling sessions to upgrade"])
+        }
         return .json(.badRequest, ["code": 3, "message": "Bad request: expected a WebSocket upgrade"])
     }
 
@@ -98,5 +101,6 @@ struct HubRoutes {
     static func isEngineWebSocket(_ uri: String) -> Bool {
         let (path, query) = split(uri)
         return (path == "/socket.io/" || path == "/socket.io") && query["EIO"] == "4" && query["transport"] == "websocket"
+            && query["sid"] == nil
     }
 }

@@ -40,6 +40,39 @@ enum PeerHarness {
         }
     }
 
+    /// A scenario running in the background while the test acts on the hub.
+    final class Running {
+        let process = Process()
+        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("hub-peer-\(UUID().uuidString).log")
+        let done = DispatchSemaphore(value: 0)
+
+        init(_ scenario: String, hub: Hub) throws {
+            _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+            let out = try FileHandle(forWritingTo: outURL)
+            process.executableURL = URL(fileURLWithPath: PeerHarness.python)
+            process.arguments = [PeerHarness.script, hub.baseURL, scenario, "{}"]
+            process.standardOutput = out
+            process.standardError = out
+            process.standardInput = FileHandle.nullDevice
+            process.terminationHandler = { [done] _ in done.signal() }
+            try process.run()
+        }
+
+        /// Waits for the exit (killing it after `timeout`); returns the result.
+        func finish(timeout: TimeInterval) -> ProcessResult {
+            var killed = false
+            if done.wait(timeout: .now() + timeout) == .timedOut {
+                killed = true
+                process.terminate()
+                _ = done.wait(timeout: .now() + 5)
+            }
+            var text = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(at: outURL)
+            if killed { text += "\n[killed after \(Int(timeout)) s]" }
+            return ProcessResult(status: killed ? -1 : process.terminationStatus, output: text)
+        }
+    }
+
     struct ProcessResult {
         var status: Int32
         var output: String

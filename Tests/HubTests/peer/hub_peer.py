@@ -397,6 +397,14 @@ async def http_endpoints():
         async with s.get(BASE + "/socket.io/?EIO=3&transport=websocket") as r:
             body = await r.json()
             assert r.status == 400 and "EIO=4" in body["message"], (r.status, body)
+        try:
+            await s.ws_connect(BASE.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket&sid=abc")
+            raise AssertionError("an upgrade of a polling session was accepted")
+        except aiohttp.WSServerHandshakeError as e:
+            assert e.status == 400, e
+        async with s.get(BASE + "/socket.io/?EIO=4&transport=websocket") as r:
+            body = await r.json()
+            assert r.status == 400 and "WebSocket upgrade" in body["message"], (r.status, body)
 
 
 # ---------------------------------------------------------------------------
@@ -694,6 +702,20 @@ async def flood_fairness():
     assert m["rtlua_hub_messages_in_total"] >= n, m
     await flooder.disconnect()
     await other.disconnect()
+
+
+@scenario
+async def wait_for_shutdown():
+    """Connects and waits for the hub (shut down by the test) to drop the connection."""
+    p = await Peer("P").connect()
+    await p.emit("join", {"channel": "c"})
+    await sync(p)
+    reasons = []
+    p.sio.on("disconnect", lambda *args: reasons.append(args))
+    deadline = asyncio.get_event_loop().time() + 30
+    while p.sio.connected:
+        assert asyncio.get_event_loop().time() < deadline, "still connected 30 s after the test began"
+        await asyncio.sleep(0.05)
 
 
 async def main():
