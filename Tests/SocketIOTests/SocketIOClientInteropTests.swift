@@ -65,12 +65,23 @@ final class SocketIOClientInteropTests: XCTestCase {
     func testServerEventAskingForAckIsAnswered() throws {
         let h = try connected()
         h.onEvent = { name, args, ack in
-            if name == "question", case .string(let q)? = args.first { ack?([.string("answer to \(q)")]) }
+            guard name == "question" else { return }
+            switch args.first {
+            case .string(let q)?: ack?([.string("answer to \(q)")])
+            // A binary answer travels as BINARY_ACK with an attachment.
+            case .binary(let b)?: ack?([.binary(b.reversed())]); ack?(["second answers are ignored"])
+            default: break
+            }
         }
         _ = try h.waitForConnect()
         try h.emit("ask", ["life"])
         XCTAssertEqual(try h.waitForEvent("answered"), ["answer to life"])
         XCTAssertTrue(h.events.contains(.event("question", ["life"], askedForAck: true)))
+
+        try h.emit("ask", [.binary([1, 2, 0xFF])])
+        try h.waitFor("binary answer") { log in
+            log.contains(.event("answered", [.binary([0xFF, 2, 1])], askedForAck: false)) ? true : nil
+        }
     }
 
     func testBinaryPayloadsRoundTrip() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import RTJSON
@@ -100,5 +101,64 @@ final class SocketIOClientTransportTests: XCTestCase {
             log.lazy.compactMap { r -> SocketIOError? in if case .fail(let e, false) = r { e } else { nil } }.first
         }
         XCTAssertEqual(error.kind, .invalidArgument)
+    }
+
+    func testWithoutReconnectionALostConnectionEndsForGood() throws {
+        let server = try PeerServer()
+        self.server = server
+        var config = ClientHarness.config(url: "ws://127.0.0.1:\(server.port)/raw/?mode=close")
+        config.reconnection = false
+        let h = ClientHarness(config: config)
+        harness = h
+        try h.onLoop { $0.connect() }
+        _ = try h.waitForConnect()
+        try h.waitFor("final disconnect") { log in
+            log.contains { if case .disconnect(_, false) = $0 { true } else { false } } ? true : nil
+        }
+        // Idle, not waiting: connect() starts over.
+        try h.onLoop { $0.connect() }
+        _ = try h.waitForConnect(count: 2)
+        XCTAssertFalse(h.events.contains { if case .willReconnect = $0 { true } else { false } })
+    }
+
+    func testHTTPAnswerInsteadOfUpgradeIsATransportFailure() throws {
+        let server = try PeerServer()
+        self.server = server
+        let h = ClientHarness(config: ClientHarness.config(url: "ws://127.0.0.1:\(server.port)/no-such-path/"))
+        harness = h
+        try h.onLoop { $0.connect() }
+        let error = try h.waitFor("failure") { log in
+            log.lazy.compactMap { r -> SocketIOError? in if case .fail(let e, true) = r { e } else { nil } }.first
+        }
+        XCTAssertEqual(error.kind, .transport)
+        XCTAssertTrue(error.message.contains("404"), error.message)
+    }
+
+    func testWSSSpeaksTLSAndRejectsAnUntrustedCertificate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sio-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                             "-keyout", key, "-out", cert]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        XCTAssertEqual(openssl.terminationStatus, 0)
+
+        let server = try PeerServer(arguments: ["--tls-cert", cert, "--tls-key", key])
+        self.server = server
+        var config = ClientHarness.config(url: "wss://127.0.0.1:\(server.port)")
+        config.reconnection = false
+        let h = ClientHarness(config: config)
+        harness = h
+        try h.onLoop { $0.connect() }
+        let error = try h.waitFor("TLS failure") { log in
+            log.lazy.compactMap { r -> SocketIOError? in if case .fail(let e, false) = r { e } else { nil } }.first
+        }
+        XCTAssertEqual(error.kind, .transport)
+        XCTAssertTrue(error.message.contains("CERTIFICATE_VERIFY_FAILED"), error.message)
     }
 }

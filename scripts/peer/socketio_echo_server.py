@@ -4,7 +4,7 @@ Socket.IO on /socket.io/ (auth key must be "good"): echo, ack_me, ask (server as
 client for an ack), kick. Raw Engine.IO over aiohttp WebSockets on /raw/?mode=…, for what
 python-socketio never does on its own: heartbeat (three pings, then silence), fragments
 (fragmented text and binary messages with a ping control frame in between), close (a
-WebSocket close frame).
+WebSocket close frame). With --tls-cert/--tls-key it serves TLS.
 
 Prints "PORT <n>" once listening; exits when stdin closes, so a test never leaves it behind.
 """
@@ -23,6 +23,8 @@ parser.add_argument("--port", type=int, default=0)
 parser.add_argument("--max-payload", type=int, default=8_000_000)
 parser.add_argument("--ping-interval", type=float, default=25)
 parser.add_argument("--ping-timeout", type=float, default=20)
+parser.add_argument("--tls-cert")
+parser.add_argument("--tls-key")
 args = parser.parse_args()
 
 sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=args.ping_interval,
@@ -128,7 +130,12 @@ app.router.add_get("/raw/", raw)
 async def main():
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True)
+    ssl_context = None
+    if args.tls_cert:
+        import ssl
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True, ssl_context=ssl_context)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     print("PORT", port, flush=True)

@@ -341,8 +341,11 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             guard let self, !answered else { return }
             self.eventLoop.assertInEventLoop()
             answered = true
-            guard self.epoch == connection, self.state == .connected,
-                  let encoded = try? SocketPacketEncoder.encode(.ack(id: id, args: args)) else { return }
+            // An ack the server would refuse (too large, unencodable) is dropped: there is
+            // no caller to throw to, and sending it would only cost the connection.
+            guard self.epoch == connection, self.state == .connected, let handshake = self.handshake,
+                  let encoded = try? SocketPacketEncoder.encode(.ack(id: id, args: args)),
+                  encoded.byteCount <= handshake.maxPayload else { return }
             self.write(encoded)
         }
     }
