@@ -2,16 +2,16 @@
 /// at `max`, and each is spread by ±`factor` with an injected random source so tests can
 /// pin it. A value type with no clock: the client asks it for the next delay and resets it
 /// after a successful connect.
-public struct Backoff {
-    public let min: Int64
-    public let max: Int64
-    public let factor: Double
+struct Backoff {
+    let min: Int64
+    let max: Int64
+    let factor: Double
     /// Returns a number in [0, 1); 0 gives the smallest delay, values near 1 the largest.
     private let random: () -> Double
     /// Delays handed out since the last reset.
-    public private(set) var attempts = 0
+    private(set) var attempts = 0
 
-    public init(min: Int64, max: Int64, factor: Double, random: @escaping () -> Double = { Double.random(in: 0..<1) }) {
+    init(min: Int64, max: Int64, factor: Double, random: @escaping () -> Double = { Double.random(in: 0..<1) }) {
         self.min = Swift.max(0, min)
         self.max = Swift.max(self.min, max)
         self.factor = Swift.min(Swift.max(0, factor), 1)
@@ -19,7 +19,7 @@ public struct Backoff {
     }
 
     /// The next delay in milliseconds.
-    public mutating func next() -> Int64 {
+    mutating func next() -> Int64 {
         // Past 2^40 the cap has long won; clamping the exponent keeps the arithmetic finite.
         let doubled = Double(min) * Double(1 << Swift.min(attempts, 40))
         attempts += 1
@@ -29,7 +29,7 @@ public struct Backoff {
         return Swift.max(0, Int64((base + spread).rounded()))
     }
 
-    public mutating func reset() {
+    mutating func reset() {
         attempts = 0
     }
 }

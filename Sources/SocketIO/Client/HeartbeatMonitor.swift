@@ -4,28 +4,28 @@ import NIOCore
 /// connection that hears nothing for `pingInterval + pingTimeout` ms is lost. Pure: the
 /// caller feeds it the time of each frame and asks, when its one timer fires, whether the
 /// connection expired or when to look again. One timer per window instead of one per frame.
-public struct HeartbeatMonitor: Sendable {
-    public enum Verdict: Sendable, Equatable {
+struct HeartbeatMonitor: Sendable {
+    enum Verdict: Sendable, Equatable {
         case expired
         case checkAgain(at: NIODeadline)
     }
 
-    public let window: TimeAmount
-    public private(set) var lastSeen: NIODeadline
+    let window: TimeAmount
+    private(set) var lastSeen: NIODeadline
 
-    public init(pingInterval: Int64, pingTimeout: Int64, now: NIODeadline) {
+    init(pingInterval: Int64, pingTimeout: Int64, now: NIODeadline) {
         window = .milliseconds(max(0, pingInterval) + max(0, pingTimeout))
         lastSeen = now
     }
 
     /// When the connection expires unless another frame arrives first.
-    public var deadline: NIODeadline { lastSeen + window }
+    var deadline: NIODeadline { lastSeen + window }
 
-    public mutating func frameReceived(at now: NIODeadline) {
+    mutating func frameReceived(at now: NIODeadline) {
         lastSeen = now
     }
 
-    public func check(now: NIODeadline) -> Verdict {
+    func check(now: NIODeadline) -> Verdict {
         now >= deadline ? .expired : .checkAgain(at: deadline)
     }
 }
