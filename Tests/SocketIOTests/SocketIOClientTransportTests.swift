@@ -26,7 +26,7 @@ final class SocketIOClientTransportTests: XCTestCase {
     }
 
     func testAnswersPingsThenDetectsASilentServer() throws {
-        // The raw server (pingInterval 300, pingTimeout 300) pings three times, reports how
+        // The raw server (pingInterval 500, pingTimeout 500) pings three times, reports how
         // many pongs it got, then goes silent while keeping the socket open.
         let h = try raw("heartbeat")
         XCTAssertEqual(try h.waitForConnect(), "raw-heartbeat")

@@ -77,7 +77,7 @@ async def raw(request):
     mode = request.query.get("mode", "")
     ws = web.WebSocketResponse(autoping=False, compress=False)
     await ws.prepare(request)
-    await ws.send_str('0{"sid":"raw","upgrades":[],"pingInterval":300,"pingTimeout":300,"maxPayload":1000000}')
+    await ws.send_str('0{"sid":"raw","upgrades":[],"pingInterval":500,"pingTimeout":500,"maxPayload":1000000}')
 
     async def next_text():
         while True:
