@@ -58,7 +58,7 @@ final class HubConformanceTests: XCTestCase {
     }
 
     func testClientThatDoesNotPongIsEvicted() throws {
-        try PeerHarness.run("ping_eviction", config: HubConfig(pingInterval: 300, pingTimeout: 300))
+        try PeerHarness.run("ping_eviction", config: HubConfig(pingInterval: 300, pingTimeout: 1500))
     }
 
     func testWebSocketWithoutConnectIsClosed() throws {

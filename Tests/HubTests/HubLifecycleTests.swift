@@ -42,14 +42,11 @@ final class HubLifecycleTests: XCTestCase {
         var shutDown = false
         defer { if !shutDown { try? hub.shutdown().wait() } }
         let peer = try PeerHarness.Running("wait_for_shutdown", hub: hub)
-        let deadline = Date().addingTimeInterval(30)
-        while try hub.socketCount().wait() < 1 {
-            guard Date() < deadline else {
-                XCTFail("the peer never connected: \(peer.finish(timeout: 1).output)")
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.05)
+        guard peer.waitForOutput("READY", timeout: 30) else {
+            XCTFail("the peer never got ready: \(peer.finish(timeout: 1).output)")
+            return
         }
+        XCTAssertEqual(try hub.socketCount().wait(), 1)
         try hub.shutdown().wait()
         shutDown = true
         XCTAssertEqual(try hub.socketCount().wait(), 0, "every socket was let go")

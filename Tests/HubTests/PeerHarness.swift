@@ -58,6 +58,17 @@ enum PeerHarness {
             try process.run()
         }
 
+        /// Polls the output until it holds `marker` (true) or `timeout` passes (false).
+        func waitForOutput(_ marker: String, timeout: TimeInterval) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if let text = try? String(contentsOf: outURL, encoding: .utf8), text.contains(marker) { return true }
+                if !process.isRunning { return false }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+
         /// Waits for the exit (killing it after `timeout`); returns the result.
         func finish(timeout: TimeInterval) -> ProcessResult {
             var killed = false
