@@ -665,6 +665,10 @@ async def slow_consumer():
     count, chunk = OPTS.get("count", 600), "z" * 32768
     for i in range(count):
         await sender.emit("message", {"channel": "flood", "eventName": "bulk", "message": {"i": i, "pad": chunk}})
+        if i % 20 == 19:
+            # Pace on the reading member so it never lags by more than its socket buffers
+            # hold: only the stalled client should overflow, even on a loaded machine.
+            await reader.wait_for(lambda e, i=i: e[0] == "bulk" and e[1][0]["message"]["i"] == i, f"bulk {i}")
     await reader.wait_for(lambda e: e[0] == "bulk" and e[1][0]["message"]["i"] == count - 1, "the last bulk message")
     got = [x[0]["message"]["i"] for x in reader.received("bulk")]
     assert got == list(range(count)), "the reading member got everything, in order"
