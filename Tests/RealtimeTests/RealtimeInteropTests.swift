@@ -52,7 +52,8 @@ final class RealtimeInteropTests: XCTestCase {
         try b.connect()
         try a.onLoop { try a.manager.join(channel: "room") }
         try b.onLoop { try b.manager.join(channel: "room") }
-        try a.wait("b's join") { $0.received("channel:join").contains { $0.message["id"]?.stringValue == b.socketId } }
+        let bid = b.socketId
+        try a.wait("b's join") { $0.received("channel:join").contains { $0.message["id"]?.stringValue == bid } }
 
         try a.onLoop { try a.manager.send(channel: "room", eventName: "chat", message: ["text": "from a"]) }
         try b.onLoop { try b.manager.send(channel: "room", eventName: "chat", message: ["text": "from b"]) }
