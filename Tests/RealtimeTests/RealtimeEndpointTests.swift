@@ -1,3 +1,4 @@
+import NIOEmbedded
 import RTJSON
 import XCTest
 
@@ -72,5 +73,28 @@ final class RealtimeEndpointTests: XCTestCase {
         XCTAssertEqual(
             HandshakeAuth.object(config: RealtimeConfig(baseURL: "https://c1.altogic.com/e:E1"), endpoint: env),
             ["echoMessages": true, "envId": "E1"])
+    }
+}
+
+final class RealtimeManagerInitTests: XCTestCase {
+    func testTheConnectingInitRefusesBadConfiguration() {
+        let loop = EmbeddedEventLoop()
+        XCTAssertThrowsError(try RealtimeManager(config: RealtimeConfig(baseURL: "nope"), eventLoop: loop)) {
+            XCTAssertEqual(($0 as? RealtimeError)?.message, "baseURL must be an http(s) or ws(s) URL (no scheme): 'nope'")
+        }
+        var config = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+        config.options.timeout = 0
+        XCTAssertThrowsError(try RealtimeManager(config: config, eventLoop: loop)) {
+            XCTAssertEqual(($0 as? RealtimeError)?.message, "timeout must be positive")
+        }
+        config.options.timeout = 1000
+        config.options.reconnectionDelay = -1
+        XCTAssertThrowsError(try RealtimeManager(config: config, eventLoop: loop)) {
+            XCTAssertEqual(($0 as? RealtimeError)?.message, "reconnectionDelay must not be negative")
+        }
+        config.options.reconnectionDelay = 10
+        let m = try? RealtimeManager(config: config, eventLoop: loop)
+        XCTAssertNotNil(m)
+        XCTAssertFalse(m?.isOpen ?? true, "the manager connects only on open()")
     }
 }
