@@ -36,10 +36,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             sid: core.makeSid(), upgrades: [], pingInterval: core.config.pingInterval,
             pingTimeout: core.config.pingTimeout, maxPayload: core.config.maxPayload)
         writeText(EnginePacket.open(handshake).encoded())
-        timers = ConnectionTimers(
-            now: Self.nowMillis(), pingInterval: core.config.pingInterval, pingTimeout: core.config.pingTimeout,
-            connectTimeout: core.config.connectTimeout)
         scheduleTimer()
+        // Gone during the upgrade: channelInactive will not come again, so let go now.
+        if !context.channel.isActive { finish() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
