@@ -17,7 +17,7 @@ public final class LuaScript: @unchecked Sendable {
 
     /// Completes (on `eventLoop`) when the script has ended and its VM is closed.
     public var ended: EventLoopFuture<ScriptEnd> { endPromise.futureResult }
-    private(set) var isEnded = false
+    public private(set) var isEnded = false
     /// A REPL keeps the script alive while it has nothing to run.
     var keepAlive = false
 
@@ -34,6 +34,8 @@ public final class LuaScript: @unchecked Sendable {
     /// Timers and schedules by handle id.
     var timers: [Int: ScriptTimer] = [:]
     var nextHandleID = 1
+    /// Called when a given coroutine is done (the REPL waits for its line this way).
+    var completions: [OpaquePointer: () -> Void] = [:]
     /// Realtime managers the script reaches (the default one and `realtime.connect` ones).
     var managers: [Int: ManagerBinding] = [:]
     /// Set by `exit(code)`; the script ends when the current resume returns.
@@ -86,15 +88,19 @@ public final class LuaScript: @unchecked Sendable {
     /// Runs a callback in a new coroutine. `prepare` pushes the function and its arguments
     /// onto the coroutine and returns the argument count, or nil when there is nothing to
     /// run any more. A callback arriving while Lua runs waits its turn.
-    func spawn(_ prepare: @escaping (OpaquePointer) -> Int32?) {
+    func spawn(_ prepare: @escaping (OpaquePointer) -> Int32?, onDone: (() -> Void)? = nil) {
         eventLoop.preconditionInEventLoop()
-        guard !isEnded else { return }
+        guard !isEnded else {
+            onDone?()
+            return
+        }
         if running != nil {
-            queued.append { [self] in spawn(prepare) }
+            queued.append { [self] in spawn(prepare, onDone: onDone) }
             return
         }
         let co = lua_newthread(L)!
         coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
+        if let onDone { completions[co] = onDone }
         guard let nargs = prepare(co) else {
             release(co)
             return
@@ -170,6 +176,7 @@ public final class LuaScript: @unchecked Sendable {
         if let ref = coroutines.removeValue(forKey: co) {
             luaL_unref(L, shim_LUA_REGISTRYINDEX(), ref)
         }
+        completions.removeValue(forKey: co)?()
     }
 
     // MARK: life
@@ -199,6 +206,9 @@ public final class LuaScript: @unchecked Sendable {
         coroutines = [:]
         mainThread = nil
         lua_close(L)
+        let pending = completions.values
+        completions = [:]
+        for done in pending { done() }
         endPromise.succeed(how)
     }
 
