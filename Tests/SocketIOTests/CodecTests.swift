@@ -1,0 +1,122 @@
+import XCTest
+import RTJSON
+@testable import SocketIO
+
+final class EnginePacketTests: XCTestCase {
+    func testOpenPacketDecodesHandshake() throws {
+        let p = try EnginePacket.decode(#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#)
+        XCTAssertEqual(p, .open(EngineHandshake(sid: "abc", pingInterval: 25000, pingTimeout: 20000, maxPayload: 1_000_000)))
+    }
+
+    func testEveryTypeRoundTrips() throws {
+        let packets: [EnginePacket] = [
+            .open(EngineHandshake(sid: "s", upgrades: ["x"], pingInterval: 1, pingTimeout: 2, maxPayload: 3)),
+            .close, .ping(nil), .ping("probe"), .pong(nil), .pong("probe"), .message("2[\"a\"]"), .message(""),
+            .upgrade, .noop,
+        ]
+        for p in packets { XCTAssertEqual(try EnginePacket.decode(p.encoded()), p) }
+        XCTAssertEqual(EnginePacket.ping(nil).encoded(), "2")
+        XCTAssertEqual(EnginePacket.message("40").encoded(), "440")
+    }
+
+    func testMalformedEnginePacketsAreErrors() {
+        for bad in ["", "9", "x", "0", "0{", #"0{"sid":"a"}"#, #"0{"pingInterval":1,"pingTimeout":1}"#] {
+            XCTAssertThrowsError(try EnginePacket.decode(bad), bad)
+        }
+    }
+}
+
+final class SocketPacketCodecTests: XCTestCase {
+    func decode(_ text: String) throws -> SocketPacket? {
+        var d = SocketPacketDecoder()
+        return try d.receiveText(text)
+    }
+
+    func testWireTable() throws {
+        let table: [(SocketPacket, String)] = [
+            (.connect(auth: nil), "0"),
+            (.connect(auth: ["clientKey": "k"]), #"0{"clientKey":"k"}"#),
+            (SocketPacket(type: .connect, data: ["sid": "x"]), #"0{"sid":"x"}"#),
+            (SocketPacket(type: .disconnect), "1"),
+            (.event("hello", [1, "a"]), #"2["hello",1,"a"]"#),
+            (.event("hello", [], id: 12), #"212["hello"]"#),
+            (.ack(id: 12, args: [["x": .null]]), #"312[{"x":null}]"#),
+            (.connectError(message: "bad key"), #"4{"message":"bad key"}"#),
+            (SocketPacket(type: .event, namespace: "/admin", data: ["e"], id: 3), #"2/admin,3["e"]"#),
+        ]
+        for (packet, text) in table {
+            let encoded = try SocketPacketEncoder.encode(packet)
+            XCTAssertEqual(encoded.text, text)
+            XCTAssertEqual(encoded.engineText, "4" + text)
+            XCTAssertEqual(encoded.attachments, [])
+            XCTAssertEqual(try decode(text), packet, text)
+        }
+    }
+
+    func testBinaryEventUsesPlaceholdersAndAttachments() throws {
+        let packet = SocketPacket.event("file", [["name": "a", "data": .binary([0xFF, 0x00])], .binary([1])], id: 4)
+        let encoded = try SocketPacketEncoder.encode(packet)
+        XCTAssertTrue(encoded.text.hasPrefix("52-4[\"file\","), encoded.text)
+        XCTAssertTrue(encoded.text.contains(#""_placeholder":true"#))
+        XCTAssertEqual(encoded.attachments.count, 2)
+        XCTAssertEqual(encoded.byteCount, encoded.engineFrame.count + 3)
+
+        var d = SocketPacketDecoder()
+        XCTAssertNil(try d.receiveText(encoded.text))
+        XCTAssertTrue(d.isAwaitingAttachments)
+        XCTAssertNil(try d.receiveBinary(encoded.attachments[0]))
+        var expected = packet
+        expected.type = .binaryEvent
+        XCTAssertEqual(try d.receiveBinary(encoded.attachments[1]), expected)
+        XCTAssertFalse(d.isAwaitingAttachments)
+    }
+
+    func testBinaryAckAndPythonStyleText() throws {
+        var d = SocketPacketDecoder()
+        XCTAssertNil(try d.receiveText(#"61-7[{"_placeholder":true,"num":0}]"#))
+        let p = try d.receiveBinary([9, 9])
+        XCTAssertEqual(p, SocketPacket(type: .binaryAck, data: [.binary([9, 9])], id: 7))
+        XCTAssertEqual(p?.eventArgs, [.binary([9, 9])])
+    }
+
+    func testEventAccessors() {
+        let p = SocketPacket.event("chat", ["x", 2])
+        XCTAssertEqual(p.eventName, "chat")
+        XCTAssertEqual(p.eventArgs, ["x", 2])
+        XCTAssertNil(SocketPacket.ack(id: 1, args: []).eventName)
+    }
+
+    func testMalformedPacketsAreErrorsNotCrashes() {
+        let bad = ["", "7", "x", "/", "2", "2{}", "2[]", "2[1]", "2[\"a\"", "3[1]", "1{}", "0[1]", "4",
+                   "5[\"a\"]", "5-[\"a\"]", "5x-[\"a\"]", "2123456789012345678[\"a\"]", "2[\"a\"]junk",
+                   "511-[\"a\"]"]
+        for text in bad {
+            XCTAssertThrowsError(try decode(text), text)
+        }
+    }
+
+    func testBadAttachmentsAreErrors() throws {
+        var d = SocketPacketDecoder()
+        XCTAssertThrowsError(try d.receiveBinary([1]))
+        XCTAssertNil(try d.receiveText(#"51-["e",{"_placeholder":true,"num":5}]"#))
+        XCTAssertThrowsError(try d.receiveBinary([1]))
+        XCTAssertFalse(d.isAwaitingAttachments)
+        XCTAssertNil(try d.receiveText(#"51-["e",{"_placeholder":true,"num":0}]"#))
+        XCTAssertThrowsError(try d.receiveText(#"2["e"]"#), "text while awaiting attachments")
+        XCTAssertFalse(d.isAwaitingAttachments)
+    }
+
+    func testAttachmentLimitIsEnforcedWhileDecoding() {
+        var d = SocketPacketDecoder(maxAttachments: 2)
+        XCTAssertThrowsError(try d.receiveText(#"53-["e"]"#))
+        XCTAssertNoThrow(try d.receiveText(#"52-["e"]"#))
+    }
+
+    func testBinaryOutsideEventsIsRefused() {
+        XCTAssertThrowsError(try SocketPacketEncoder.encode(.connect(auth: ["k": .binary([1])])))
+    }
+
+    func testNonFiniteNumbersAreRefusedOnEncode() {
+        XCTAssertThrowsError(try SocketPacketEncoder.encode(.event("e", [.double(.nan)])))
+    }
+}
