@@ -29,6 +29,16 @@ do {
 do {
     try command.run()
 } catch {
-    writeError("rtlua: \(error)")
-    exit(1)
+    // `rtlua run --help` parses into a help command that "fails" with a clean exit.
+    switch RTLua.exitCode(for: error) {
+    case .success:
+        print(RTLua.fullMessage(for: error))
+        exit(0)
+    case .validationFailure:
+        writeError(RTLua.fullMessage(for: error))
+        exit(2)
+    default:
+        writeError("rtlua: \(error)")
+        exit(1)
+    }
 }
