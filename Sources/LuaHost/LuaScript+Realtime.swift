@@ -267,8 +267,9 @@ private let rtGetMembers: LuaSwiftFunction = { L in
                     host.bridge.push(co, members)
                     return 1
                 case .failure(let error):
+                    // The error object (Altogic shape, with `message`; tostring gives the message).
                     lua_pushnil(co)
-                    Lua.pushString(co, error.message)
+                    host.pushError(co, error)
                     return 2
                 }
             }
@@ -299,9 +300,8 @@ private let rtOpen: LuaSwiftFunction = { L in
 }
 
 private let rtClose: LuaSwiftFunction = { L in
-    methodBody(L, "close", opens: false) { _, host, _, m throws(LuaRaise) in
-        m?.close()
-        host.checkIdleSoon()
+    methodBody(L, "close", opens: false) { _, host, b, _ throws(LuaRaise) in
+        b.close(host)
         return 0
     }
 }

@@ -20,7 +20,7 @@ final class ScriptTimer {
 
 extension TimeAmount {
     /// Seconds as a TimeAmount, saturating far beyond any sensible delay.
-    static func seconds(_ s: Double) -> TimeAmount {
+    static func fromSeconds(_ s: Double) -> TimeAmount {
         .nanoseconds(s >= 9e9 ? Int64(9e18) : Int64(s * 1e9))
     }
 }
@@ -102,7 +102,7 @@ extension LuaScript {
     }
 
     static func deadline(forEpoch epoch: Double) -> NIODeadline {
-        .now() + .seconds(max(0, epoch - ScriptLogger.now()))
+        .now() + .fromSeconds(max(0, epoch - ScriptLogger.now()))
     }
 }
 
@@ -113,7 +113,7 @@ private let sleepFunction: LuaSwiftFunction = { L in
         let host = LuaScript.host(L)
         try host.suspend(L, "sleep")
         let thread = LuaThread(state: L)
-        host.eventLoop.scheduleTask(in: .seconds(seconds)) { host.wake(thread.state) { _ in 0 } }
+        host.eventLoop.scheduleTask(in: .fromSeconds(seconds)) { host.wake(thread.state) { _ in 0 } }
         return LuaReturn.yield
     }
 }
@@ -123,7 +123,7 @@ private let timerAfter: LuaSwiftFunction = { L in
     return luaBody(L) { () throws(LuaRaise) -> Int32 in
         let seconds = try Lua.checkSeconds(L, 1)
         try Lua.checkFunction(L, 2)
-        LuaScript.host(L).addTimer(L, kind: .once, fn: 2, firstDeadline: .now() + .seconds(seconds))
+        LuaScript.host(L).addTimer(L, kind: .once, fn: 2, firstDeadline: .now() + .fromSeconds(seconds))
         return 1
     }
 }
@@ -134,7 +134,7 @@ private let timerEvery: LuaSwiftFunction = { L in
         let seconds = try Lua.checkSeconds(L, 1)
         guard seconds > 0 else { throw LuaRaise.argument(1, "positive number of seconds expected") }
         try Lua.checkFunction(L, 2)
-        let interval = TimeAmount.seconds(seconds)
+        let interval = TimeAmount.fromSeconds(seconds)
         LuaScript.host(L).addTimer(L, kind: .every(interval), fn: 2, firstDeadline: .now() + interval)
         return 1
     }

@@ -28,8 +28,26 @@ final class ManagerBinding {
         self.unconfiguredReason = unconfiguredReason
     }
 
-    /// An open connection (or one trying to open) can still deliver callbacks.
-    var keepsScriptAlive: Bool { manager?.isOpen ?? false }
+    /// close() was called while connected: the disconnect is still to be reported.
+    var closing = false
+
+    /// An open connection (or one trying to open, or one closing) can still deliver callbacks.
+    var keepsScriptAlive: Bool { (manager?.isOpen ?? false) || closing }
+
+    /// close() from the script: onDisconnect listeners still hear about it before the
+    /// script may end (bounded, should the disconnect never be reported).
+    func close(_ host: LuaScript) {
+        guard let manager else { return }
+        if manager.isConnected() {
+            closing = true
+            host.eventLoop.scheduleTask(in: .seconds(2)) { [weak self, weak host] in
+                self?.closing = false
+                host?.checkIdle()
+            }
+        }
+        manager.close()
+        host.checkIdleSoon()
+    }
 
     /// The manager, made and opened on first use.
     func use(_ host: LuaScript) throws(LuaRaise) -> RealtimeManager {
@@ -51,7 +69,10 @@ final class ManagerBinding {
 
     /// Whether the script's life can change follows the connection's state.
     func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
-        manager.onDisconnect { [weak host] _ in host?.checkIdleSoon() }
+        manager.onDisconnect { [weak self, weak host] _ in
+            self?.closing = false
+            host?.checkIdleSoon()
+        }
         manager.onError { [weak host] _ in host?.checkIdleSoon() }
     }
 

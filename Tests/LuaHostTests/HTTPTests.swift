@@ -71,7 +71,8 @@ final class HTTPTests: XCTestCase {
     }
 }
 
-/// /echo answers JSON {method, body, contentType, test (X-Test header)}; anything else 404.
+/// /echo answers JSON {method, body, contentType, test (X-Test header)}; the members REST
+/// endpoint answers for channel "room"; anything else 404.
 final class EchoServer: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let channel: Channel
@@ -120,6 +121,17 @@ final class EchoServer: Sendable {
                         "test": head.headers.first(name: "x-test") ?? "",
                     ]
                     text = v.json
+                } else if head.uri == "/_api/rest/v1/realtime/get-members" {
+                    // PROTOCOL.md §5, just enough: channel "room" has one member, no channel is a 400.
+                    let request = String(decoding: body, as: UTF8.self)
+                    if request.contains("\"room\"") {
+                        text = #"[{"id":"member-1","data":{"name":"ann"}}]"#
+                    } else if request.contains("\"channel\"") {
+                        text = "[]"
+                    } else {
+                        status = .badRequest
+                        text = #"{"status":400,"statusText":"Bad Request","items":[{"origin":"client_error","code":"missing_required_field","message":"channel is required"}]}"#
+                    }
                 } else {
                     status = .notFound
                     text = "not here"

@@ -29,6 +29,11 @@ struct ScriptRun {
     var stdout: String { output.stdout }
     var stderr: String { output.stderr }
     var lines: [String] { output.lines }
+    /// The lines with the script's temp directory taken out of `/tmp/…/test.lua:3:`.
+    var relativeLines: [String] {
+        let dir = String(path.dropLast(path.split(separator: "/").last!.count))
+        return lines.map { $0.replacingOccurrences(of: dir, with: "") }
+    }
 }
 
 /// Writes `source` to a fresh temp directory as `name` and returns its path.
