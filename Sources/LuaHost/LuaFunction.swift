@@ -99,6 +99,13 @@ enum Lua {
         return String(cString: lua_typename(L, t))
     }
 
+    /// Pushes `t[name]` without metamethods (an erroring __index must not unwind Swift frames).
+    static func rawField(_ L: OpaquePointer, _ index: Int32, _ name: String) {
+        let t = lua_absindex(L, index)
+        pushString(L, name)
+        lua_rawget(L, t)
+    }
+
     /// Absolute `Int32` index helper.
     static func top(_ L: OpaquePointer) -> Int32 { lua_gettop(L) }
 

@@ -111,11 +111,11 @@ private let httpRequest: LuaSwiftFunction = { L in
         try Lua.checkTable(L, 1)
         let host = LuaScript.host(L)
         lua_settop(L, 1)
-        lua_getfield(L, 1, "url")        // 2
-        lua_getfield(L, 1, "method")     // 3
-        lua_getfield(L, 1, "headers")    // 4
-        lua_getfield(L, 1, "body")       // 5
-        lua_getfield(L, 1, "timeout")    // 6
+        Lua.rawField(L, 1, "url")        // 2
+        Lua.rawField(L, 1, "method")     // 3
+        Lua.rawField(L, 1, "headers")    // 4
+        Lua.rawField(L, 1, "body")       // 5
+        Lua.rawField(L, 1, "timeout")    // 6
         guard let url = Lua.string(L, 2) else {
             throw LuaRaise.argument(1, "field 'url' must be a string, got \(Lua.typeName(L, 2))")
         }

@@ -398,7 +398,7 @@ private let rtConnect: LuaSwiftFunction = { L in
         let arg: Int32 = luaL_testudata(L, 1, LuaScript.managerMeta) != nil ? 2 : 1
         try Lua.checkTable(L, arg)
         func field(_ name: String) -> Int32 {
-            lua_getfield(L, arg, name)
+            Lua.rawField(L, arg, name)
             return lua_gettop(L)
         }
         func string(_ name: String) throws(LuaRaise) -> String? {
@@ -449,7 +449,7 @@ private let rtBinary: LuaSwiftFunction = { L in
 
 private let errorToString: LuaSwiftFunction = { L in
     let L = L!
-    lua_getfield(L, 1, "message")
+    if lua_type(L, 1) == LUA_TTABLE { Lua.rawField(L, 1, "message") } else { lua_pushnil(L) }
     if lua_type(L, -1) != LUA_TSTRING {
         Lua.pop(L)
         Lua.pushString(L, "realtime error")
