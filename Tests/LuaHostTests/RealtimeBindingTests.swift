@@ -66,8 +66,9 @@ final class LoopbackConnection: SocketIOConnection, @unchecked Sendable {
         default:
             break
         }
+        let queued = deliveries
         eventLoop.execute { [self] in
-            for (name, data) in deliveries { delegate?.socketDidReceive(event: name, args: [data], ack: nil) }
+            for (name, data) in queued { delegate?.socketDidReceive(event: name, args: [data], ack: nil) }
         }
     }
 
