@@ -199,7 +199,9 @@ public final class LuaScript: @unchecked Sendable {
         isEnded = true
         for timer in timers.values { timer.task?.cancel() }
         timers = [:]
-        for binding in managers.values { binding.shutdown() }
+        // After exit(), what the script sent while its connection was still coming up is
+        // delivered before the script counts as ended (bounded wait).
+        let closed = managers.values.map { $0.shutdown(host: self, waitForConnect: { if case .exited = how { return true }; return false }()) }
         managers = [:]
         queued = []
         waiting = []
@@ -209,7 +211,7 @@ public final class LuaScript: @unchecked Sendable {
         let pending = completions.values
         completions = [:]
         for done in pending { done() }
-        endPromise.succeed(how)
+        EventLoopFuture.andAllComplete(closed, on: eventLoop).whenComplete { [endPromise] _ in endPromise.succeed(how) }
     }
 
     func newHandleID() -> Int {

@@ -3,7 +3,7 @@ import Realtime
 
 /// A RealtimeManager as one script sees it: made on first use, with the registry refs of
 /// the Lua functions listening on it (released on off/removeListener and at script end).
-final class ManagerBinding {
+final class ManagerBinding: @unchecked Sendable {  // confined to its script's event loop
     enum Kind: Equatable {
         case event(String), any, connect, disconnect, error, reconnectAttempt, join, leave, update, userEvent
     }
@@ -93,11 +93,46 @@ final class ManagerBinding {
         return refs
     }
 
-    /// At script end: no more callbacks, then close (flushing what is buffered).
-    func shutdown() {
-        guard let manager else { return }
-        manager.removeAllListeners()
-        manager.close()
+    /// How long an exiting script waits for a connection still coming up, so what it sent
+    /// is flushed rather than lost.
+    static let connectGrace = TimeAmount.seconds(5)
+
+    /// At script end: no more callbacks, then close, which flushes what is buffered when
+    /// connected. With `waitForConnect`, a connection still coming up is first given
+    /// `connectGrace` to connect (and flush). Completes when closed.
+    func shutdown(host: LuaScript, waitForConnect: Bool) -> EventLoopFuture<Void> {
         listeners = [:]
+        guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
+        manager.removeAllListeners()
+        guard waitForConnect, manager.isOpen, !manager.isConnected() else {
+            manager.close()
+            return host.eventLoop.makeSucceededVoidFuture()
+        }
+        let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self))
+        // The manager flushes its buffer right after CONNECT, before connect listeners run.
+        manager.onConnect { once.finish() }
+        manager.onError { _ in if !manager.isOpen { once.finish() } }
+        let timeout = host.eventLoop.scheduleTask(in: Self.connectGrace) { once.finish() }
+        once.closed.futureResult.whenComplete { _ in timeout.cancel() }
+        return once.closed.futureResult
+    }
+}
+
+/// Closes a manager once, whichever comes first: connected, refused, or out of time.
+private final class CloseOnce: @unchecked Sendable {  // confined to the manager's event loop
+    let manager: RealtimeManager
+    let closed: EventLoopPromise<Void>
+    private var done = false
+
+    init(_ manager: RealtimeManager, _ closed: EventLoopPromise<Void>) {
+        self.manager = manager
+        self.closed = closed
+    }
+
+    func finish() {
+        guard !done else { return }
+        done = true
+        manager.close()
+        closed.succeed(())
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Realtime
 import RTJSON
@@ -14,6 +15,8 @@ final class LoopbackConnection: SocketIOConnection, @unchecked Sendable {
     private(set) var sid: String?
     private(set) var isConnected = false
     private var channels: Set<String> = []
+    /// Sees every emit that reaches the "wire".
+    var onEmit: (@Sendable (String, [JSONValue]) -> Void)?
     private var profile: JSONValue = .null
 
     init(eventLoop: EventLoop) { self.eventLoop = eventLoop }
@@ -35,6 +38,7 @@ final class LoopbackConnection: SocketIOConnection, @unchecked Sendable {
 
     func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
         guard isConnected else { throw SocketIOError(.notConnected, "not connected") }
+        onEmit?(event, args)
         let p = args.first ?? .null
         var deliveries: [(String, JSONValue)] = []
         let me: JSONValue = ["id": "loopback-sid", "data": profile]
@@ -279,6 +283,21 @@ final class RealtimeBindingTests: XCTestCase {
         XCTAssertEqual(run.lines, ["nil\ttable\tstring\ttrue"])
     }
 
+    func testExitGivesAConnectingManagerTheChanceToFlush() throws {
+        let sent = SentLog()
+        let run = try runScript("realtime:broadcast('bye', {n = 1})\nexit(0)\n") { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                let connection = LoopbackConnection(eventLoop: loop)
+                connection.onEmit = { event, args in sent.append(event, args) }
+                return RealtimeManager(config: config, connection: connection, http: http)
+            }
+        }
+        XCTAssertEqual(run.end, .exited(0))
+        XCTAssertEqual(sent.entries.map(\.0), ["message"])
+        XCTAssertEqual(sent.entries.first?.1.first?["eventName"], "bye")
+    }
+
     func testManyListenersAddedAndRemovedKeepMemoryFlat() throws {
         let run = try runRealtime("""
         local function churn(n)
@@ -324,3 +343,11 @@ final class RealtimeBindingTests: XCTestCase {
 }
 
 struct RealtimeErrorStandIn: Error {}
+
+/// Emits seen by a loopback connection, from its loop, read by the test afterwards.
+final class SentLog: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var items: [(String, [JSONValue])] = []
+    func append(_ event: String, _ args: [JSONValue]) { lock.withLock { items.append((event, args)) } }
+    var entries: [(String, [JSONValue])] { lock.withLock { items } }
+}
