@@ -162,6 +162,31 @@ final class RealtimeMethodsTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("bad.lua:2: bad argument #3 to 'send' (message.items[3].fn: a function has no JSON form)"), r.stderr)
     }
 
+    func testSendThenExitDeliversTheMessage() throws {
+        let hub = try HubProcess()
+        defer { hub.stop() }
+        let listener = """
+        realtime:join("room")
+        realtime:on("bye", function(d) print("got bye", d.message.n); exit(0) end)
+        """
+        // The sender waits (over REST) until the listener is in the room, then sends on a
+        // fresh connection and exits at once: the message must still arrive.
+        let sender = """
+        for _ = 1, 300 do
+          local members = realtime:getMembers("room")
+          if members and #members > 0 then break end
+          sleep(0.1)
+        end
+        local fresh = realtime.connect{url = args[1]}
+        fresh:send("room", "bye", {n = 7})
+        exit(0)
+        """
+        let r = try rtlua(["run", "--url", hub.url, "listener.lua", "sender.lua", "--", hub.url],
+                          files: ["listener.lua": listener, "sender.lua": sender], timeout: 90)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines, ["got bye\t7"], r.stderr)
+    }
+
     func testSIGINTFlushesAndClosesAnOpenConnection() throws {
         let dir = try scriptDirectory(["stay.lua": """
         realtime:onConnect(function() print("connected") end)
