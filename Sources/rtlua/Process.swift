@@ -24,12 +24,11 @@ final class SignalTrap: @unchecked Sendable {  // `count` only touched on `queue
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { [unowned self] in
-                count += 1
-                if count == 1 {
-                    graceful()
-                } else {
-                    _exit(128 + sig)
-                }
+                // Signals arriving together are coalesced into one event; `data` counts them.
+                let first = count == 0
+                count += max(1, Int(source.data))
+                if count > 1 { _exit(128 + sig) }
+                if first { graceful() }
             }
             source.resume()
             sources.append(source)

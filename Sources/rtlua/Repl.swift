@@ -18,19 +18,18 @@ struct Repl: ParsableCommand {
 
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        var hub: Hub?
-        let baseURL: String
-        if let url = connection.baseURL {
-            baseURL = url
-        } else {
-            let started = try startEmbeddedHub(group: group)
-            hub = started
-            baseURL = started.baseURL
-        }
+        let hub: Hub? = connection.baseURL == nil ? try startEmbeddedHub(group: group) : nil
+        let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         let options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
         let script = LuaScript(options: options, eventLoop: group.next())
         script.becomeREPL()
-        let trap = SignalTrap { script.stop() }
+        // The main thread may sit in readLine(): a signal ends the session from here.
+        let trap = SignalTrap {
+            script.stop()
+            _ = try? script.ended.wait()
+            if let hub { _ = try? hub.shutdown().wait() }
+            terminate(0)
+        }
         let interactive = isatty(0) != 0
         while true {
             if interactive { writeError("> ") }

@@ -36,15 +36,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        var hub: Hub?
-        let baseURL: String
-        if let url = connection.baseURL {
-            baseURL = url
-        } else {
-            let started = try startEmbeddedHub(group: group)
-            hub = started
-            baseURL = started.baseURL
-        }
+        let hub: Hub? = connection.baseURL == nil ? try startEmbeddedHub(group: group) : nil
+        let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         let config = connection.realtimeConfig(baseURL: baseURL)
         let log = connection.log
         let args = scriptArgs

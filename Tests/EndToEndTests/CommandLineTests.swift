@@ -124,6 +124,24 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(p.waitForExit(timeout: 30), 0, p.stderr)
     }
 
+    func testASecondSignalExitsAtOnce() throws {
+        // A script stuck in a busy loop holds its event loop, so a graceful stop cannot finish.
+        let dir = try scriptDirectory(["busy.lua": "print('busy')\nwhile true do end\n"])
+        let p = try RTLuaProcess(["run"] + offline + ["busy.lua"], directory: dir)
+        XCTAssertTrue(p.waitFor { $0.stdout.contains("busy") }, p.stderr)
+        p.signal(SIGINT)
+        p.signal(SIGINT)
+        XCTAssertEqual(p.waitForExit(timeout: 30), 128 + SIGINT)
+    }
+
+    func testReplStopsOnSIGINTWhileWaitingForInput() throws {
+        let p = try RTLuaProcess(["repl"] + offline)
+        p.writeStdin("print('ready')\n")
+        XCTAssertTrue(p.waitFor { $0.stdout.contains("ready") }, p.stderr)
+        p.signal(SIGINT)
+        XCTAssertEqual(p.waitForExit(timeout: 30), 0, p.stderr)
+    }
+
     func testCheckReportsSyntaxErrors() throws {
         let files = ["good.lua": "print(1)\n", "bad.lua": "x = = 1\n"]
         let ok = try rtlua(["check", "good.lua"], files: files)
