@@ -28,7 +28,10 @@ final class SignalTrap: @unchecked Sendable {  // `count` only touched on `queue
                 let first = count == 0
                 count += max(1, Int(source.data))
                 if count > 1 { _exit(128 + sig) }
-                if first { graceful() }
+                if first {
+                    writeError("rtlua: stopping (a second signal exits at once)")
+                    graceful()
+                }
             }
             source.resume()
             sources.append(source)

@@ -130,6 +130,8 @@ final class CommandLineTests: XCTestCase {
         let p = try RTLuaProcess(["run"] + offline + ["busy.lua"], directory: dir)
         XCTAssertTrue(p.waitFor { $0.stdout.contains("busy") }, p.stderr)
         p.signal(SIGINT)
+        // Signals sent back to back may merge in the kernel: send the second once the first is seen.
+        XCTAssertTrue(p.waitFor { $0.stderr.contains("rtlua: stopping") }, p.stderr)
         p.signal(SIGINT)
         XCTAssertEqual(p.waitForExit(timeout: 30), 128 + SIGINT)
     }
