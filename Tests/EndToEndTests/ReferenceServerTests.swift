@@ -24,7 +24,8 @@ final class ReferenceServerTests: XCTestCase {
         // `LISTENING <port>` on the first line.
         let lines = LineReader(out.fileHandleForReading)
         guard let line = lines.next(timeout: 60), line.hasPrefix("LISTENING ") else {
-            throw XCTSkip("reference server did not start")
+            struct ReferenceServerDidNotStart: Error {}
+            throw ReferenceServerDidNotStart()
         }
         url = "http://127.0.0.1:\(line.dropFirst("LISTENING ".count))"
     }
