@@ -156,6 +156,21 @@ final class RealtimeMethodsTests: XCTestCase {
         XCTAssertTrue(hubLines.first?.hasPrefix("rtlua: no --url given; started embedded hub at http://127.0.0.1:") ?? false, r.stderr)
     }
 
+    func testEachInstanceHasItsOwnConnection() throws {
+        let r = try rtlua(["run", "--instances", "3", "bot.lua"], files: ["bot.lua": """
+        realtime:onConnect(function()
+          print(instance, realtime:getSocketId())
+          realtime:close()
+        end)
+        """])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 3, r.stdout)
+        let instances = Set(r.lines.compactMap { $0.split(separator: "\t").first.map(String.init) })
+        let sids = Set(r.lines.compactMap { $0.split(separator: "\t").last.map(String.init) })
+        XCTAssertEqual(instances, ["1", "2", "3"])
+        XCTAssertEqual(sids.count, 3, r.stdout)
+    }
+
     func testBadRealtimeArgumentIsAnErrorAtTheCallersLine() throws {
         let r = try rtlua(["run", "bad.lua"], files: ["bad.lua": "\nrealtime:send('room', 'ev', {items = {1, 2, {fn = print}}})\n"])
         XCTAssertEqual(r.status, 1)
