@@ -201,6 +201,32 @@ final class RealtimeInteropTests: XCTestCase {
         XCTAssertEqual(try members(a, "survivors").get(), [["id": .string(a.socketId), "data": ["who": "a"]]])
     }
 
+    func testCloseDeliversWhatWasSentBeforeItAndOpenReconnectsAndRejoins() throws {
+        let a = try live()
+        let b = try live()
+        try a.connect()
+        try b.connect()
+        try b.onLoop { try b.manager.join(channel: "room") }
+        try b.wait("own join") { $0.received("channel:join").count == 1 }
+        try a.onLoop { try a.manager.join(channel: "room") }
+        try b.wait("a's join") { $0.received("channel:join").count == 2 }
+
+        let count = 100
+        try a.onLoop {  // same loop tick: the close follows the sends
+            for i in 0..<count { try a.manager.send(channel: "room", eventName: "last-words", message: .integer(Int64(i))) }
+            a.manager.close()
+        }
+        try b.wait("every message sent before close, then a's leave") {
+            $0.received("last-words").count == count && $0.received("channel:leave").count == 1
+        }
+        XCTAssertEqual(try b.onLoop { b.received("last-words").map(\.message) }, (0..<count).map { .integer(Int64($0)) })
+        XCTAssertFalse(try a.onLoop { a.manager.isOpen })
+
+        try a.connect()  // open() again: a new socket, back in its channel
+        try b.wait("a rejoins") { $0.received("channel:join").count == 3 }
+        XCTAssertEqual(try b.onLoop { b.received("channel:join").last?.message["id"] }, .string(a.socketId))
+    }
+
     // MARK: helpers
 
     func members(_ m: LiveManager, _ channel: String) throws -> Result<JSONValue, RealtimeError> {
