@@ -64,11 +64,11 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         if !config.clientKeys.isEmpty {
             guard let given = auth?["clientKey"]?.stringValue, !given.isEmpty else {
                 metrics.connectsRefused += 1
-                return .failure(ConnectRefusal(message: "missing client key (auth.clientKey)"))
+                return .failure(ConnectRefusal(message: "Missing client key (auth.clientKey)"))
             }
             guard config.clientKeys.contains(given) else {
                 metrics.connectsRefused += 1
-                return .failure(ConnectRefusal(message: "invalid client key"))
+                return .failure(ConnectRefusal(message: "Invalid client key"))
             }
         }
         let sid = makeSid()

@@ -89,7 +89,7 @@ final class HubProjectClientTests: XCTestCase {
         try waitUntil("the refusal") { !r.failures.isEmpty }
         let failure = try loop.submit { r.failures[0] }.wait()
         XCTAssertEqual(failure.kind, .connectRefused)
-        XCTAssertEqual(failure.data?["message"], "invalid client key")
+        XCTAssertEqual(failure.data?["message"], "Invalid client key")
         try loop.submit { c.disconnect() }.wait()
     }
 }
