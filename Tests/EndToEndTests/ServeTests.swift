@@ -3,6 +3,8 @@ import XCTest
 
 /// `rtlua serve` options beyond the port: the admin user-event call and its master key.
 final class ServeTests: XCTestCase {
+    /// Pushes `user:signin` for session "tok" through the admin call (args: base URL, master
+    /// key) once connected, and prints what comes back. Also run against the reference server.
     static let userEventScript = """
     realtime:onUserEvent(function(name, session)
       print("user event", name, session.userId)
