@@ -1,0 +1,29 @@
+-- Receive throughput: count 'bnchtick' events in a Lua handler.
+-- args: CHANNEL COUNT IDLE_S MAX_S. Prints READY once joined; RESULT {json} at COUNT, after IDLE_S
+-- of silence, or MAX_S after the first message.
+local channel, target, idle, max_s = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+local n, first, last = 0, 0, 0
+
+local function finish()
+  print("RESULT " .. json.encode({count = n, first = first, last = last}))
+  exit(0)
+end
+
+realtime:on("bnchtick", function(d)
+  local t = now()
+  if n == 0 then first = t end
+  n = n + 1
+  last = t
+  if n >= target then finish() end
+end)
+
+realtime:onJoin(function(d)
+  if d.message.id == realtime:getSocketId() then
+    print("READY")
+    timer.every(0.5, function()
+      local t = now()
+      if n > 0 and (t - last > idle or t - first > max_s) then finish() end
+    end)
+  end
+end)
+realtime:join(channel, true)
