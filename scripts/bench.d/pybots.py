@@ -7,7 +7,8 @@ lines the Lua scripts in this folder print, so the orchestrator treats both alik
     pybots.py send  URL CHANNEL COUNT             flood COUNT channel messages
     pybots.py pong  URL CHANNEL                   answer every 'bping' with a 'bpong'
     pybots.py ping  URL CHANNEL RATE SECONDS      paced pings, round-trip times in µs
-    pybots.py idle  URL CHANNEL N                 N idle clients in this process, joined
+    pybots.py idle  URL CHANNEL N                 N idle clients in this process, joined in
+                                                  channels of 10 (CHANNEL-0, CHANNEL-1, ...)
 """
 import asyncio
 import json
@@ -36,7 +37,7 @@ async def connect_joined(url: str, channel: str, handlers: dict | None = None) -
 
     for name, fn in (handlers or {}).items():
         sio.on(name, fn)
-    await sio.connect(url, transports=["websocket"], auth={"echoMessages": True})
+    await sio.connect(url, transports=["websocket"], auth={"echoMessages": True}, wait_timeout=60)
     await sio.emit("join", {"channel": channel, "echo": True})
     await asyncio.wait_for(joined, 60)
     return sio
@@ -120,13 +121,13 @@ async def ping(url: str, channel: str, rate: float, seconds: float) -> None:
 
 
 async def idle(url: str, channel: str, n: int) -> None:
-    gate = asyncio.Semaphore(256)  # bounded concurrent handshakes, so no SYN queue overflows
+    gate = asyncio.Semaphore(64)  # bounded concurrent handshakes, so no SYN queue overflows
 
-    async def one():
+    async def one(i: int):
         async with gate:
-            return await connect_joined(url, channel)
+            return await connect_joined(url, f"{channel}-{i // 10}")
 
-    clients = await asyncio.gather(*(one() for _ in range(n)))
+    clients = await asyncio.gather(*(one(i) for i in range(n)))
     out(f"READY *{len(clients)}")
     await asyncio.Event().wait()
 
