@@ -43,6 +43,7 @@ class Proc:
         self.ready = 0
         self.ready_at = 0.0
         self.result: dict | None = None
+        self.results: list[dict] = []
         self.changed = asyncio.Event()
         self.exited_at = 0.0
 
@@ -69,6 +70,7 @@ class Proc:
                 self.ready_at = t
             elif line.startswith("RESULT "):
                 self.result = json.loads(line[7:])
+                self.results.append(self.result)
             elif line.startswith("LISTENING "):
                 self.lines.append(line)
             elif len(self.lines) < 50:
@@ -100,6 +102,10 @@ class Proc:
     async def wait_result(self, timeout: float) -> dict:
         await self.until(lambda: self.result is not None, timeout, "RESULT")
         return self.result
+
+    async def wait_results(self, n: int, timeout: float) -> list[dict]:
+        await self.until(lambda: len(self.results) >= n, timeout, f"RESULT x{n}")
+        return self.results
 
     async def wait_exit(self, timeout: float) -> float:
         await self.until(lambda: self.exited_at > 0, timeout, "exit")
@@ -234,8 +240,8 @@ class Bench:
         self.rows: dict[str, Row] = {}
         self.order: list[str] = []
         self.ceiling: dict[str, float] = {}
-        ref = ROOT / "scripts/peer/reference_server.py"
-        self.py_hub_script = ref if ref.exists() and not a.own_py_hub else HERE / "py_hub.py"
+        ref = Path(a.py_hub) if a.py_hub else ROOT / "scripts/peer/reference_server.py"
+        self.py_hub_script = ref if ref.exists() else HERE / "py_hub.py"
 
     def row(self, key: str, name: str, unit: str, better: str, target: str = "", check=None) -> Row:
         if key not in self.rows:
@@ -376,31 +382,46 @@ class Bench:
 
     # --- scenario 2: hub fan-out
 
-    async def fanout_once(self, hub_kind: str, receivers: int, count: int) -> dict:
+    async def fanout_once(self, hub_kind: str, rx: str, receivers: int, count: int) -> dict:
         hub, port = await self.hub(hub_kind)
         ch = f"fan{self.seq}"
-        r = await self.spawn("fan-recv", self.raw("count", port, [ch, str(receivers), str(count), str(self.a.idle),
-                                                                  str(self.a.max_seconds)]))
-        await r.wait_ready(1, 120)
+        idle, max_s = str(self.a.idle), str(self.a.max_seconds)
+        if rx == "raw":
+            r = await self.spawn("fan-recv-raw", self.raw("count", port, [ch, str(receivers), str(count), idle, max_s]))
+            await r.wait_ready(1, 120)
+        else:
+            url = f"http://127.0.0.1:{port}"
+            r = await self.spawn("fan-recv-lua", self.lua(url, "recv.lua", [ch, str(count), idle, max_s], receivers))
+            await r.wait_ready(receivers, 120)
         s = await self.spawn("fan-send", self.raw("flood", port, [ch, str(count)]))
         sres = await s.wait_result(60)
-        res = await r.wait_result(self.a.max_seconds + 60)
-        dur = res["last"] - sres["start"]
-        return {"count": res["count"], "rate": res["count"] / dur if dur > 0 else 0.0,
-                "complete": res["count"] >= receivers * count}
+        if rx == "raw":
+            res = await r.wait_result(self.a.max_seconds + 60)
+            total, last = res["count"], res["last"]
+        else:
+            res = await r.wait_results(receivers, self.a.max_seconds + 60)
+            total, last = sum(x["count"] for x in res), max(x["last"] for x in res)
+        dur = last - sres["start"]
+        return {"count": total, "rate": total / dur if dur > 0 else 0.0, "complete": total >= receivers * count}
 
     async def scenario2(self) -> None:
         receivers, count = 100, self.a.fanout_messages
         log(f"\n== 2. hub fan-out: 1 sender, {receivers} receivers in one channel, {count:,} messages")
-        row = self.row("2", f"2 hub fan-out deliveries/s ({receivers} raw receivers): rtlua hub vs python hub",
-                       "deliv/s", "higher", "≥ 10×", lambda r, p: r >= 10 * p)
-        for h in self.hubs():
-            for i in range(self.a.runs):
-                r = await self.session(self.fanout_once, h, receivers, count)
-                if r:
-                    (row.rtlua if h == "rtlua" else row.python).append(r["rate"])
-                    self.note_partial(row, r, receivers * count)
-                    log(f"  {h} hub, run {i + 1}: {r['rate']:,.0f} deliveries/s ({r['count']:,})")
+        kinds = ["raw"] + (["lua"] if self.rtlua else [])
+        for rx in kinds:
+            if rx == "raw":
+                row = self.row("2", f"2 hub fan-out, {receivers} raw receivers: rtlua hub vs python hub",
+                               "deliv/s", "higher", "≥ 10×", lambda r, p: r >= 10 * p)
+            else:
+                row = self.row("2b", f"2b hub fan-out, {receivers} Lua receivers (one rtlua process): rtlua hub vs "
+                               "python hub", "deliv/s", "higher")
+            for h in self.hubs():
+                for i in range(self.a.runs):
+                    r = await self.session(self.fanout_once, h, rx, receivers, count)
+                    if r:
+                        (row.rtlua if h == "rtlua" else row.python).append(r["rate"])
+                        self.note_partial(row, r, receivers * count)
+                        log(f"  {rx} receivers, {h} hub, run {i + 1}: {r['rate']:,.0f} deliveries/s ({r['count']:,})")
 
     # --- scenario 3: round-trip latency
 
@@ -587,7 +608,7 @@ def machine_facts(a) -> str:
 async def amain(a) -> int:
     b = Bench(a)
     log(machine_facts(a))
-    log(f"python hub: {b.py_hub_script.relative_to(ROOT)}; logs: {b.logdir}")
+    log(f"python hub: {b.py_hub_script}; logs: {b.logdir}")
     scen = {"1": b.scenario1, "2": b.scenario2, "3": b.scenario3, "4": b.scenario4, "5": b.scenario5}
     try:
         for s in a.only:
@@ -607,7 +628,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer messages and shorter runs")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--only", default="12345", help="scenarios to run, e.g. 13")
-    ap.add_argument("--own-py-hub", action="store_true", help="use bench.d/py_hub.py even if the reference server exists")
+    ap.add_argument("--py-hub", help="python-socketio server script (default: scripts/peer/reference_server.py, "
+                                     "else bench.d/py_hub.py)")
     ap.add_argument("--logdir", default=f"/tmp/rtlua-bench-{time.strftime('%Y%m%d-%H%M%S')}")
     a = ap.parse_args()
     q = a.quick
