@@ -120,6 +120,15 @@ class Proc:
                     vals[line.split(":")[0]] = int(line.split()[1])
         return vals["VmRSS"], vals["VmHWM"]
 
+    def cpu_seconds(self) -> float:
+        """user + system CPU time so far, from /proc (0 once the process is gone)."""
+        try:
+            with open(f"/proc/{self.p.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     async def stop(self) -> None:
         RUNNING.discard(self)
         if self.p.returncode is None:
@@ -212,6 +221,8 @@ def fmt_num(v: float, unit: str) -> str:
     if unit in ("msg/s", "deliv/s"):
         return f"{v:,.0f}"
     if unit == "KiB":
+        return f"{v:,.1f}"
+    if unit == "µs":
         return f"{v:,.1f}"
     if unit == "ms":
         return f"{v:,.3f}" if v < 10 else f"{v:,.1f}"
@@ -312,15 +323,20 @@ class Bench:
         sargv = {"lua": lambda: self.lua(url, "send.lua", [ch, str(count)]),
                  "python": lambda: self.pyb("send", url, [ch, str(count)]),
                  "raw": lambda: self.raw("flood", port, [ch, str(count)])}[tx]()
+        hub_cpu0 = hub.cpu_seconds()
         s = await self.spawn(f"send-{tx}", sargv)
         limit = self.a.max_seconds + 60
         res = await r.wait_result(limit)
+        hub_cpu1 = hub.cpu_seconds()
         sres = s.result or {}
         if tx == "lua" and s.exited_at:
             sres.setdefault("flushed", s.exited_at)
         n, first, last = res["count"], res["first"], res["last"]
         rate = (n - 1) / (last - first) if n > 1 and last > first else 0.0
-        out = {"count": n, "rate": rate, "complete": n >= count}
+        out = {"count": n, "rate": rate, "complete": n >= count,
+               "hub_us": (hub_cpu1 - hub_cpu0) / max(n, 1) * 1e6}
+        if res.get("cpu_last") and n > 1:
+            out["rx_us"] = (res["cpu_last"] - res["cpu_first"]) / (n - 1) * 1e6
         if "start" in sres and "loop_done" in sres:
             # the time the sender took to hand every message to its client library
             out["sender_rate"] = sres["count"] / max(sres["loop_done"] - sres["start"], 1e-9)
@@ -333,13 +349,16 @@ class Bench:
         log(f"\n== 1. receive throughput: {count:,} channel messages of ~100 B (sender floods, receiver counts)")
         # rtlua column: the rtlua hub; python column: the python-socketio hub
         row = self.row("1.0", "1.0 hub ceiling: raw sender → hub → raw receiver", "msg/s", "higher")
+        cpu = self.row("1.0c", "1.0c hub CPU per message routed (from /proc)", "µs", "lower")
         for h in self.hubs():
             for i in range(self.a.runs):
                 r = await self.session(self.recv_once, h, "raw", "raw", count)
                 if r:
                     (row.rtlua if h == "rtlua" else row.python).append(r["rate"])
+                    (cpu.rtlua if h == "rtlua" else cpu.python).append(r["hub_us"])
                     self.note_partial(row, r, count)
-                    log(f"  {h} hub, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received)")
+                    log(f"  {h} hub, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received), "
+                        f"hub CPU {r['hub_us']:.1f} µs/msg")
             vals = row.rtlua if h == "rtlua" else row.python
             self.ceiling[h] = statistics.median(vals) if vals else float("inf")
 
@@ -347,15 +366,21 @@ class Bench:
             row = self.row(f"1.{1 if h == 'python' else 2}", f"1.{1 if h == 'python' else 2} receiver into script code, "
                            f"{h} hub (raw sender): Lua vs python", "msg/s", "higher", "≥ 10×",
                            lambda r, p: r >= 10 * p)
+            n = 1 if h == "python" else 2
+            cpu = self.row(f"1.{n}c", f"1.{n}c receiver CPU per message, {h} hub (os.clock / process_time)", "µs",
+                           "lower")
             for rx in (["lua"] if self.rtlua else []) + ["python"]:
                 for i in range(self.a.runs):
                     r = await self.session(self.recv_once, h, rx, "raw", count)
                     if r:
                         (row.rtlua if rx == "lua" else row.python).append(r["rate"])
+                        if r.get("rx_us"):
+                            (cpu.rtlua if rx == "lua" else cpu.python).append(r["rx_us"])
                         self.note_partial(row, r, count)
                         if r["rate"] >= 0.85 * self.ceiling.get(h, float("inf")):
                             self.add_note(row, f"{rx} receiver hub-bound ({h} hub ceiling ≈ {self.ceiling[h]:,.0f})")
-                        log(f"  {rx} receiver on {h} hub, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received)")
+                        log(f"  {rx} receiver on {h} hub, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received), "
+                            f"receiver CPU {r.get('rx_us', 0):.1f} µs/msg")
 
         row = self.row("1.3", "1.3 pipeline: rtlua bot → rtlua hub → rtlua bot vs all-python", "msg/s", "higher",
                        "≥ 25×", lambda r, p: r >= 25 * p)
@@ -581,8 +606,11 @@ class Bench:
         w = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
         line = lambda cells: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(cells)) + " |"
         out = [line(head), "|" + "|".join("-" * (x + 2) for x in w) + "|"] + [line(b) for b in body]
+        return "\n".join(out)
+
+    def notes(self) -> str:
         notes = [f"- {r.name.split(' ', 1)[0]}: {n}" for k in self.order for r in [self.rows[k]] for n in r.notes]
-        return "\n".join(out) + ("\n\nNotes:\n" + "\n".join(notes) if notes else "")
+        return "notes:\n" + "\n".join(notes) if notes else "notes: none"
 
     def save(self) -> None:
         data = {"rows": [{**{k: v for k, v in self.rows[k].__dict__.items() if k != "check"},
@@ -616,6 +644,7 @@ async def amain(a) -> int:
     finally:
         b.save()
         log(f"\nload average at end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+        log(b.notes())
         log("\n== summary (median [min–max] of the runs; ratio > 1 means rtlua is better)\n")
         log(b.table())
     return 0

@@ -44,13 +44,14 @@ async def connect_joined(url: str, channel: str, handlers: dict | None = None) -
 
 
 async def recv(url: str, channel: str, count: int, idle: float, max_s: float) -> None:
-    st = {"n": 0, "first": 0.0, "last": 0.0}
+    st = {"n": 0, "first": 0.0, "last": 0.0, "cpu_first": 0.0}
     done = asyncio.Event()
 
     async def on_tick(data):
         t = time.time()
         if st["n"] == 0:
             st["first"] = t
+            st["cpu_first"] = time.process_time()
         st["n"] += 1
         st["last"] = t
         if st["n"] >= count:
@@ -65,7 +66,8 @@ async def recv(url: str, channel: str, count: int, idle: float, max_s: float) ->
             t = time.time()
             if st["n"] and (t - st["last"] > idle or t - st["first"] > max_s):
                 break
-    out("RESULT " + json.dumps({"count": st["n"], "first": st["first"], "last": st["last"]}))
+    out("RESULT " + json.dumps({"count": st["n"], "first": st["first"], "last": st["last"],
+                                "cpu_first": st["cpu_first"], "cpu_last": time.process_time()}))
     await sio.disconnect()
 
 

@@ -3,18 +3,20 @@
 -- of silence, or MAX_S after the first message.
 local channel, target, idle, max_s = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
 local n, first, last = 0, 0, 0
+local clock = os and os.clock or function() return 0 end -- process CPU seconds
+local cpu_first, cpu_last = 0, 0
 
 local function finish()
-  print("RESULT " .. json.encode({count = n, first = first, last = last}))
+  print("RESULT " .. json.encode({count = n, first = first, last = last, cpu_first = cpu_first, cpu_last = cpu_last}))
   exit(0)
 end
 
 realtime:on("bnchtick", function(d)
   local t = now()
-  if n == 0 then first = t end
+  if n == 0 then first = t; cpu_first = clock() end
   n = n + 1
   last = t
-  if n >= target then finish() end
+  if n >= target then cpu_last = clock(); finish() end
 end)
 
 realtime:onJoin(function(d)
@@ -22,7 +24,7 @@ realtime:onJoin(function(d)
     print("READY")
     timer.every(0.5, function()
       local t = now()
-      if n > 0 and (t - last > idle or t - first > max_s) then finish() end
+      if n > 0 and (t - last > idle or t - first > max_s) then cpu_last = clock(); finish() end
     end)
   end
 end)
