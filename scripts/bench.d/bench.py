@@ -363,10 +363,10 @@ class Bench:
             self.ceiling[h] = statistics.median(vals) if vals else float("inf")
 
         for h in self.hubs():
-            row = self.row(f"1.{1 if h == 'python' else 2}", f"1.{1 if h == 'python' else 2} receiver into script code, "
+            row = self.row(f"1.{1 if h == 'rtlua' else 2}", f"1.{1 if h == 'rtlua' else 2} receiver into script code, "
                            f"{h} hub (raw sender): Lua vs python", "msg/s", "higher", "≥ 10×",
                            lambda r, p: r >= 10 * p)
-            n = 1 if h == "python" else 2
+            n = 1 if h == "rtlua" else 2
             cpu = self.row(f"1.{n}c", f"1.{n}c receiver CPU per message, {h} hub (os.clock / process_time)", "µs",
                            "lower")
             for rx in (["lua"] if self.rtlua else []) + ["python"]:
