@@ -1,0 +1,59 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+
+/// Opens one WebSocket connection: TCP (and TLS for wss), the HTTP upgrade, then the frame
+/// handlers. Everything it reports goes to the sink, tagged with the attempt's epoch.
+enum WebSocketConnector {
+    /// Large enough for multi-megabyte binary attachments in one message.
+    static let maxMessageSize = 64 << 20
+
+    static func connect(
+        endpoint: WebSocketEndpoint,
+        headers: [(String, String)],
+        tls: NIOSSLContext?,
+        connectTimeout: TimeAmount,
+        eventLoop: EventLoop,
+        sink: WebSocketTransportSink & Sendable,
+        epoch: UInt64
+    ) -> EventLoopFuture<Channel> {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let ops = channel.pipeline.syncOperations
+                    if let tls {
+                        let sni = isIPAddress(endpoint.host) ? nil : endpoint.host
+                        try ops.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sni))
+                    }
+                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: maxMessageSize, automaticErrorHandling: true) { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            let ops = channel.pipeline.syncOperations
+                            try ops.addHandler(NIOWebSocketFrameAggregator(
+                                minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessageSize))
+                            try ops.addHandler(WebSocketFrameHandler(sink: sink, epoch: epoch))
+                        }
+                    }
+                    let encoder = HTTPRequestEncoder()
+                    // The server's first Engine.IO packet may share a TCP segment with the
+                    // 101 answer: keep those bytes for the frame decoder.
+                    let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
+                    let requester = WebSocketUpgradeRequester(endpoint: endpoint, headers: headers, sink: sink, epoch: epoch)
+                    let upgradeHandler = NIOHTTPClientUpgradeHandler(
+                        upgraders: [upgrader], httpHandlers: [encoder, decoder, requester], upgradeCompletionHandler: { _ in })
+                    try ops.addHandler(encoder)
+                    try ops.addHandler(decoder)
+                    try ops.addHandler(upgradeHandler)
+                    try ops.addHandler(requester)
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+    }
+}
