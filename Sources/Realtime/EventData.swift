@@ -1,0 +1,24 @@
+import RTJSON
+
+/// The one argument of a delivered event (PROTOCOL.md §4): `{"channel": C or null, "message": M}`.
+public struct EventData: Sendable, Equatable {
+    public var channel: String?
+    public var message: JSONValue
+
+    public init(channel: String?, message: JSONValue) {
+        self.channel = channel
+        self.message = message
+    }
+
+    /// Reads the event's arguments. A server that does not wrap its payload (a plain
+    /// Socket.IO server) gets its first argument as the message, with no channel.
+    init(args: [JSONValue]) {
+        if let object = args.first?.objectValue, object.count <= 2, object.keys.contains("message"),
+            object.keys.allSatisfy({ $0 == "channel" || $0 == "message" })
+        {
+            self.init(channel: object["channel"]?.stringValue, message: object["message"] ?? .null)
+        } else {
+            self.init(channel: nil, message: args.first ?? .null)
+        }
+    }
+}

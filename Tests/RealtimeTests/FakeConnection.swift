@@ -1,0 +1,96 @@
+import NIOCore
+import RTJSON
+import SocketIO
+
+@testable import Realtime
+
+/// A scripted `SocketIOConnection`: records every emit and lets a test play the server's
+/// side of the delegate calls.
+final class FakeConnection: SocketIOConnection {
+    weak var delegate: SocketIOConnectionDelegate?
+    let eventLoop: EventLoop
+    private(set) var sid: String?
+    var isConnected: Bool { sid != nil }
+    private(set) var connectCalls = 0
+    private(set) var disconnectCalls = 0
+    /// What was emitted, in order, while connected.
+    private(set) var sent: [OutboundEmit] = []
+    /// Makes the next emits throw this error.
+    var failNextEmit: SocketIOError?
+
+    init(eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func connect() { connectCalls += 1 }
+
+    func disconnect() {
+        disconnectCalls += 1
+        let wasConnected = sid != nil
+        sid = nil
+        if wasConnected { delegate?.socketDidDisconnect(reason: "io client disconnect", willReconnect: false) }
+    }
+
+    func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
+        if let error = failNextEmit {
+            failNextEmit = nil
+            throw error
+        }
+        guard sid != nil else { throw SocketIOError(.notConnected, "not connected") }
+        precondition(args.count == 1, "the manager always emits one payload argument")
+        sent.append(OutboundEmit(event: event, payload: args[0]))
+    }
+
+    // MARK: The server's side
+
+    func serverAccepts(sid: String = "sid-1") {
+        self.sid = sid
+        delegate?.socketDidConnect(sid: sid)
+    }
+
+    func transportDrops(reason: String = "transport close") {
+        sid = nil
+        delegate?.socketDidDisconnect(reason: reason, willReconnect: true)
+    }
+
+    func serverDelivers(_ event: String, _ args: [JSONValue]) {
+        delegate?.socketDidReceive(event: event, args: args, ack: nil)
+    }
+
+    func takeSent() -> [OutboundEmit] {
+        defer { sent = [] }
+        return sent
+    }
+}
+
+/// The payloads a test expects on the wire.
+enum Wire {
+    static func message(_ eventName: String, _ message: JSONValue, channel: String? = nil, echo: Bool? = nil) -> OutboundEmit {
+        var p: [String: JSONValue] = ["eventName": .string(eventName), "message": message]
+        if let channel { p["channel"] = .string(channel) }
+        if let echo { p["echo"] = .bool(echo) }
+        return OutboundEmit(event: "message", payload: .object(p))
+    }
+
+    static func join(_ channel: String, echo: Bool? = nil) -> OutboundEmit {
+        var p: [String: JSONValue] = ["channel": .string(channel)]
+        if let echo { p["echo"] = .bool(echo) }
+        return OutboundEmit(event: "join", payload: .object(p))
+    }
+
+    static func leave(_ channel: String, echo: Bool? = nil) -> OutboundEmit {
+        var p: [String: JSONValue] = ["channel": .string(channel)]
+        if let echo { p["echo"] = .bool(echo) }
+        return OutboundEmit(event: "leave", payload: .object(p))
+    }
+
+    static func update(_ data: JSONValue, echo: Bool? = nil) -> OutboundEmit {
+        var p: [String: JSONValue] = ["data": data]
+        if let echo { p["echo"] = .bool(echo) }
+        return OutboundEmit(event: "update", payload: .object(p))
+    }
+
+    static func delivered(_ channel: String?, _ message: JSONValue) -> [JSONValue] {
+        [["channel": channel.map { .string($0) } ?? .null, "message": message]]
+    }
+}

@@ -1,0 +1,243 @@
+import NIOCore
+import NIOEmbedded
+import RTJSON
+import SocketIO
+import XCTest
+
+@testable import Realtime
+
+/// PROTOCOL.md §3 and §6 on a fake connection: what goes on the wire, when, in which order.
+final class RealtimeManagerSendingTests: XCTestCase {
+    var loop: EmbeddedEventLoop!
+    var conn: FakeConnection!
+
+    override func setUp() {
+        loop = EmbeddedEventLoop()
+        conn = FakeConnection(eventLoop: loop)
+    }
+
+    func manager(_ configure: (inout RealtimeOptions) -> Void = { _ in }) -> RealtimeManager {
+        var options = RealtimeOptions()
+        configure(&options)
+        let m = RealtimeManager(config: RealtimeConfig(baseURL: "http://127.0.0.1:1", options: options), connection: conn)
+        m.open()
+        return m
+    }
+
+    func testOnlineEmitsGoOutAtOnceCarryingThePerCallEcho() throws {
+        let m = manager()
+        conn.serverAccepts()
+        try m.broadcast(eventName: "hi", message: ["n": 1], echo: false)
+        try m.send(channel: "room", eventName: "chat", message: "x", echo: true)
+        try m.send(channel: "room", eventName: "chat", message: .binary([0, 255]))
+        try m.join(channel: "room", echo: false)
+        try m.leave(channel: "room", echo: true)
+        try m.updateProfile(["name": "a"], echo: false)
+        XCTAssertEqual(conn.takeSent(), [
+            Wire.message("hi", ["n": 1], echo: false),
+            Wire.message("chat", "x", channel: "room", echo: true),
+            Wire.message("chat", .binary([0, 255]), channel: "room"),
+            Wire.join("room", echo: false),
+            Wire.leave("room", echo: true),
+            Wire.update(["name": "a"], echo: false),
+        ])
+    }
+
+    func testOfflineEmitsAreBufferedAndFlushedInOrderWithTheirEcho() throws {
+        let m = manager()
+        try m.broadcast(eventName: "a", message: 1)
+        try m.send(channel: "c", eventName: "b", message: 2, echo: false)
+        try m.broadcast(eventName: "c", message: 3, echo: true)
+        XCTAssertEqual(conn.sent, [])
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [
+            Wire.message("a", 1), Wire.message("b", 2, channel: "c", echo: false), Wire.message("c", 3, echo: true),
+        ])
+        // Flushed once: a reconnect does not send them again.
+        conn.transportDrops()
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [])
+    }
+
+    func testWithoutBufferingOfflineEmitsAreDropped() throws {
+        let m = manager { $0.bufferMessages = false }
+        try m.broadcast(eventName: "lost", message: 1)
+        conn.serverAccepts()
+        try m.broadcast(eventName: "kept", message: 2)
+        conn.transportDrops()
+        try m.send(channel: "c", eventName: "lost", message: 3)
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.message("kept", 2)])
+    }
+
+    func testFirstConnectSendsProfileThenJoinsThenBuffer() throws {
+        let m = manager()
+        try m.broadcast(eventName: "m1", message: 1)
+        try m.join(channel: "A", echo: false)
+        try m.updateProfile(["p": 1])
+        try m.join(channel: "B")
+        try m.broadcast(eventName: "m2", message: 2)
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [
+            Wire.update(["p": 1]), Wire.join("A", echo: false), Wire.join("B"), Wire.message("m1", 1), Wire.message("m2", 2),
+        ])
+    }
+
+    func testReconnectRejoinsWithTheirEchoAfterTheProfileAndBeforeTheBacklog() throws {
+        let m = manager()
+        conn.serverAccepts()
+        try m.updateProfile(["name": "a"], echo: false)
+        try m.join(channel: "A", echo: true)
+        try m.join(channel: "B")
+        try m.join(channel: "C")
+        try m.leave(channel: "B")
+        _ = conn.takeSent()
+
+        conn.transportDrops()
+        try m.broadcast(eventName: "y", message: 1)
+        try m.send(channel: "A", eventName: "z", message: 2)
+        conn.serverAccepts(sid: "sid-2")
+        XCTAssertEqual(conn.takeSent(), [
+            Wire.update(["name": "a"], echo: false), Wire.join("A", echo: true), Wire.join("C"),
+            Wire.message("y", 1), Wire.message("z", 2, channel: "A"),
+        ])
+    }
+
+    func testOfflineMembershipIsFoldedIntoState() throws {
+        let m = manager()
+        conn.serverAccepts()
+        try m.join(channel: "kept")
+        _ = conn.takeSent()
+        conn.transportDrops()
+        try m.join(channel: "temp")
+        try m.leave(channel: "temp")  // join then leave offline: neither is sent
+        try m.updateProfile(1)
+        try m.updateProfile(2, echo: true)  // only the latest profile
+        try m.join(channel: "kept", echo: false)  // re-join updates the echo, keeps the place
+        try m.join(channel: "new")
+        try m.leave(channel: "gone-anyway")
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.update(2, echo: true), Wire.join("kept", echo: false), Wire.join("new")])
+    }
+
+    func testANullProfileIsNotReplayed() throws {
+        let m = manager()
+        try m.updateProfile(["x": 1])
+        try m.updateProfile(.null)
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [])
+    }
+
+    func testWithoutAutoJoinNothingIsReplayedAndOfflineMembershipIsAPlainEmit() throws {
+        let m = manager { $0.autoJoinChannels = false }
+        conn.serverAccepts()
+        try m.updateProfile(["p": 1])
+        try m.join(channel: "A")
+        _ = conn.takeSent()
+        conn.transportDrops()
+        try m.join(channel: "B")
+        try m.leave(channel: "B")
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.join("B"), Wire.leave("B")])
+    }
+
+    func testWithoutAutoJoinOrBufferingOfflineMembershipIsDropped() throws {
+        let m = manager {
+            $0.autoJoinChannels = false
+            $0.bufferMessages = false
+        }
+        try m.join(channel: "A")
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [])
+    }
+
+    func testWithoutBufferingAutoJoinStillReplaysMembership() throws {
+        let m = manager { $0.bufferMessages = false }
+        try m.join(channel: "A")
+        try m.broadcast(eventName: "lost", message: 1)
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.join("A")])
+    }
+
+    func testAnEmitThatFindsTheTransportGoneIsBufferedNotLost() throws {
+        let m = manager()
+        conn.serverAccepts()
+        conn.failNextEmit = SocketIOError(.notConnected, "gone")
+        try m.broadcast(eventName: "late", message: 1)
+        conn.transportDrops()
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.message("late", 1)])
+    }
+
+    func testOversizedPayloadThrowsToTheCaller() throws {
+        let m = manager()
+        conn.serverAccepts()
+        conn.failNextEmit = SocketIOError(.payloadTooLarge, "packet of 2000000 bytes exceeds maxPayload 1000000")
+        XCTAssertThrowsError(try m.broadcast(eventName: "big", message: "x")) { error in
+            XCTAssertEqual((error as? RealtimeError)?.code, "payload_too_large")
+            XCTAssertEqual((error as? RealtimeError)?.message, "packet of 2000000 bytes exceeds maxPayload 1000000")
+        }
+    }
+
+    func testAFailingBufferedEmitIsReportedAndTheRestIsStillSent() throws {
+        let m = manager()
+        var errors: [RealtimeError] = []
+        m.onError { errors.append($0) }
+        try m.broadcast(eventName: "first", message: 1)
+        try m.broadcast(eventName: "second", message: 2)
+        conn.failNextEmit = SocketIOError(.payloadTooLarge, "too large")
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.message("second", 2)])
+        XCTAssertEqual(errors.map(\.message), ["too large"])
+    }
+
+    func testCloseDisconnectsForGoodAndOpenWorksAgain() throws {
+        let m = manager()
+        var reasons: [String] = []
+        m.onDisconnect { reasons.append($0) }
+        conn.serverAccepts()
+        XCTAssertTrue(m.isOpen)
+        XCTAssertTrue(m.isConnected())
+        m.close()
+        XCTAssertFalse(m.isOpen)
+        XCTAssertFalse(m.isConnected())
+        XCTAssertEqual(conn.disconnectCalls, 1)
+        XCTAssertEqual(reasons, ["io client disconnect"])
+
+        try m.broadcast(eventName: "while-closed", message: 1)  // buffered for the next open()
+        m.open()
+        m.open()  // already open: no second connect
+        XCTAssertEqual(conn.connectCalls, 2)
+        XCTAssertTrue(m.isOpen)
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.message("while-closed", 1)])
+    }
+
+    func testCloseWhileOfflineStopsReconnecting() {
+        let m = manager()
+        conn.serverAccepts()
+        conn.transportDrops()
+        XCTAssertTrue(m.isOpen, "waiting to reconnect is still open")
+        m.close()
+        XCTAssertFalse(m.isOpen)
+        XCTAssertEqual(conn.disconnectCalls, 1)
+    }
+
+    func testSocketIdOnlyWhileConnected() {
+        let m = manager()
+        XCTAssertNil(m.getSocketId())
+        XCTAssertFalse(m.isConnected())
+        conn.serverAccepts(sid: "abc")
+        XCTAssertEqual(m.getSocketId(), "abc")
+        conn.transportDrops()
+        XCTAssertNil(m.getSocketId())
+    }
+
+    func testNotOpenedUntilOpen() {
+        let m = RealtimeManager(config: RealtimeConfig(baseURL: "http://127.0.0.1:1"), connection: conn)
+        XCTAssertFalse(m.isOpen)
+        XCTAssertEqual(conn.connectCalls, 0)
+        m.open()
+        XCTAssertEqual(conn.connectCalls, 1)
+    }
+}
