@@ -329,19 +329,15 @@ class Bench:
         res = await r.wait_result(limit)
         hub_cpu1 = hub.cpu_seconds()
         sres = s.result or {}
-        if tx == "lua" and s.exited_at:
-            sres.setdefault("flushed", s.exited_at)
         n, first, last = res["count"], res["first"], res["last"]
         rate = (n - 1) / (last - first) if n > 1 and last > first else 0.0
-        out = {"count": n, "rate": rate, "complete": n >= count,
+        out = {"count": n, "rate": rate, "complete": n >= count, "stop": res.get("stop", "?"), "rx": rx,
                "hub_us": (hub_cpu1 - hub_cpu0) / max(n, 1) * 1e6}
         if res.get("cpu_last") and n > 1:
             out["rx_us"] = (res["cpu_last"] - res["cpu_first"]) / (n - 1) * 1e6
         if "start" in sres and "loop_done" in sres:
             # the time the sender took to hand every message to its client library
             out["sender_rate"] = sres["count"] / max(sres["loop_done"] - sres["start"], 1e-9)
-        elif tx == "lua" and not sres:
-            out["sender_rate"] = None
         return out
 
     async def scenario1(self) -> None:
@@ -393,13 +389,18 @@ class Bench:
                     self.note_partial(row, r, count)
                     sr = r.get("sender_rate")
                     if sr and r["rate"] >= 0.9 * sr:
-                        self.add_note(row, f"{bot} pipeline sender-bound (sender {sr:,.0f} msg/s)")
+                        self.add_note(row, f"{bot} pipeline sender-bound (receiver ≥ 90 % of the sender's rate)")
                     log(f"  all-{bot} pipeline, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received; "
                         f"sender {sr:,.0f} msg/s)" if sr else f"  all-{bot} pipeline, run {i + 1}: {r['rate']:,.0f} msg/s")
 
     def note_partial(self, row: Row, r: dict, count: int) -> None:
-        if not r["complete"]:
-            self.add_note(row, f"run stopped at {r['count']:,}/{count:,} (time bound)")
+        if r["complete"]:
+            return
+        why = {"time": "time bound reached", "idle": f"no message for {self.a.idle:g} s",
+               "disconnected": "the hub disconnected the receiver (slow consumer?)"}.get(
+            r.get("stop", "?").split(":")[0], r.get("stop", "?"))
+        self.add_note(row, f"{r.get('rx', 'receiver')}: runs stopped before {count:,} ({why}); "
+                           "the rate is over what arrived")
 
     def add_note(self, row: Row, note: str) -> None:
         if note not in row.notes:
@@ -427,7 +428,9 @@ class Bench:
             res = await r.wait_results(receivers, self.a.max_seconds + 60)
             total, last = sum(x["count"] for x in res), max(x["last"] for x in res)
         dur = last - sres["start"]
-        return {"count": total, "rate": total / dur if dur > 0 else 0.0, "complete": total >= receivers * count}
+        stop = res.get("stop", "?") if rx == "raw" else ",".join(sorted({x.get("stop", "?") for x in res}))
+        return {"count": total, "rate": total / dur if dur > 0 else 0.0, "complete": total >= receivers * count,
+                "stop": stop, "rx": f"{rx} receivers"}
 
     async def scenario2(self) -> None:
         receivers, count = 100, self.a.fanout_messages
@@ -657,6 +660,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer messages and shorter runs")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--only", default="12345", help="scenarios to run, e.g. 13")
+    ap.add_argument("--bots", help="bot counts for scenario 4, e.g. 100,1000,10000")
     ap.add_argument("--py-hub", help="python-socketio server script (default: scripts/peer/reference_server.py, "
                                      "else bench.d/py_hub.py)")
     ap.add_argument("--logdir", default=f"/tmp/rtlua-bench-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -666,7 +670,7 @@ def main() -> int:
     a.messages = 20_000 if q else 200_000
     a.fanout_messages = 500 if q else 2_000
     a.rate, a.seconds = 1000, (3 if q else 10)
-    a.bots = [100, 1000] if q else [100, 1000, 10000]
+    a.bots = [int(x) for x in a.bots.split(",")] if a.bots else [100, 1000] if q else [100, 1000, 10000]
     a.startup_runs = 5 if q else 10
     a.idle = 5.0            # a receiver stops after this long without a message
     a.max_seconds = 30 if q else 90   # and at most this long after its first one

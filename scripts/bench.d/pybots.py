@@ -57,7 +57,13 @@ async def recv(url: str, channel: str, count: int, idle: float, max_s: float) ->
         if st["n"] >= count:
             done.set()
 
-    sio = await connect_joined(url, channel, {"bnchtick": on_tick})
+    stop = ["count"]
+
+    async def on_disconnect(*reason):
+        stop[0] = "disconnected"
+        done.set()
+
+    sio = await connect_joined(url, channel, {"bnchtick": on_tick, "disconnect": on_disconnect})
     out("READY")
     while not done.is_set():  # stop at COUNT, IDLE_S after the last message, or MAX_S after the first
         try:
@@ -65,10 +71,12 @@ async def recv(url: str, channel: str, count: int, idle: float, max_s: float) ->
         except asyncio.TimeoutError:
             t = time.time()
             if st["n"] and (t - st["last"] > idle or t - st["first"] > max_s):
+                stop[0] = "idle" if t - st["last"] > idle else "time"
                 break
     out("RESULT " + json.dumps({"count": st["n"], "first": st["first"], "last": st["last"],
-                                "cpu_first": st["cpu_first"], "cpu_last": time.process_time()}))
-    await sio.disconnect()
+                                "cpu_first": st["cpu_first"], "cpu_last": time.process_time(), "stop": stop[0]}))
+    if sio.connected:
+        await sio.disconnect()
 
 
 async def send(url: str, channel: str, count: int) -> None:
@@ -84,7 +92,9 @@ async def send(url: str, channel: str, count: int) -> None:
         await asyncio.sleep(0.001)
     t2 = time.time()
     out("RESULT " + json.dumps({"count": count, "start": t0, "loop_done": t1, "flushed": t2}))
-    await sio.disconnect()
+    # Stay connected until the orchestrator ends the run: a python-socketio server drops
+    # the messages it has not yet handled when their sender disconnects.
+    await sio.wait()
 
 
 async def pong(url: str, channel: str) -> None:

@@ -114,11 +114,10 @@ async def flood(port: int, channel: str, count: int) -> None:
     c.w.write(blob)
     await c.w.drain()
     t1 = time.time()
-    reader.cancel()
     out("RESULT " + json.dumps({"count": count, "bytes": len(blob), "start": t0, "flushed": t1}))
-    # Keep the socket open a little so the hub does not see an abrupt close mid-stream.
-    await asyncio.sleep(0.5)
-    c.w.close()
+    # Stay connected until the orchestrator ends the run: a python-socketio server drops
+    # the messages it has not yet handled when their sender disconnects.
+    await reader
 
 
 async def count(port: int, channel: str, n: int, target: int, idle: float, max_s: float) -> None:
@@ -155,18 +154,22 @@ async def count(port: int, channel: str, n: int, target: int, idle: float, max_s
 
     out("READY")
     tasks = [asyncio.create_task(run(c, st)) for c, st in zip(conns, stats)]
+    stop = "count"
     while not all(t.done() for t in tasks):
         await asyncio.sleep(0.05)
         firsts = [st["first"] for st in stats if st["n"]]
         t = time.time()
         if firsts and (t - last_byte[0] > idle or t - min(firsts) > max_s):
+            stop = "idle" if t - last_byte[0] > idle else "time"
             break
+    if stop == "count" and any(st["n"] < target for st in stats):
+        stop = "disconnected"
     for t in tasks:
         t.cancel()
     total = sum(st["n"] for st in stats)
     firsts = [st["first"] for st in stats if st["n"]]
     lasts = [st["last"] for st in stats if st["n"]]
-    out("RESULT " + json.dumps({"count": total, "per_receiver_min": min(st["n"] for st in stats),
+    out("RESULT " + json.dumps({"count": total, "stop": stop, "per_receiver_min": min(st["n"] for st in stats),
                                 "first": min(firsts) if firsts else 0.0, "last": max(lasts) if lasts else 0.0}))
     for c in conns:
         c.w.close()

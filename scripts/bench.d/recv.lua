@@ -6,8 +6,9 @@ local n, first, last = 0, 0, 0
 local clock = os and os.clock or function() return 0 end -- process CPU seconds
 local cpu_first, cpu_last = 0, 0
 
-local function finish()
-  print("RESULT " .. json.encode({count = n, first = first, last = last, cpu_first = cpu_first, cpu_last = cpu_last}))
+local function finish(why)
+  print("RESULT " .. json.encode({count = n, first = first, last = last, cpu_first = cpu_first, cpu_last = cpu_last,
+                                  stop = why}))
   exit(0)
 end
 
@@ -16,7 +17,7 @@ realtime:on("bnchtick", function(d)
   if n == 0 then first = t; cpu_first = clock() end
   n = n + 1
   last = t
-  if n >= target then cpu_last = clock(); finish() end
+  if n >= target then cpu_last = clock(); finish("count") end
 end)
 
 realtime:onJoin(function(d)
@@ -24,8 +25,14 @@ realtime:onJoin(function(d)
     print("READY")
     timer.every(0.5, function()
       local t = now()
-      if n > 0 and (t - last > idle or t - first > max_s) then cpu_last = clock(); finish() end
+      if n > 0 and (t - last > idle or t - first > max_s) then
+        cpu_last = clock()
+        finish(t - last > idle and "idle" or "time")
+      end
     end)
   end
+end)
+realtime:onDisconnect(function(reason)
+  if n > 0 then cpu_last = clock(); finish("disconnected: " .. tostring(reason)) end
 end)
 realtime:join(channel, true)

@@ -12,6 +12,7 @@ realtime:onJoin(function(d)
   end
   local t1 = now()
   print("RESULT " .. json.encode({count = total, start = t0, loop_done = t1}))
-  exit(0) -- flushes and closes: the orchestrator takes the exit as "all sent"
+  -- stays connected until the orchestrator ends the run, like the python sender
+
 end)
 realtime:join(channel .. "-ctl", true)
