@@ -52,4 +52,43 @@ static inline void shim_luaL_getmetatable(lua_State *L, const char *n) { luaL_ge
 static inline void shim_luaL_argcheck(lua_State *L, int c, int a, const char *m) { luaL_argcheck(L, c, a, m); }
 static inline void shim_luaL_newlibtable(lua_State *L, const luaL_Reg *l, int n) { lua_createtable(L, 0, n); (void)l; }
 
+static inline void *shim_lua_newuserdatauv(lua_State *L, size_t s, int n) { return lua_newuserdatauv(L, s, n); }
+static inline int shim_lua_isinteger(lua_State *L, int i) { return lua_isinteger(L, i); }
+
+/* The host object of a script lives in the state's extra space (copied into every thread). */
+static inline void shim_set_host(lua_State *L, void *host) { *(void **)lua_getextraspace(L) = host; }
+static inline void *shim_get_host(lua_State *L) { return *(void **)lua_getextraspace(L); }
+
+/* Lua raises errors and yields with longjmp. Functions written in Swift must never do that
+ * themselves (it would skip Swift's cleanup), so they return one of these codes and the
+ * trampoline below, a plain C function, raises or yields after the Swift frame is gone. */
+#define SHIM_RAISE_AT_CALLER (-1)  /* string message on top: prefixed with the caller's file:line */
+#define SHIM_RAISE_ARGERROR (-2)   /* [arg number, message] on top: luaL_argerror */
+#define SHIM_YIELD (-3)            /* yield this coroutine with no values */
+#define SHIM_RAISE_VALUE (-4)      /* error object on top, raised as is */
+typedef int (*shim_SwiftFunction)(lua_State *L);
+
+static int shim_trampoline(lua_State *L) {
+    shim_SwiftFunction f = (shim_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
+    int n = f(L);
+    if (n >= 0) return n;
+    switch (n) {
+    case SHIM_RAISE_AT_CALLER:
+        if (lua_type(L, -1) == LUA_TSTRING) { luaL_where(L, 1); lua_insert(L, -2); lua_concat(L, 2); }
+        return lua_error(L);
+    case SHIM_RAISE_ARGERROR:
+        return luaL_argerror(L, (int)lua_tointeger(L, -2), lua_tostring(L, -1));
+    case SHIM_YIELD:
+        return lua_yield(L, 0);
+    default:
+        return lua_error(L);
+    }
+}
+
+/* Pushes a Lua function that runs `f` through the trampoline. */
+static inline void shim_pushswiftfunction(lua_State *L, shim_SwiftFunction f) {
+    lua_pushlightuserdata(L, (void *)f);
+    lua_pushcclosure(L, shim_trampoline, 1);
+}
+
 #endif

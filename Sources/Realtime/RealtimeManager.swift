@@ -23,6 +23,9 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
     var opened = false
     /// Between socketDidConnect and socketDidDisconnect.
     var online = false
+    /// A close() waiting for the server to have read everything sent before it.
+    var closing: ClosingDrain?
+    var closingGeneration = 0
 
     /// Connects to the endpoint derived from `config` (PROTOCOL.md §2) with the Socket.IO client.
     public convenience init(config: RealtimeConfig, eventLoop: EventLoop, http: HTTPClient = .shared) throws(RealtimeError) {
@@ -64,22 +67,6 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
     public func getSocketId() -> String? {
         eventLoop.assertInEventLoop()
         return online ? connection.sid : nil
-    }
-
-    public func open() {
-        eventLoop.assertInEventLoop()
-        guard !opened else { return }
-        opened = true
-        connection.connect()
-    }
-
-    /// Closes for good (no reconnection until `open()`). Anything still buffered is sent
-    /// first when connected; when offline the buffer is kept for the next `open()`.
-    public func close() {
-        eventLoop.assertInEventLoop()
-        opened = false
-        if online { flush(outbound.takeBuffer()) }
-        connection.disconnect()
     }
 
     // MARK: Emitting (PROTOCOL.md §3)

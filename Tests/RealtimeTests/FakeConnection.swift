@@ -17,6 +17,8 @@ final class FakeConnection: SocketIOConnection {
     private(set) var sent: [OutboundEmit] = []
     /// Makes the next emits throw this error.
     var failNextEmit: SocketIOError?
+    /// Emits that asked for an ack (close()'s barrier), with their ack callbacks.
+    private(set) var awaitingAck: [(emit: OutboundEmit, ack: (Result<[JSONValue], SocketIOError>) -> Void)] = []
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -38,7 +40,11 @@ final class FakeConnection: SocketIOConnection {
         }
         guard sid != nil else { throw SocketIOError(.notConnected, "not connected") }
         precondition(args.count == 1, "the manager always emits one payload argument")
-        sent.append(OutboundEmit(event: event, payload: args[0]))
+        if let ack {
+            awaitingAck.append((OutboundEmit(event: event, payload: args[0]), ack))
+        } else {
+            sent.append(OutboundEmit(event: event, payload: args[0]))
+        }
     }
 
     // MARK: The server's side
@@ -51,10 +57,18 @@ final class FakeConnection: SocketIOConnection {
     func transportDrops(reason: String = "transport close") {
         sid = nil
         delegate?.socketDidDisconnect(reason: reason, willReconnect: true)
+        let acks = awaitingAck
+        awaitingAck = []
+        for pending in acks { pending.ack(.failure(SocketIOError(.notConnected, "connection closed before the ack arrived"))) }
     }
 
     func serverDelivers(_ event: String, _ args: [JSONValue]) {
         delegate?.socketDidReceive(event: event, args: args, ack: nil)
+    }
+
+    /// The server answers the oldest pending ack.
+    func serverAcks(_ args: [JSONValue] = [[]]) {
+        awaitingAck.removeFirst().ack(.success(args))
     }
 
     func takeSent() -> [OutboundEmit] {

@@ -64,8 +64,11 @@ final class LiveManager: @unchecked Sendable {  // `manager` and `log` are touch
         events.filter { $0.0 == name }.map(\.1)
     }
 
+    /// Closes and waits (bounded) until the connection is down.
     func close() {
-        _ = try? onLoop { self.manager.close() }
+        let closed = loop.makePromise(of: Void.self)
+        _ = try? onLoop { self.manager.close { closed.succeed(()) } }
+        _ = try? closed.futureResult.wait()
     }
 
     private func describe() -> String {

@@ -9,17 +9,22 @@ import XCTest
 
 /// RealtimeManager with the real Socket.IO client against scripts/peer/reference_server.py
 /// (python-socketio) on 127.0.0.1: PROTOCOL.md end to end.
-final class RealtimeInteropTests: XCTestCase {
+class RealtimeInteropTests: XCTestCase {
     static let key = "ck-interop"
     static let master = "mk-interop"
 
     var group: MultiThreadedEventLoopGroup!
-    var server: PeerServer!
+    var server: InteropServer!
+
+    /// The server under test; `RealtimeHubInteropTests` runs this whole suite against rtlua's hub.
+    class func makeServer() throws -> InteropServer {
+        try PeerServer(["--key", key, "--master-key", master])
+    }
     var managers: [LiveManager] = []
 
     override func setUpWithError() throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        server = try PeerServer(["--key", Self.key, "--master-key", Self.master])
+        server = try Self.makeServer()
     }
 
     override func tearDown() {
@@ -201,6 +206,32 @@ final class RealtimeInteropTests: XCTestCase {
         XCTAssertEqual(try members(a, "survivors").get(), [["id": .string(a.socketId), "data": ["who": "a"]]])
     }
 
+    func testCloseDeliversWhatWasSentBeforeItAndOpenReconnectsAndRejoins() throws {
+        let a = try live()
+        let b = try live()
+        try a.connect()
+        try b.connect()
+        try b.onLoop { try b.manager.join(channel: "room") }
+        try b.wait("own join") { $0.received("channel:join").count == 1 }
+        try a.onLoop { try a.manager.join(channel: "room") }
+        try b.wait("a's join") { $0.received("channel:join").count == 2 }
+
+        let count = 100
+        try a.onLoop {  // same loop tick: the close follows the sends
+            for i in 0..<count { try a.manager.send(channel: "room", eventName: "last-words", message: .integer(Int64(i))) }
+            a.manager.close()
+        }
+        try b.wait("every message sent before close, then a's leave") {
+            $0.received("last-words").count == count && $0.received("channel:leave").count == 1
+        }
+        XCTAssertEqual(try b.onLoop { b.received("last-words").map(\.message) }, (0..<count).map { .integer(Int64($0)) })
+        XCTAssertFalse(try a.onLoop { a.manager.isOpen })
+
+        try a.connect()  // open() again: a new socket, back in its channel
+        try b.wait("a rejoins") { $0.received("channel:join").count == 3 }
+        XCTAssertEqual(try b.onLoop { b.received("channel:join").last?.message["id"] }, .string(a.socketId))
+    }
+
     // MARK: helpers
 
     func members(_ m: LiveManager, _ channel: String) throws -> Result<JSONValue, RealtimeError> {
@@ -218,4 +249,22 @@ final class RealtimeInteropTests: XCTestCase {
         XCTAssertEqual(response.status, 200, response.bodyText)
         return try JSONValue.parse(response.body)
     }
+}
+
+/// The same suite against rtlua's own hub (in process).
+final class RealtimeHubInteropTests: RealtimeInteropTests {
+    override class func makeServer() throws -> InteropServer {
+        try InProcessHub(clientKeys: [key], masterKey: master)
+    }
+
+    // Linux's XCTest finds only the test methods a class declares itself.
+    override func testConnectsWithTheClientKeyAndGetsASocketId() throws { try super.testConnectsWithTheClientKeyAndGetsASocketId() }
+    override func testChannelMessagesBroadcastsAndEcho() throws { try super.testChannelMessagesBroadcastsAndEcho() }
+    override func testPresenceBetweenTwoManagers() throws { try super.testPresenceBetweenTwoManagers() }
+    override func testGetMembersOverREST() throws { try super.testGetMembersOverREST() }
+    override func testBinaryRoundTrip() throws { try super.testBinaryRoundTrip() }
+    override func testUserEventsFromTheAdminCall() throws { try super.testUserEventsFromTheAdminCall() }
+    override func testWrongClientKeyReportsTheServersMessageAndDoesNotRetry() throws { try super.testWrongClientKeyReportsTheServersMessageAndDoesNotRetry() }
+    override func testServerRestartReconnectsRejoinsAndDeliversTheBacklogInOrder() throws { try super.testServerRestartReconnectsRejoinsAndDeliversTheBacklogInOrder() }
+    override func testCloseDeliversWhatWasSentBeforeItAndOpenReconnectsAndRejoins() throws { try super.testCloseDeliversWhatWasSentBeforeItAndOpenReconnectsAndRejoins() }
 }

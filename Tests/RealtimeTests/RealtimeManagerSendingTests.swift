@@ -191,18 +191,24 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertEqual(errors.map(\.message), ["too large"])
     }
 
-    func testCloseDisconnectsForGoodAndOpenWorksAgain() throws {
+    func testCloseDisconnectsForGoodOnceTheServerHasReadEverythingAndOpenWorksAgain() throws {
         let m = manager()
-        var reasons: [String] = []
-        m.onDisconnect { reasons.append($0) }
+        var log: [String] = []
+        m.onDisconnect { log.append("disconnect \($0)") }
         conn.serverAccepts()
         XCTAssertTrue(m.isOpen)
         XCTAssertTrue(m.isConnected())
-        m.close()
-        XCTAssertFalse(m.isOpen)
-        XCTAssertFalse(m.isConnected())
+        try m.broadcast(eventName: "last", message: 1)
+        m.close { log.append("closed") }
+        XCTAssertFalse(m.isOpen, "closing is not open")
+        // The barrier: a members request whose ack says the server has read all before it.
+        XCTAssertEqual(conn.awaitingAck.map(\.emit), [OutboundEmit(event: "members", payload: ["channel": "rtlua:close"])])
+        XCTAssertEqual(conn.disconnectCalls, 0)
+        conn.serverAcks()
         XCTAssertEqual(conn.disconnectCalls, 1)
-        XCTAssertEqual(reasons, ["io client disconnect"])
+        XCTAssertFalse(m.isConnected())
+        XCTAssertEqual(log, ["disconnect io client disconnect", "closed"])
+        XCTAssertEqual(conn.takeSent(), [Wire.message("last", 1)])
 
         try m.broadcast(eventName: "while-closed", message: 1)  // buffered for the next open()
         m.open()
@@ -213,14 +219,59 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertEqual(conn.takeSent(), [Wire.message("while-closed", 1)])
     }
 
+    func testCloseGivesUpWaitingForAServerThatDoesNotAck() {
+        let m = manager()
+        var closed = 0
+        conn.serverAccepts()
+        m.close { closed += 1 }
+        m.close { closed += 1 }  // a second close joins the first
+        XCTAssertEqual(conn.awaitingAck.count, 1)
+        loop.advanceTime(by: .milliseconds(RealtimeManager.maxCloseDrain - 1))
+        XCTAssertEqual(conn.disconnectCalls, 0)
+        loop.advanceTime(by: .milliseconds(1))
+        XCTAssertEqual(conn.disconnectCalls, 1)
+        XCTAssertEqual(closed, 2)
+        conn.serverAcks()  // late: nothing more happens
+        XCTAssertEqual(conn.disconnectCalls, 1)
+    }
+
+    func testCloseEndsWhenTheConnectionDropsMeanwhile() {
+        let m = manager()
+        var closed = false
+        conn.serverAccepts()
+        m.close { closed = true }
+        conn.transportDrops()
+        XCTAssertTrue(closed)
+        XCTAssertEqual(conn.disconnectCalls, 1, "stops the reconnection the drop started")
+        XCTAssertFalse(m.isOpen)
+    }
+
+    func testOpenWhileClosingKeepsTheConnection() throws {
+        let m = manager()
+        conn.serverAccepts()
+        m.close()
+        m.open()
+        XCTAssertTrue(m.isOpen)
+        XCTAssertTrue(m.isConnected())
+        XCTAssertEqual(conn.connectCalls, 1)
+        conn.serverAcks()
+        loop.advanceTime(by: .seconds(10))
+        XCTAssertEqual(conn.disconnectCalls, 0)
+        try m.broadcast(eventName: "still-here", message: 1)
+        XCTAssertEqual(conn.takeSent(), [Wire.message("still-here", 1)])
+    }
+
     func testCloseWhileOfflineStopsReconnecting() {
         let m = manager()
         conn.serverAccepts()
         conn.transportDrops()
         XCTAssertTrue(m.isOpen, "waiting to reconnect is still open")
-        m.close()
+        var closed = false
+        m.close { closed = true }
         XCTAssertFalse(m.isOpen)
         XCTAssertEqual(conn.disconnectCalls, 1)
+        XCTAssertTrue(closed)
+        XCTAssertTrue(conn.awaitingAck.isEmpty, "no barrier when offline")
     }
 
     func testSocketIdOnlyWhileConnected() {

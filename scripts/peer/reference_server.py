@@ -318,7 +318,9 @@ class RealtimeServer:
 
 async def serve(args):
     server = RealtimeServer(args.key, args.master_key, args.ping_interval, args.ping_timeout, args.max_payload)
-    runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+    # aiohttp waits up to shutdown_timeout (default 60 s) for open websockets on SIGTERM;
+    # cut them after 1 s so a test's teardown never hangs on a client that stays connected.
+    runner = web.AppRunner(server.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

@@ -1,0 +1,282 @@
+import NIOCore
+import NIOWebSocket
+import RTJSON
+import SocketIO
+
+/// One client's Engine.IO v4 session over an upgraded WebSocket: the open packet, the
+/// heartbeat (driven by `ConnectionTimers`), Socket.IO packet decoding, and the drop
+/// policy for bad input. What a packet means for others is the core's business.
+final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable {  // confined to the hub loop
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let core: HubCore
+    private let outlet: WireFrameOutlet
+    private var context: ChannelHandlerContext?
+    private(set) var key: HubRouter.SocketKey = 0
+    private var timers: ConnectionTimers
+    private var timerTask: Scheduled<Void>?
+    private var decoder = SocketPacketDecoder()
+    private var socketConnected = false
+    private var closing = false
+    private var flushPending = false
+
+    init(core: HubCore, outlet: WireFrameOutlet) {
+        self.core = core
+        self.outlet = outlet
+        self.timers = ConnectionTimers(
+            now: Self.nowMillis(), pingInterval: core.config.pingInterval, pingTimeout: core.config.pingTimeout,
+            connectTimeout: core.config.connectTimeout)
+    }
+
+    static func nowMillis() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        key = core.register(self)
+        let handshake = EngineHandshake(
+            sid: core.makeSid(), upgrades: [], pingInterval: core.config.pingInterval,
+            pingTimeout: core.config.pingTimeout, maxPayload: core.config.maxPayload)
+        writeText(EnginePacket.open(handshake).encoded())
+        scheduleTimer()
+        // Gone during the upgrade: channelInactive will not come again, so let go now.
+        if !context.channel.isActive { finish() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish()
+        context.fireChannelInactive()
+    }
+
+    private func finish() {
+        timerTask?.cancel()
+        timerTask = nil
+        closing = true
+        if key != 0 {
+            core.unregister(key)
+            key = 0
+        }
+        context = nil
+    }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            receiveText(frame.unmaskedData)
+        case .binary:
+            core.countPacketIn()
+            let bytes = Array(frame.unmaskedData.readableBytesView)
+            do {
+                if let packet = try decoder.receiveBinary(bytes) { receive(packet) }
+            } catch {
+                core.countDrop(.malformed)
+            }
+        case .connectionClose:
+            // Answer the close handshake with the client's code, then hang up.
+            var reply = frame.unmaskedData
+            let code = reply.readSlice(length: min(2, reply.readableBytes)) ?? ByteBuffer()
+            close(code: code, reason: nil)
+        case .ping:
+            writeFrame(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+        case .pong:
+            break
+        default:
+            core.countDrop(.malformed)
+        }
+    }
+
+    private func receiveText(_ buffer: ByteBuffer) {
+        guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else {
+            core.countDrop(.malformed)
+            return
+        }
+        switch first {
+        case UInt8(ascii: "4"):
+            core.countPacketIn()
+            let text = buffer.getString(at: buffer.readerIndex + 1, length: buffer.readableBytes - 1) ?? ""
+            guard let t = text.utf8.first, t >= UInt8(ascii: "0"), t <= UInt8(ascii: "6") else {
+                core.countDrop(text.isEmpty ? .malformed : .unknownType)
+                return
+            }
+            do {
+                if let packet = try decoder.receiveText(text) { receive(packet) }
+            } catch {
+                core.countDrop(.malformed)
+            }
+        case UInt8(ascii: "3"):
+            timers.pongReceived(now: Self.nowMillis())
+            scheduleTimer()
+        case UInt8(ascii: "2"):
+            // Engine.IO v4 clients do not ping, but answering one costs nothing.
+            var pong = buffer
+            pong.setInteger(UInt8(ascii: "3"), at: pong.readerIndex)
+            writeFrame(WebSocketFrame(fin: true, opcode: .text, data: pong))
+        case UInt8(ascii: "1"):
+            close(code: nil, reason: nil)
+        case UInt8(ascii: "6"):
+            break
+        case UInt8(ascii: "0"), UInt8(ascii: "5"):
+            core.countDrop(.unknownType)
+        default:
+            core.countDrop(.malformed)
+        }
+    }
+
+    private func receive(_ packet: SocketPacket) {
+        switch packet.type {
+        case .connect:
+            guard packet.namespace == "/" else {
+                core.countDrop(.badNamespace)
+                send(SocketPacket(type: .connectError, namespace: packet.namespace, data: JSONValue.object(["message": "Invalid namespace"])))
+                return
+            }
+            guard !socketConnected else { return }  // a repeated CONNECT changes nothing
+            switch core.connectSocket(key, auth: packet.data) {
+            case .success(let sid):
+                socketConnected = true
+                timers.socketConnected()
+                scheduleTimer()
+                send(SocketPacket(type: .connect, data: JSONValue.object(["sid": .string(sid)])))
+            case .failure(let refusal):
+                send(.connectError(message: refusal.message))
+            }
+        case .disconnect:
+            guard packet.namespace == "/", socketConnected else { return }
+            socketConnected = false
+            core.disconnectSocket(key)
+        case .event, .binaryEvent:
+            guard packet.namespace == "/" else { return core.countDrop(.badNamespace) }
+            guard socketConnected else { return core.countDrop(.notConnected) }
+            guard let name = packet.eventName else { return core.countDrop(.malformed) }
+            switch ClientCommand.parse(event: name, args: packet.eventArgs, ackID: packet.id) {
+            case .success(let command): core.handle(command, from: key)
+            case .failure(let reason): core.countDrop(reason)
+            }
+        case .ack, .binaryAck, .connectError:
+            core.countDrop(.unknownType)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let e = error as? NIOWebSocketError, case .invalidFrameLength = e {
+            tooLarge()
+        } else if let e = error as? NIOWebSocketFrameAggregator.Error, case .accumulatedFrameSizeIsTooLarge = e {
+            tooLarge()
+        } else {
+            core.countDrop(.malformed)
+            close(code: Self.codeBuffer(.protocolError), reason: "protocol error")
+        }
+    }
+
+    private func tooLarge() {
+        core.countOversize()
+        close(code: Self.codeBuffer(.messageTooLarge), reason: "payload too large (maxPayload is \(core.config.maxPayload) bytes)")
+    }
+
+    // MARK: timers
+
+    private func scheduleTimer() {
+        guard let context, !closing else { return }
+        timerTask?.cancel()
+        let wake = timers.nextWake
+        guard wake < Int64.max else { return }
+        timerTask = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, wake)) * 1_000_000)) {
+            self.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        guard !closing else { return }
+        switch timers.wake(now: Self.nowMillis()) {
+        case .none: break
+        case .sendPing: writeText("2")
+        case .evict(let reason):
+            core.countEviction(reason)
+            close(code: Self.codeBuffer(.normalClosure), reason: reason.rawValue)
+            return
+        }
+        scheduleTimer()
+    }
+
+    // MARK: outbound
+
+    /// Writes frames (without flushing) unless the client's outbound buffer is over its
+    /// limit: then returns false and the caller drops the client.
+    func write(_ frames: [ByteBuffer]) -> Bool {
+        guard let context, !closing else { return true }
+        guard context.channel.isWritable else { return false }
+        for f in frames { outlet.write(f) }
+        markDirty()
+        return true
+    }
+
+    func send(_ packet: SocketPacket) {
+        guard let frames = core.frames(for: packet) else { return }
+        if !write(frames) { abort() }
+    }
+
+    private func writeText(_ text: String) {
+        guard let context, !closing else { return }
+        outlet.write(WireFrame.make(opcode: WireFrame.text, payload: text.utf8, allocator: context.channel.allocator))
+        markDirty()
+    }
+
+    private func writeFrame(_ frame: WebSocketFrame) {
+        guard let context, !closing else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        markDirty()
+    }
+
+    private func markDirty() {
+        guard !flushPending else { return }
+        flushPending = true
+        core.needsFlush(self)
+    }
+
+    func flush() {
+        flushPending = false
+        context?.flush()
+    }
+
+    /// Drops a client that cannot keep up: no close handshake (its buffer is full anyway).
+    func abort() {
+        guard let context, !closing else { return }
+        closing = true
+        let channel = context.channel
+        context.eventLoop.execute { channel.close(promise: nil) }
+    }
+
+    /// Sends a close frame (code + reason), then closes the connection.
+    private func close(code: ByteBuffer?, reason: String?) {
+        guard let context, !closing else { return }
+        closing = true
+        var data = code ?? ByteBuffer()
+        if let reason, data.readableBytes == 2 { data.writeString(reason) }
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        // A client that no longer reads never takes the close frame: hang up regardless.
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    func closeForShutdown() -> EventLoopFuture<Void> {
+        guard let context else { return core.loop.makeSucceededVoidFuture() }
+        let closed = context.channel.closeFuture
+        close(code: Self.codeBuffer(.goingAway), reason: "hub shutting down")
+        return closed
+    }
+
+    static func codeBuffer(_ code: WebSocketErrorCode) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.write(webSocketErrorCode: code)
+        return b
+    }
+}

@@ -1,0 +1,57 @@
+/// How an embedded hub listens and what it accepts (PROTOCOL.md is the contract it serves).
+public struct HubConfig: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port; read it back from `Hub.port`.
+    public var port = 0
+    /// Client keys a CONNECT's `auth.clientKey` (and the REST `Authorization` header) must
+    /// match. Empty: the hub is open.
+    public var clientKeys: [String] = []
+    /// Authorises the admin API (`/_api/rest/v1/realtime/user-event`); nil disables it.
+    public var masterKey: String? = nil
+    /// Milliseconds.
+    public var pingInterval: Int64 = 25000
+    public var pingTimeout: Int64 = 20000
+    /// Largest Engine.IO packet (one WebSocket message) a client may send, in bytes.
+    public var maxPayload = 1_000_000
+
+    /// Bytes that may wait unsent to one client before the hub gives up on it (a slow
+    /// consumer must not make the hub buffer without bound). 0: max(4 MiB, 4 × maxPayload).
+    var outboundBufferLimit = 0
+    /// Milliseconds a WebSocket may stay open without a Socket.IO CONNECT.
+    var connectTimeout: Int64 = 45000
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, clientKeys: [String] = [], masterKey: String? = nil,
+        pingInterval: Int64 = 25000, pingTimeout: Int64 = 20000, maxPayload: Int = 1_000_000
+    ) {
+        self.host = host
+        self.port = port
+        self.clientKeys = clientKeys
+        self.masterKey = masterKey
+        self.pingInterval = pingInterval
+        self.pingTimeout = pingTimeout
+        self.maxPayload = maxPayload
+    }
+
+    var effectiveOutboundLimit: Int {
+        outboundBufferLimit > 0 ? outboundBufferLimit : max(4 << 20, 4 * maxPayload)
+    }
+
+    /// Why this config cannot run, or nil.
+    func validationError() -> String? {
+        if pingInterval <= 0 { return "pingInterval must be positive (got \(pingInterval))" }
+        if pingTimeout <= 0 { return "pingTimeout must be positive (got \(pingTimeout))" }
+        if maxPayload < 64 || maxPayload > Int(UInt32.max) {
+            return "maxPayload must be between 64 and \(UInt32.max) bytes (got \(maxPayload))"
+        }
+        if port < 0 || port > 65535 { return "port must be between 0 and 65535 (got \(port))" }
+        return nil
+    }
+}
+
+/// A hub that could not start (bad config, address in use …).
+public struct HubError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,188 @@
+import NIOCore
+import NIOWebSocket
+import RTJSON
+import SocketIO
+
+/// Owns every piece of hub state: the router (channels, members), the live connections
+/// and the metrics.
+///
+/// Threading choice: all of it lives on ONE event loop, and the hub binds its listening
+/// socket with that same loop as the child group, so every connection's handler runs on
+/// it too. Routing then needs no locks and no cross-loop hops: a delivery is encoded once
+/// and the same frame is written to each recipient's channel directly, and one flush per
+/// dirty channel runs after the loop has processed its batch of reads. On the 2-core
+/// machines this targets, a second hub loop would only add hand-offs; parsing is cheap
+/// next to the syscalls, and the Lua scripts keep the group's other loops.
+final class HubCore: @unchecked Sendable {  // confined to `loop`
+    let config: HubConfig
+    let loop: EventLoop
+    private(set) var router = HubRouter()
+    private(set) var metrics = HubMetrics()
+    private var connections: [HubRouter.SocketKey: EngineConnectionHandler] = [:]
+    private var nextKey = 1
+    private var dirty: [EngineConnectionHandler] = []
+    private var flushScheduled = false
+    private var rng = SystemRandomNumberGenerator()
+    private let allocator = ByteBufferAllocator()
+
+    init(config: HubConfig, loop: EventLoop) {
+        self.config = config
+        self.loop = loop
+    }
+
+    // MARK: connections
+
+    func register(_ connection: EngineConnectionHandler) -> HubRouter.SocketKey {
+        loop.preconditionInEventLoop()
+        let key = nextKey
+        nextKey += 1
+        connections[key] = connection
+        metrics.connectionsOpened += 1
+        metrics.connectionsOpen = connections.count
+        return key
+    }
+
+    func unregister(_ key: HubRouter.SocketKey) {
+        loop.preconditionInEventLoop()
+        guard connections.removeValue(forKey: key) != nil else { return }
+        metrics.connectionsOpen = connections.count
+        disconnectSocket(key)
+    }
+
+    func makeSid() -> String {
+        // 20 URL-safe characters, like Engine.IO's ids.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(20)
+        for _ in 0..<20 { out.append(alphabet[Int(rng.next() & 63)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A Socket.IO CONNECT on `key` with its auth object: the new socket id, or why not.
+    func connectSocket(_ key: HubRouter.SocketKey, auth: JSONValue?) -> Result<String, ConnectRefusal> {
+        loop.preconditionInEventLoop()
+        if !config.clientKeys.isEmpty {
+            guard let given = auth?["clientKey"]?.stringValue, !given.isEmpty else {
+                metrics.connectsRefused += 1
+                return .failure(ConnectRefusal(message: "Missing client key (auth.clientKey)"))
+            }
+            guard config.clientKeys.contains(given) else {
+                metrics.connectsRefused += 1
+                return .failure(ConnectRefusal(message: "Invalid client key"))
+            }
+        }
+        let sid = makeSid()
+        router.connect(
+            key, sid: sid, echoMessages: auth?["echoMessages"]?.boolValue ?? true,
+            session: auth?["Session"]?.stringValue)
+        metrics.socketsConnected = router.socketCount
+        return .success(sid)
+    }
+
+    /// The socket on `key` is gone (DISCONNECT or the connection closed).
+    func disconnectSocket(_ key: HubRouter.SocketKey) {
+        guard router.sid(of: key) != nil else { return }
+        let deliveries = router.disconnect(key)
+        metrics.socketsConnected = router.socketCount
+        metrics.channels = router.channelCount
+        for d in deliveries { deliver(d) }
+    }
+
+    func handle(_ command: ClientCommand, from key: HubRouter.SocketKey) {
+        loop.preconditionInEventLoop()
+        let (deliveries, ack) = router.handle(command, from: key)
+        metrics.channels = router.channelCount
+        for d in deliveries { deliver(d) }
+        if let ack, let connection = connections[key] {
+            connection.send(SocketPacket.ack(id: ack.id, args: ack.args))
+        }
+    }
+
+    func countPacketIn() { metrics.packetsIn += 1 }
+    func countDrop(_ reason: DropReason) { metrics.drop(reason) }
+    func countOversize() { metrics.oversizeDisconnects += 1 }
+    func countEviction(_ reason: ConnectionTimers.EvictReason) {
+        switch reason {
+        case .pingTimeout: metrics.pingTimeouts += 1
+        case .connectTimeout: metrics.connectTimeouts += 1
+        }
+    }
+    func countHTTPRequest() { metrics.httpRequests += 1 }
+
+    // MARK: fan-out
+
+    /// Encodes `delivery` once and writes the same frames to every recipient.
+    func deliver(_ delivery: Delivery) {
+        guard let frames = frames(for: .event(delivery.event, delivery.args)) else { return }
+        metrics.eventsEncoded += 1
+        var slow: [EngineConnectionHandler] = []
+        for key in delivery.recipients {
+            guard let connection = connections[key] else { continue }
+            if connection.write(frames) {
+                metrics.eventsDelivered += 1
+            } else {
+                slow.append(connection)
+            }
+        }
+        for connection in slow {
+            metrics.slowConsumerDisconnects += 1
+            connection.abort()
+        }
+    }
+
+    /// The packet as whole WebSocket frames: one text frame ("4" + packet) and one binary
+    /// frame per attachment, each a buffer every recipient shares.
+    func frames(for packet: SocketPacket) -> [ByteBuffer]? {
+        guard let encoded = try? SocketPacketEncoder.encode(packet) else { return nil }
+        var frames = [WireFrame.make(opcode: WireFrame.text, payload: encoded.engineFrame, allocator: allocator)]
+        for a in encoded.attachments {
+            frames.append(WireFrame.make(opcode: WireFrame.binary, payload: a, allocator: allocator))
+        }
+        return frames
+    }
+
+    /// A connection wrote without flushing; flush it once the loop has read its batch.
+    func needsFlush(_ connection: EngineConnectionHandler) {
+        dirty.append(connection)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute { self.flushDirty() }
+    }
+
+    private func flushDirty() {
+        flushScheduled = false
+        let batch = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for connection in batch { connection.flush() }
+    }
+
+    // MARK: REST and admin
+
+    func members(of channel: String) -> JSONValue { router.members(of: channel) }
+
+    /// Delivers a user event (two arguments: its name and the session) to the sockets whose
+    /// auth `Session` is `to`, or to all for "*". Returns how many got it.
+    func userEvent(_ event: String, session: JSONValue, to: String) -> Int {
+        let recipients = router.sockets(withSession: to)
+        guard !recipients.isEmpty else { return 0 }
+        deliver(Delivery(event: event, args: [.string(event), session], recipients: recipients))
+        return recipients.count
+    }
+
+    func metricsText() -> String {
+        var m = metrics
+        m.connectionsOpen = connections.count
+        m.socketsConnected = router.socketCount
+        m.channels = router.channelCount
+        return m.render()
+    }
+
+    func closeAll() -> EventLoopFuture<Void> {
+        let closing = connections.values.map { $0.closeForShutdown() }
+        return EventLoopFuture.andAllComplete(closing, on: loop)
+    }
+}
+
+struct ConnectRefusal: Error, Equatable {
+    var message: String
+}

@@ -1,0 +1,141 @@
+import RTJSON
+
+/// One event to deliver: encoded once, written to every recipient.
+struct Delivery: Equatable, Sendable {
+    var event: String
+    var args: [JSONValue]
+    var recipients: [HubRouter.SocketKey]
+}
+
+/// The channel and presence rules of PROTOCOL.md §3–§4 as a pure model: sockets, their
+/// member data and channels. It decides who gets what; it does no I/O, so every rule is
+/// tested on it directly (HubRouterTests) and the network layer only encodes and writes.
+struct HubRouter: Sendable {
+    typealias SocketKey = Int
+
+    struct Socket: Sendable {
+        var sid: String
+        var echoMessages: Bool
+        var session: String?
+        var data: JSONValue = .null
+        /// In join order.
+        var channels: [String] = []
+    }
+
+    /// Members of one channel with their join sequence (members listings keep join order).
+    struct Channel: Sendable {
+        var members: [SocketKey: UInt64] = [:]
+    }
+
+    private(set) var sockets: [SocketKey: Socket] = [:]
+    private(set) var channels: [String: Channel] = [:]
+    private var joinSequence: UInt64 = 0
+
+    var socketCount: Int { sockets.count }
+    var channelCount: Int { channels.count }
+
+    func sid(of key: SocketKey) -> String? { sockets[key]?.sid }
+
+    mutating func connect(_ key: SocketKey, sid: String, echoMessages: Bool, session: String?) {
+        sockets[key] = Socket(sid: sid, echoMessages: echoMessages, session: session)
+    }
+
+    /// Removes the socket: each of its channels hears `channel:leave` for it.
+    mutating func disconnect(_ key: SocketKey) -> [Delivery] {
+        guard let socket = sockets[key] else { return [] }
+        var out: [Delivery] = []
+        for c in socket.channels {
+            removeMember(key, from: c)
+            let remaining = channels[c].map { Array($0.members.keys) } ?? []
+            if !remaining.isEmpty {
+                out.append(Delivery(event: "channel:leave", args: [Self.eventData(channel: c, presence(socket))], recipients: remaining))
+            }
+        }
+        sockets[key] = nil
+        return out
+    }
+
+    /// Applies `command` from socket `key`. Returns what to deliver and, for `members`, the ack.
+    mutating func handle(_ command: ClientCommand, from key: SocketKey) -> (deliveries: [Delivery], ack: (id: Int, args: [JSONValue])?) {
+        guard var socket = sockets[key] else { return ([], nil) }
+        switch command {
+        case let .message(channel, eventName, message, echo):
+            let echoes = echo ?? socket.echoMessages
+            let data = Self.eventData(channel: channel, message)
+            var recipients: [SocketKey]
+            if let channel {
+                guard let ch = channels[channel] else { return ([], nil) }
+                recipients = Array(ch.members.keys)
+            } else {
+                recipients = Array(sockets.keys)
+            }
+            if !echoes, let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
+            return (recipients.isEmpty ? [] : [Delivery(event: eventName, args: [data], recipients: recipients)], nil)
+
+        case let .join(channel, echo):
+            if channels[channel]?.members[key] != nil { return ([], nil) }
+            joinSequence += 1
+            channels[channel, default: Channel()].members[key] = joinSequence
+            socket.channels.append(channel)
+            sockets[key] = socket
+            var recipients = Array(channels[channel]!.members.keys)
+            if !(echo ?? socket.echoMessages) { recipients.removeAll { $0 == key } }
+            let d = Delivery(event: "channel:join", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
+            return (recipients.isEmpty ? [] : [d], nil)
+
+        case let .leave(channel, echo):
+            guard channels[channel]?.members[key] != nil else { return ([], nil) }
+            removeMember(key, from: channel)
+            socket.channels.removeAll { $0 == channel }
+            sockets[key] = socket
+            var recipients = channels[channel].map { Array($0.members.keys) } ?? []
+            if echo ?? socket.echoMessages { recipients.append(key) }
+            let d = Delivery(event: "channel:leave", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
+            return (recipients.isEmpty ? [] : [d], nil)
+
+        case let .update(data, echo):
+            socket.data = data
+            sockets[key] = socket
+            let echoes = echo ?? socket.echoMessages
+            var out: [Delivery] = []
+            for c in socket.channels {
+                guard let ch = channels[c] else { continue }
+                var recipients = Array(ch.members.keys)
+                if !echoes { recipients.removeAll { $0 == key } }
+                if !recipients.isEmpty {
+                    out.append(Delivery(event: "channel:update", args: [Self.eventData(channel: c, presence(socket))], recipients: recipients))
+                }
+            }
+            return (out, nil)
+
+        case let .members(channel, ackID):
+            return ([], (ackID, [members(of: channel)]))
+        }
+    }
+
+    /// `[{"id": SID, "data": D}, …]` in join order; empty for an unknown channel.
+    func members(of channel: String) -> JSONValue {
+        guard let ch = channels[channel] else { return .array([]) }
+        let ordered = ch.members.sorted { $0.value < $1.value }
+        return .array(ordered.compactMap { key, _ in sockets[key].map(presence) })
+    }
+
+    /// Sockets whose auth `Session` is `to`, or every socket for "*".
+    func sockets(withSession to: String) -> [SocketKey] {
+        if to == "*" { return Array(sockets.keys) }
+        return sockets.compactMap { $0.value.session == to ? $0.key : nil }
+    }
+
+    private mutating func removeMember(_ key: SocketKey, from channel: String) {
+        channels[channel]?.members[key] = nil
+        if channels[channel]?.members.isEmpty == true { channels[channel] = nil }
+    }
+
+    private func presence(_ s: Socket) -> JSONValue {
+        .object(["id": .string(s.sid), "data": s.data])
+    }
+
+    static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
+        .object(["channel": channel.map(JSONValue.string) ?? .null, "message": message])
+    }
+}

@@ -1,0 +1,106 @@
+import NIOHTTP1
+import RTJSON
+
+/// The plain-HTTP side of the hub: health, metrics, the members REST call (§5) and the
+/// admin user-event call. Runs on the hub loop, so it reads the core directly.
+struct HubRoutes {
+    static let membersPath = "/_api/rest/v1/realtime/get-members"
+    static let userEventPath = "/_api/rest/v1/realtime/user-event"
+    static let userEvents: Set<String> = [
+        "user:signin", "user:signout", "user:update", "user:delete", "user:pwdchange", "user:emailchange",
+        "user:phonechange",
+    ]
+
+    let core: HubCore
+
+    func reply(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
+        let (path, query) = Self.split(uri)
+        switch (method, path) {
+        case (.GET, "/healthz"), (.HEAD, "/healthz"):
+            return .text(.ok, "ok\n")
+        case (.GET, "/metrics"):
+            return .text(.ok, core.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case (.POST, Self.membersPath):
+            return members(headers: headers, body: body)
+        case (.POST, Self.userEventPath):
+            return userEvent(headers: headers, body: body)
+        case (_, "/socket.io/"), (_, "/socket.io"):
+            return engineRefusal(query: query)
+        case (_, Self.membersPath), (_, Self.userEventPath):
+            return .altogicError(.methodNotAllowed, code: "method_not_allowed", message: "use POST for \(path)")
+        default:
+            return .altogicError(.notFound, code: "not_found", message: "no endpoint at \(method) \(path)")
+        }
+    }
+
+    /// A /socket.io/ request that was not a WebSocket upgrade: say why, the way Engine.IO
+    /// servers do (`{"code": …, "message": …}`).
+    private func engineRefusal(query: [String: String]) -> HTTPReply {
+        if query["EIO"] != "4" {
+            return .json(.badRequest, ["code": 5, "message": "Unsupported protocol version: this hub speaks EIO=4"])
+        }
+        if query["transport"] != "websocket" {
+            return .json(.badRequest, ["code": 0, "message": "Transport unknown: this hub supports transport=websocket only"])
+        }
+        if query["sid"] != nil {
+            return .json(.badRequest, ["code": 1, "message": "Session ID unknown: this hub has no polling sessions to upgrade"])
+        }
+        return .json(.badRequest, ["code": 3, "message": "Bad request: expected a WebSocket upgrade"])
+    }
+
+    private func members(headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
+        if !core.config.clientKeys.isEmpty {
+            let key = headers.first(name: "Authorization") ?? ""
+            guard core.config.clientKeys.contains(key) else {
+                return .altogicError(
+                    .unauthorized, code: "invalid_client_key",
+                    message: key.isEmpty ? "Missing client key (Authorization header)" : "Invalid client key")
+            }
+        }
+        // `Session` is accepted and not needed: members are public to the app's clients.
+        guard case .string(let channel)? = (try? JSONValue.parse(body))?["channel"], !channel.isEmpty else {
+            return .altogicError(.badRequest, code: "missing_required_field", message: "channel is required (a non-empty string)")
+        }
+        return .json(.ok, core.members(of: channel))
+    }
+
+    private func userEvent(headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
+        guard let master = core.config.masterKey else {
+            return .altogicError(.notFound, code: "not_found", message: "the admin API is off: the hub has no master key")
+        }
+        guard headers.first(name: "Authorization") == master else {
+            return .altogicError(.unauthorized, code: "invalid_master_key", message: "missing or invalid master key (Authorization header)")
+        }
+        guard let json = try? JSONValue.parse(body), json.objectValue != nil else {
+            return .altogicError(.badRequest, code: "invalid_request_body", message: "the body must be a JSON object")
+        }
+        guard case .string(let event)? = json["event"] else {
+            return .altogicError(.badRequest, code: "missing_required_field", message: "event is required")
+        }
+        guard Self.userEvents.contains(event) else {
+            return .altogicError(.badRequest, code: "invalid_field_value",
+                message: "event must be one of \(Self.userEvents.sorted().joined(separator: ", "))")
+        }
+        guard case .string(let to)? = json["to"], !to.isEmpty else {
+            return .altogicError(.badRequest, code: "missing_required_field", message: "to is required (a session token or \"*\")")
+        }
+        let delivered = core.userEvent(event, session: json["session"] ?? .null, to: to)
+        return .json(.ok, ["delivered": .integer(Int64(delivered))])
+    }
+
+    static func split(_ uri: String) -> (path: String, query: [String: String]) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, [:]) }
+        var query: [String: String] = [:]
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            query[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+        }
+        return (String(uri[..<q]), query)
+    }
+
+    static func isEngineWebSocket(_ uri: String) -> Bool {
+        let (path, query) = split(uri)
+        return (path == "/socket.io/" || path == "/socket.io") && query["EIO"] == "4" && query["transport"] == "websocket"
+            && query["sid"] == nil
+    }
+}

@@ -1,0 +1,221 @@
+import CLua
+import NIOCore
+import RTJSON
+
+/// One running copy of a script: its own Lua VM, confined to one event loop. The main chunk
+/// and every callback run as coroutines, one at a time; functions that wait (`sleep`, HTTP,
+/// `getMembers`) yield their coroutine, and the loop resumes it when the result is there.
+///
+/// Confined to `eventLoop`: every member is used on it only, hence `@unchecked Sendable`.
+public final class LuaScript: @unchecked Sendable {
+    public let eventLoop: EventLoop
+    public let options: ScriptOptions
+    let L: OpaquePointer
+    let bridge: LuaValueBridge
+    let logger: ScriptLogger
+    private let endPromise: EventLoopPromise<ScriptEnd>
+
+    /// Completes (on `eventLoop`) when the script has ended and its VM is closed.
+    public var ended: EventLoopFuture<ScriptEnd> { endPromise.futureResult }
+    public private(set) var isEnded = false
+    /// A REPL keeps the script alive while it has nothing to run.
+    var keepAlive = false
+
+    /// Coroutines the host started, each with the registry ref that keeps it alive.
+    var coroutines: [OpaquePointer: Int32] = [:]
+    /// Coroutines paused by a waiting function, to be resumed from the loop.
+    var waiting: Set<OpaquePointer> = []
+    /// The main chunk's coroutine while it has not finished.
+    var mainThread: OpaquePointer?
+    /// The coroutine being resumed right now, if any.
+    var running: OpaquePointer?
+    /// Work that arrived while Lua was running (one callback at a time).
+    var queued: [() -> Void] = []
+    /// Timers and schedules by handle id.
+    var timers: [Int: ScriptTimer] = [:]
+    var nextHandleID = 1
+    /// Called when a given coroutine is done (the REPL waits for its line this way).
+    var completions: [OpaquePointer: () -> Void] = [:]
+    /// Realtime managers the script reaches (the default one and `realtime.connect` ones).
+    var managers: [Int: ManagerBinding] = [:]
+    /// Set by `exit(code)`; the script ends when the current resume returns.
+    var exitCode: Int32?
+
+    public init(options: ScriptOptions, eventLoop: EventLoop) {
+        self.options = options
+        self.eventLoop = eventLoop
+        let L = luaL_newstate()!
+        self.L = L
+        luaL_openlibs(L)
+        self.bridge = LuaValueBridge.install(in: L)
+        self.logger = ScriptLogger(script: options.path, instance: options.instance, settings: options.log, output: options.output)
+        self.endPromise = eventLoop.makePromise(of: ScriptEnd.self)
+        shim_set_host(L, Unmanaged.passUnretained(self).toOpaque())
+        installGlobals()
+    }
+
+    /// The script whose VM `L` (or one of its threads) belongs to.
+    static func host(_ L: OpaquePointer) -> LuaScript {
+        Unmanaged<LuaScript>.fromOpaque(shim_get_host(L)!).takeUnretainedValue()
+    }
+
+    /// Loads the file and runs its main chunk (on the loop). A load error ends the script
+    /// with `.failed` after printing `file:line: message`.
+    public func start() {
+        eventLoop.execute { [self] in
+            guard !isEnded else { return }
+            let co = lua_newthread(L)!
+            coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
+            if luaL_loadfilex(co, options.path, "t") != LUA_OK {
+                logger.scriptError(Lua.errorText(co, -1))
+                end(.failed)
+                return
+            }
+            mainThread = co
+            resume(co, 0)
+        }
+    }
+
+    /// Ends the script from outside (signal, reload): flushes and closes its connections.
+    public func stop() {
+        eventLoop.execute { [self] in
+            if running != nil { queued.append { [self] in end(.stopped) } } else { end(.stopped) }
+        }
+    }
+
+    // MARK: coroutines
+
+    /// Runs a callback in a new coroutine. `prepare` pushes the function and its arguments
+    /// onto the coroutine and returns the argument count, or nil when there is nothing to
+    /// run any more. A callback arriving while Lua runs waits its turn.
+    func spawn(_ prepare: @escaping (OpaquePointer) -> Int32?, onDone: (() -> Void)? = nil) {
+        eventLoop.preconditionInEventLoop()
+        guard !isEnded else {
+            onDone?()
+            return
+        }
+        if running != nil {
+            queued.append { [self] in spawn(prepare, onDone: onDone) }
+            return
+        }
+        let co = lua_newthread(L)!
+        coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
+        if let onDone { completions[co] = onDone }
+        guard let nargs = prepare(co) else {
+            release(co)
+            return
+        }
+        resume(co, nargs)
+    }
+
+    /// Marks the running coroutine as waiting; the caller then returns `LuaReturn.yield`.
+    func suspend(_ co: OpaquePointer, _ what: String) throws(LuaRaise) {
+        guard coroutines[co] != nil, lua_isyieldable(co) != 0 else {
+            throw LuaRaise.message("\(what) cannot wait here (only in the main chunk or a callback, not inside a coroutine of the script's own or a metamethod)")
+        }
+        waiting.insert(co)
+    }
+
+    /// Resumes a waiting coroutine with the values `push` puts on it.
+    func wake(_ co: OpaquePointer, _ push: @escaping (OpaquePointer) -> Int32) {
+        eventLoop.preconditionInEventLoop()
+        guard !isEnded, waiting.contains(co) else { return }
+        if running != nil {
+            queued.append { [self] in wake(co, push) }
+            return
+        }
+        waiting.remove(co)
+        resume(co, push(co))
+    }
+
+    private func resume(_ co: OpaquePointer, _ nargs: Int32) {
+        running = co
+        var nres: Int32 = 0
+        let status = lua_resume(co, L, nargs, &nres)
+        running = nil
+        let isMain = co == mainThread
+        switch status {
+        case LUA_OK:
+            release(co)
+            if isMain { mainThread = nil }
+        case LUA_YIELD:
+            lua_settop(co, -nres - 1)
+            if !waiting.contains(co) && exitCode == nil {
+                logger.scriptError("\(options.path): coroutine.yield() outside a coroutine of the script's own; that callback stops here")
+                release(co)
+                if isMain { mainThread = nil }
+            }
+        default:
+            if exitCode == nil {
+                let message = Lua.errorText(co, -1)
+                luaL_traceback(L, co, message, 0)
+                logger.scriptError(Lua.string(L, -1) ?? message)
+                Lua.pop(L)
+            }
+            release(co)
+            if isMain {
+                mainThread = nil
+                if exitCode == nil {
+                    end(.failed)
+                    return
+                }
+            }
+        }
+        if let code = exitCode {
+            end(.exited(code))
+            return
+        }
+        while running == nil, !isEnded, !queued.isEmpty {
+            queued.removeFirst()()
+        }
+        checkIdle()
+    }
+
+    private func release(_ co: OpaquePointer) {
+        waiting.remove(co)
+        if let ref = coroutines.removeValue(forKey: co) {
+            luaL_unref(L, shim_LUA_REGISTRYINDEX(), ref)
+        }
+        completions.removeValue(forKey: co)?()
+    }
+
+    // MARK: life
+
+    /// Ends the script when nothing is left that could run a callback.
+    func checkIdle() {
+        guard !isEnded, !keepAlive, running == nil, queued.isEmpty, mainThread == nil,
+              waiting.isEmpty, timers.isEmpty, !managers.values.contains(where: { $0.keepsScriptAlive })
+        else { return }
+        end(.finished)
+    }
+
+    /// Checks for idleness on a later loop turn (after a manager settled its state).
+    func checkIdleSoon() {
+        eventLoop.execute { [self] in checkIdle() }
+    }
+
+    func end(_ how: ScriptEnd) {
+        guard !isEnded else { return }
+        isEnded = true
+        for timer in timers.values { timer.task?.cancel() }
+        timers = [:]
+        // After exit(), what the script sent while its connection was still coming up is
+        // delivered before the script counts as ended (bounded wait).
+        let closed = managers.values.map { $0.shutdown(host: self, waitForConnect: { if case .exited = how { return true }; return false }()) }
+        managers = [:]
+        queued = []
+        waiting = []
+        coroutines = [:]
+        mainThread = nil
+        lua_close(L)
+        let pending = completions.values
+        completions = [:]
+        for done in pending { done() }
+        EventLoopFuture.andAllComplete(closed, on: eventLoop).whenComplete { [endPromise] _ in endPromise.succeed(how) }
+    }
+
+    func newHandleID() -> Int {
+        defer { nextHandleID += 1 }
+        return nextHandleID
+    }
+}

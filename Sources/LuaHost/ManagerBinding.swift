@@ -1,0 +1,138 @@
+import NIOCore
+import Realtime
+
+/// A RealtimeManager as one script sees it: made on first use, with the registry refs of
+/// the Lua functions listening on it (released on off/removeListener and at script end).
+final class ManagerBinding: @unchecked Sendable {  // confined to its script's event loop
+    enum Kind: Equatable {
+        case event(String), any, connect, disconnect, error, reconnectAttempt, join, leave, update, userEvent
+    }
+
+    struct Listener {
+        var kind: Kind
+        var token: ListenerToken
+        /// lua_topointer of the function, to find it again on off(event, fn).
+        var function: UnsafeRawPointer
+        var ref: Int32
+    }
+
+    let config: RealtimeConfig?
+    /// Why there is no configuration, for the error a script gets when it uses the manager.
+    let unconfiguredReason: String
+    private(set) var manager: RealtimeManager?
+    var listeners: [Int: Listener] = [:]
+    private var nextListenerID = 1
+
+    init(config: RealtimeConfig?, unconfiguredReason: String = "no realtime URL is configured") {
+        self.config = config
+        self.unconfiguredReason = unconfiguredReason
+    }
+
+    /// close() was called while connected: the disconnect is still to be reported.
+    var closing = false
+
+    /// An open connection (or one trying to open, or one closing) can still deliver callbacks.
+    var keepsScriptAlive: Bool { (manager?.isOpen ?? false) || closing }
+
+    /// close() from the script: onDisconnect listeners still hear about it before the
+    /// script may end (bounded, should the disconnect never be reported).
+    func close(_ host: LuaScript) {
+        guard let manager else { return }
+        if manager.isConnected() {
+            closing = true
+            host.eventLoop.scheduleTask(in: .seconds(2)) { [weak self, weak host] in
+                self?.closing = false
+                host?.checkIdle()
+            }
+        }
+        manager.close()
+        host.checkIdleSoon()
+    }
+
+    /// The manager, made and opened on first use.
+    func use(_ host: LuaScript) throws(LuaRaise) -> RealtimeManager {
+        if let manager { return manager }
+        guard let config else { throw LuaRaise.message("realtime: \(unconfiguredReason)") }
+        let made: RealtimeManager
+        do {
+            made = try host.options.makeManager(config, host.eventLoop, host.options.http)
+        } catch let error as RealtimeError {
+            throw LuaRaise.message("realtime: \(error.message)")
+        } catch {
+            throw LuaRaise.message("realtime: \(error)")
+        }
+        manager = made
+        watchLife(made, host)
+        made.open()
+        return made
+    }
+
+    /// Whether the script's life can change follows the connection's state.
+    func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
+        manager.onDisconnect { [weak self, weak host] _ in
+            self?.closing = false
+            host?.checkIdleSoon()
+        }
+        manager.onError { [weak host] _ in host?.checkIdleSoon() }
+    }
+
+    func add(_ listener: Listener) -> Int {
+        defer { nextListenerID += 1 }
+        listeners[nextListenerID] = listener
+        return nextListenerID
+    }
+
+    /// Removes the listeners `matching`, returning their refs for the caller to release.
+    func remove(where matching: (Listener) -> Bool) -> [Int32] {
+        var refs: [Int32] = []
+        for (id, l) in listeners where matching(l) {
+            manager?.removeListener(token: l.token)
+            refs.append(l.ref)
+            listeners[id] = nil
+        }
+        return refs
+    }
+
+    /// How long an exiting script waits for a connection still coming up, so what it sent
+    /// is flushed rather than lost.
+    static let connectGrace = TimeAmount.seconds(5)
+
+    /// At script end: no more callbacks, then close, which flushes what is buffered when
+    /// connected. With `waitForConnect`, a connection still coming up is first given
+    /// `connectGrace` to connect (and flush). Completes when closed.
+    func shutdown(host: LuaScript, waitForConnect: Bool) -> EventLoopFuture<Void> {
+        listeners = [:]
+        guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
+        manager.removeAllListeners()
+        guard waitForConnect, manager.isOpen, !manager.isConnected() else {
+            manager.close()
+            return host.eventLoop.makeSucceededVoidFuture()
+        }
+        let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self))
+        // The manager flushes its buffer right after CONNECT, before connect listeners run.
+        manager.onConnect { once.finish() }
+        manager.onError { _ in if !manager.isOpen { once.finish() } }
+        let timeout = host.eventLoop.scheduleTask(in: Self.connectGrace) { once.finish() }
+        once.closed.futureResult.whenComplete { _ in timeout.cancel() }
+        return once.closed.futureResult
+    }
+}
+
+/// Closes a manager once, whichever comes first: connected, refused, or out of time.
+private final class CloseOnce: @unchecked Sendable {  // confined to the manager's event loop
+    let manager: RealtimeManager
+    let closed: EventLoopPromise<Void>
+    private var done = false
+
+    init(_ manager: RealtimeManager, _ closed: EventLoopPromise<Void>) {
+        self.manager = manager
+        self.closed = closed
+    }
+
+    func finish() {
+        guard !done else { return }
+        done = true
+        manager.close()
+        closed.succeed(())
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RTJSON
+
+public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case debug, info, warn, error
+
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "debug", "trace": self = .debug
+        case "info", "notice": self = .info
+        case "warn", "warning": self = .warn
+        case "error", "critical": self = .error
+        default: return nil
+        }
+    }
+
+    public var name: String { ["debug", "info", "warn", "error"][rawValue] }
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+public enum LogFormat: String, Sendable {
+    case text, json
+}
+
+public struct LogSettings: Sendable {
+    public var level: LogLevel
+    public var format: LogFormat
+    public init(level: LogLevel = .info, format: LogFormat = .text) {
+        self.level = level
+        self.format = format
+    }
+}
+
+/// Writes a script's log lines and error reports to stderr, each line in one write(2) so
+/// lines of scripts on different threads never interleave.
+struct ScriptLogger: Sendable {
+    var script: String
+    var instance: Int
+    var settings: LogSettings
+    var output: ScriptOutput
+
+    func log(_ level: LogLevel, _ message: String) {
+        guard level >= settings.level else { return }
+        emit(level, message)
+    }
+
+    /// A runtime error with its traceback: always shown, as `file:line: message` then the traceback.
+    func scriptError(_ text: String) {
+        switch settings.format {
+        case .text: output.stderr(text + "\n")
+        case .json: emit(.error, text)
+        }
+    }
+
+    private func emit(_ level: LogLevel, _ message: String) {
+        switch settings.format {
+        case .text:
+            let tag = level.name.uppercased()
+            output.stderr("\(Self.timestamp()) \(tag) [\(script)#\(instance)] \(message)\n")
+        case .json:
+            let v: JSONValue = .object([
+                "time": .string(Self.timestamp()), "level": .string(level.name),
+                "script": .string(script), "instance": .integer(Int64(instance)), "message": .string(message),
+            ])
+            output.stderr(((try? v.jsonText(sortedKeys: true)) ?? "{}") + "\n")
+        }
+    }
+
+    static func writeStderr(_ text: String) {
+        var text = text
+        text.withUTF8 { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = write(2, buf.baseAddress! + offset, buf.count - offset)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+
+    static func writeStdout(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = write(1, buf.baseAddress! + offset, buf.count - offset)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+
+    /// UTC, ISO 8601 with milliseconds.
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func pad(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
+            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,353 @@
+import Foundation
+import NIOCore
+import Realtime
+import RTJSON
+import SocketIO
+import XCTest
+@testable import LuaHost
+
+/// A Socket.IO connection that acts as a one-member hub: what the manager emits comes back
+/// as the server would deliver it to a member with echo on (PROTOCOL.md §4), on a later
+/// loop turn. Confined to its loop.
+final class LoopbackConnection: SocketIOConnection, @unchecked Sendable {
+    weak var delegate: SocketIOConnectionDelegate?
+    let eventLoop: EventLoop
+    private(set) var sid: String?
+    private(set) var isConnected = false
+    private var channels: Set<String> = []
+    /// Sees every emit that reaches the "wire".
+    var onEmit: (@Sendable (String, [JSONValue]) -> Void)?
+    private var profile: JSONValue = .null
+
+    init(eventLoop: EventLoop) { self.eventLoop = eventLoop }
+
+    func connect() {
+        eventLoop.execute { [self] in
+            isConnected = true
+            sid = "loopback-sid"
+            delegate?.socketDidConnect(sid: "loopback-sid")
+        }
+    }
+
+    func disconnect() {
+        guard isConnected else { return }
+        isConnected = false
+        sid = nil
+        eventLoop.execute { [self] in delegate?.socketDidDisconnect(reason: "io client disconnect", willReconnect: false) }
+    }
+
+    func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
+        guard isConnected else { throw SocketIOError(.notConnected, "not connected") }
+        onEmit?(event, args)
+        let p = args.first ?? .null
+        var deliveries: [(String, JSONValue)] = []
+        let me: JSONValue = ["id": "loopback-sid", "data": profile]
+        switch event {
+        case "message":
+            let channel = p["channel"]?.stringValue
+            let name = p["eventName"]?.stringValue ?? ""
+            let echo = p["echo"]?.boolValue ?? true
+            if echo && (channel == nil || channels.contains(channel!)) {
+                deliveries.append((name, ["channel": channel.map(JSONValue.string) ?? .null, "message": p["message"] ?? .null]))
+            }
+        case "join":
+            let channel = p["channel"]?.stringValue ?? ""
+            if channels.insert(channel).inserted && (p["echo"]?.boolValue ?? true) {
+                deliveries.append(("channel:join", ["channel": .string(channel), "message": me]))
+            }
+        case "leave":
+            let channel = p["channel"]?.stringValue ?? ""
+            if channels.remove(channel) != nil && (p["echo"]?.boolValue ?? true) {
+                deliveries.append(("channel:leave", ["channel": .string(channel), "message": me]))
+            }
+        case "update":
+            profile = p["data"] ?? .null
+            if p["echo"]?.boolValue ?? true {
+                for c in channels.sorted() {
+                    deliveries.append(("channel:update", ["channel": .string(c), "message": ["id": "loopback-sid", "data": profile]]))
+                }
+            }
+        default:
+            break
+        }
+        let queued = deliveries
+        eventLoop.execute { [self] in
+            for (name, data) in queued { delegate?.socketDidReceive(event: name, args: [data], ack: nil) }
+        }
+    }
+
+    /// A user event as the server would push it.
+    func pushUserEvent(_ name: String, session: JSONValue) {
+        delegate?.socketDidReceive(event: name, args: [.string(name), session], ack: nil)
+    }
+}
+
+/// The `realtime` global bound to a real RealtimeManager over the loopback connection.
+final class RealtimeBindingTests: XCTestCase {
+    private func runRealtime(_ source: String, timeout: Int64 = 30) throws -> ScriptRun {
+        try runScript(source, timeout: timeout) { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                RealtimeManager(config: config, connection: LoopbackConnection(eventLoop: loop), http: http)
+            }
+        }
+    }
+
+    func testOnDeliversDataWithChannelAndMessage() throws {
+        let run = try runRealtime("""
+        realtime:on("chat", function(d)
+          print(d.channel, d.message.text, d.message.n, math.type(d.message.n))
+          realtime:close()
+        end)
+        realtime:broadcast("chat", {text = "hi", n = 2})
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["nil\thi\t2\tinteger"])
+    }
+
+    func testSendJoinLeaveAndPresenceListeners() throws {
+        let run = try runRealtime("""
+        realtime:onJoin(function(d) print("join", d.channel, d.message.id) end)
+        realtime:onUpdate(function(d) print("update", d.channel, d.message.data.name) end)
+        realtime:onLeave(function(d)
+          print("leave", d.channel, d.message.id)
+          realtime:close()
+        end)
+        realtime:on("msg", function(d)
+          print("msg", d.channel, d.message)
+          realtime:updateProfile({name = "bot"})
+          realtime:leave("room")
+        end)
+        realtime:join("room")
+        realtime:send("room", "msg", "hello")
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["join\troom\tloopback-sid", "msg\troom\thello", "update\troom\tbot", "leave\troom\tloopback-sid"])
+    }
+
+    func testOnceOffOnAnyOffAny() throws {
+        let run = try runRealtime("""
+        local function any(name, d) print("any", name, d.message) end
+        local function keep(d) print("keep", d.message) end
+        local function dropped(d) print("dropped", d.message) end
+        realtime:once("e", function(d) print("once", d.message) end)
+        realtime:on("e", keep)
+        realtime:on("e", dropped)
+        realtime:off("e", dropped)
+        realtime:onAny(any)
+        realtime:broadcast("e", 1)
+        timer.after(0.1, function()
+          realtime:offAny(any)
+          realtime:broadcast("e", 2)
+          timer.after(0.1, function()
+            realtime:off("e")
+            realtime:broadcast("e", 3)
+            timer.after(0.1, function() realtime:close() end)
+          end)
+        end)
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        // onAny listeners hear an event before its own listeners (socket.io-client order).
+        XCTAssertEqual(run.lines, ["any\te\t1", "once\t1", "keep\t1", "keep\t2"])
+    }
+
+    func testConnectionLifeSocketIdAndIsConnected() throws {
+        let run = try runRealtime("""
+        print("before", realtime:getSocketId(), realtime:isConnected())
+        realtime:onConnect(function()
+          print("connected", realtime:getSocketId(), realtime:isConnected())
+          realtime:close()
+        end)
+        realtime:onDisconnect(function(reason) print("disconnected", reason) end)
+        realtime:onError(function(err) print("error", err) end)
+        realtime:onReconnectAttempt(function(n) print("attempt", n) end)
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["before\tnil\tfalse", "connected\tloopback-sid\ttrue", "disconnected\tio client disconnect"])
+    }
+
+    func testOpenAgainAfterClose() throws {
+        let run = try runRealtime("""
+        local n = 0
+        realtime:onConnect(function()
+          n = n + 1
+          print("connect", n)
+          realtime:close()
+          if n == 1 then timer.after(0.05, function() realtime:open() end) end
+        end)
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["connect\t1", "connect\t2"])
+    }
+
+    func testUserEventsAndRemoveListener() throws {
+        let run = try runRealtime("""
+        local function user(name, session) print(name, session.token) end
+        realtime:onUserEvent(user)
+        realtime:removeListener(user)
+        realtime:onUserEvent(function(name, session) print("user", name, session == json.null) end)
+        realtime:removeAllListeners()
+        realtime:onConnect(function() print("still alive"); realtime:close() end)
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["still alive"])
+    }
+
+    func testBinaryGoesOutAsBinaryAndComesBackAsAString() throws {
+        let run = try runRealtime("""
+        realtime:on("bin", function(d)
+          print(type(d.message.raw), #d.message.raw, d.message.raw == "\\xff\\x00", d.message.tagged)
+          realtime:close()
+        end)
+        realtime:broadcast("bin", {raw = "\\xff\\x00", tagged = realtime.binary("ok")})
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["string\t2\ttrue\tok"])
+    }
+
+    func testBadArgumentsNameTheArgumentAtTheCallersLine() throws {
+        let run = try runRealtime("""
+        print(select(2, pcall(function() realtime:send("room", nil, {}) end)))
+        print(select(2, pcall(function() realtime:send("room", "ev", {items = {1, 2, {fn = print}}}) end)))
+        print(select(2, pcall(function() realtime:join() end)))
+        print(select(2, pcall(function() realtime:broadcast("connect", 1) end)))
+        print(select(2, pcall(function() realtime:broadcast("", 1) end)))
+        print(select(2, pcall(function() realtime:join(string.rep("c", 300)) end)))
+        print(select(2, pcall(function() realtime.broadcast("ev", 1) end)))
+        print(select(2, pcall(function() realtime:on("ev") end)))
+        realtime:close()
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        let lines = run.relativeLines
+        XCTAssertEqual(lines.count, 8, run.stdout)
+        guard lines.count == 8 else { return }
+        XCTAssertEqual(lines[0], "test.lua:1: bad argument #2 to 'send' (string expected, got nil)")
+        XCTAssertEqual(lines[1], "test.lua:2: bad argument #3 to 'send' (message.items[3].fn: a function has no JSON form)")
+        XCTAssertEqual(lines[2], "test.lua:3: bad argument #1 to 'join' (string expected, got no value)")
+        XCTAssertTrue(lines[3].hasPrefix("test.lua:4: ") && lines[3].contains("eventName"), lines[3])
+        XCTAssertTrue(lines[4].hasPrefix("test.lua:5: ") && lines[4].contains("eventName"), lines[4])
+        XCTAssertTrue(lines[5].hasPrefix("test.lua:6: ") && lines[5].contains("channel"), lines[5])
+        XCTAssertEqual(lines[6], "test.lua:7: realtime.broadcast must be called with a colon: realtime:broadcast(…)")
+        XCTAssertEqual(lines[7], "test.lua:8: bad argument #2 to 'on' (function expected, got no value)")
+    }
+
+    func testAScriptThatNeverTouchesRealtimeOpensNothingAndEnds() throws {
+        let run = try runScript("print('no socket')") { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { _, _, _ in
+                XCTFail("a manager was made")
+                throw RealtimeErrorStandIn()
+            }
+        }
+        XCTAssertEqual(run.end, .finished)
+    }
+
+    func testAnOpenConnectionKeepsTheScriptAliveUntilClosed() throws {
+        let run = try runRealtime("""
+        realtime:onConnect(function()
+          print("connected")
+          timer.after(0.1, function() print("closing"); realtime:close() end)
+        end)
+        """)
+        XCTAssertEqual(run.end, .finished)
+        XCTAssertEqual(run.lines, ["connected", "closing"])
+    }
+
+    func testGetMembersWaitsForTheRESTAnswerWithoutBlockingOthers() throws {
+        let server = try EchoServer()
+        defer { try? server.stop() }
+        let run = try runScript("""
+        timer.after(0, function() print("meanwhile") end)
+        local members = realtime:getMembers("room")
+        print(#members, members[1].id, members[1].data.name)
+        local none = realtime:getMembers("empty")
+        print(#none, json.encode(none))
+        realtime:close()
+        """) { options in
+            options.realtime = RealtimeConfig(baseURL: server.base)
+            options.makeManager = { config, loop, http in
+                RealtimeManager(config: config, connection: LoopbackConnection(eventLoop: loop), http: http)
+            }
+        }
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["meanwhile", "1\tmember-1\tann", "0\t[]"])
+    }
+
+    func testGetMembersFailureIsNilAndAnErrorObject() throws {
+        let run = try runRealtime("""
+        local members, err = realtime:getMembers("room")
+        print(members, type(err), type(err.message), tostring(err) == err.message)
+        realtime:close()
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.lines, ["nil\ttable\tstring\ttrue"])
+    }
+
+    func testExitGivesAConnectingManagerTheChanceToFlush() throws {
+        let sent = SentLog()
+        let run = try runScript("realtime:broadcast('bye', {n = 1})\nexit(0)\n") { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                let connection = LoopbackConnection(eventLoop: loop)
+                connection.onEmit = { event, args in sent.append(event, args) }
+                return RealtimeManager(config: config, connection: connection, http: http)
+            }
+        }
+        XCTAssertEqual(run.end, .exited(0))
+        XCTAssertEqual(sent.entries.map(\.0), ["message"])
+        XCTAssertEqual(sent.entries.first?.1.first?["eventName"], "bye")
+    }
+
+    func testManyListenersAddedAndRemovedKeepMemoryFlat() throws {
+        let run = try runRealtime("""
+        local function churn(n)
+          for i = 1, n do
+            local fn = function() return i end
+            realtime:on("ev", fn)
+            realtime:off("ev", fn)
+            local g = function() return i end
+            realtime:onJoin(g)
+            realtime:removeListener(g)
+          end
+        end
+        churn(1000)
+        collectgarbage(); collectgarbage()
+        local base = collectgarbage("count")
+        churn(100000)
+        collectgarbage(); collectgarbage()
+        print(math.floor(collectgarbage("count") - base))
+        realtime:close()
+        """, timeout: 120)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        let growthKB = Int(run.lines.first ?? "") ?? Int.max
+        XCTAssertLessThan(growthKB, 64, "Lua memory grew by \(growthKB) KB over 100,000 listeners")
+    }
+
+    func testRealtimeConnectMakesAnIndependentManager() throws {
+        let run = try runRealtime("""
+        local other = realtime.connect{url = "http://127.0.0.1:2", echoMessages = true, timeout = 5000}
+        other:onConnect(function()
+          print("other connected", other:getSocketId())
+          other:close()
+        end)
+        print(pcall(function() return realtime.connect{key = "k"} end))
+        print(pcall(function() return realtime.connect{url = "http://x", timeout = "soon"} end))
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.relativeLines, [
+            "false\ttest.lua:6: bad argument #1 to 'connect' (field 'url' must be a string, got nil)",
+            "false\ttest.lua:7: bad argument #1 to 'connect' (field 'timeout' must be a non-negative integer (milliseconds))",
+            "other connected\tloopback-sid",
+        ])
+    }
+}
+
+struct RealtimeErrorStandIn: Error {}
+
+/// Emits seen by a loopback connection, from its loop, read by the test afterwards.
+final class SentLog: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var items: [(String, [JSONValue])] = []
+    func append(_ event: String, _ args: [JSONValue]) { lock.withLock { items.append((event, args)) } }
+    var entries: [(String, [JSONValue])] { lock.withLock { items } }
+}
