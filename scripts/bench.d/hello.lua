@@ -1,0 +1,2 @@
+-- Start-up: print and exit.
+print("hello")
