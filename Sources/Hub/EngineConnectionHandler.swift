@@ -11,6 +11,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     typealias OutboundOut = WebSocketFrame
 
     private let core: HubCore
+    private let outlet: WireFrameOutlet
     private var context: ChannelHandlerContext?
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
@@ -20,8 +21,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var closing = false
     private var flushPending = false
 
-    init(core: HubCore) {
+    init(core: HubCore, outlet: WireFrameOutlet) {
         self.core = core
+        self.outlet = outlet
         self.timers = ConnectionTimers(
             now: Self.nowMillis(), pingInterval: core.config.pingInterval, pingTimeout: core.config.pingTimeout,
             connectTimeout: core.config.connectTimeout)
@@ -36,10 +38,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             sid: core.makeSid(), upgrades: [], pingInterval: core.config.pingInterval,
             pingTimeout: core.config.pingTimeout, maxPayload: core.config.maxPayload)
         writeText(EnginePacket.open(handshake).encoded())
-        timers = ConnectionTimers(
-            now: Self.nowMillis(), pingInterval: core.config.pingInterval, pingTimeout: core.config.pingTimeout,
-            connectTimeout: core.config.connectTimeout)
         scheduleTimer()
+        // Gone during the upgrade: channelInactive will not come again, so let go now.
+        if !context.channel.isActive { finish() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -209,10 +210,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// Writes frames (without flushing) unless the client's outbound buffer is over its
     /// limit: then returns false and the caller drops the client.
-    func write(_ frames: [WebSocketFrame]) -> Bool {
+    func write(_ frames: [ByteBuffer]) -> Bool {
         guard let context, !closing else { return true }
         guard context.channel.isWritable else { return false }
-        for f in frames { context.write(wrapOutboundOut(f), promise: nil) }
+        for f in frames { outlet.write(f) }
         markDirty()
         return true
     }
@@ -223,8 +224,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     private func writeText(_ text: String) {
-        guard let context else { return }
-        writeFrame(WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text)))
+        guard let context, !closing else { return }
+        outlet.write(WireFrame.make(opcode: WireFrame.text, payload: text.utf8, allocator: context.channel.allocator))
+        markDirty()
     }
 
     private func writeFrame(_ frame: WebSocketFrame) {

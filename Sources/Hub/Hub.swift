@@ -64,7 +64,9 @@ public final class Hub: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxPayload))
-                    try sync.addHandler(EngineConnectionHandler(core: core))
+                    let outlet = WireFrameOutlet()
+                    try sync.addHandler(outlet, position: .first)
+                    try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
                 }
             })
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(

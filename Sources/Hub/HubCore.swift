@@ -23,6 +23,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     private var dirty: [EngineConnectionHandler] = []
     private var flushScheduled = false
     private var rng = SystemRandomNumberGenerator()
+    private let allocator = ByteBufferAllocator()
 
     init(config: HubConfig, loop: EventLoop) {
         self.config = config
@@ -63,11 +64,11 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         if !config.clientKeys.isEmpty {
             guard let given = auth?["clientKey"]?.stringValue, !given.isEmpty else {
                 metrics.connectsRefused += 1
-                return .failure(ConnectRefusal(message: "missing client key (auth.clientKey)"))
+                return .failure(ConnectRefusal(message: "Missing client key (auth.clientKey)"))
             }
             guard config.clientKeys.contains(given) else {
                 metrics.connectsRefused += 1
-                return .failure(ConnectRefusal(message: "invalid client key"))
+                return .failure(ConnectRefusal(message: "Invalid client key"))
             }
         }
         let sid = makeSid()
@@ -129,15 +130,13 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         }
     }
 
-    /// One text frame ("4" + packet) and one binary frame per attachment.
-    func frames(for packet: SocketPacket) -> [WebSocketFrame]? {
+    /// The packet as whole WebSocket frames: one text frame ("4" + packet) and one binary
+    /// frame per attachment, each a buffer every recipient shares.
+    func frames(for packet: SocketPacket) -> [ByteBuffer]? {
         guard let encoded = try? SocketPacketEncoder.encode(packet) else { return nil }
-        let allocator = ByteBufferAllocator()
-        var text = allocator.buffer(capacity: encoded.engineFrame.count)
-        text.writeBytes(encoded.engineFrame)
-        var frames = [WebSocketFrame(fin: true, opcode: .text, data: text)]
+        var frames = [WireFrame.make(opcode: WireFrame.text, payload: encoded.engineFrame, allocator: allocator)]
         for a in encoded.attachments {
-            frames.append(WebSocketFrame(fin: true, opcode: .binary, data: allocator.buffer(bytes: a)))
+            frames.append(WireFrame.make(opcode: WireFrame.binary, payload: a, allocator: allocator))
         }
         return frames
     }

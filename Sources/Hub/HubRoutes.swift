@@ -54,7 +54,7 @@ struct HubRoutes {
             guard core.config.clientKeys.contains(key) else {
                 return .altogicError(
                     .unauthorized, code: "invalid_client_key",
-                    message: key.isEmpty ? "missing client key (Authorization header)" : "invalid client key")
+                    message: key.isEmpty ? "Missing client key (Authorization header)" : "Invalid client key")
             }
         }
         // `Session` is accepted and not needed: members are public to the app's clients.

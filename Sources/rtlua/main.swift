@@ -13,6 +13,9 @@ enum CommandLineSplit {
     static let afterTerminator: [String] = all.firstIndex(of: "--").map { Array(all[($0 + 1)...]) } ?? []
 }
 
+// libcurl and NIO write to sockets the peer may have closed: that is an error value, never a signal.
+signal(SIGPIPE, SIG_IGN)
+
 // Exit status 2 for bad command-line use (LUA_API.md), not ArgumentParser's 64.
 var command: ParsableCommand
 do {

@@ -46,21 +46,10 @@ final class ReferenceServerTests: XCTestCase {
     }
 
     func testUserEventsReachTheScript() throws {
-        let script = """
-        realtime:onUserEvent(function(name, session)
-          print("user event", name, session.userId)
-          realtime:close()
-        end)
-        realtime:onConnect(function()
-          local r = http.post(args[1] .. "/_api/rest/v1/realtime/user-event",
-            {event = "user:signin", session = {userId = "u1"}, to = "tok"}, {Authorization = "master"})
-          print("delivered", json.decode(r.body).delivered)
-        end)
-        """
-        let r = try rtlua(["run", "--url", url, "--key", "good", "--session", "tok", "user.lua", "--", url],
-                          files: ["user.lua": script], timeout: 60)
+        let r = try rtlua(["run", "--url", url, "--key", "good", "--session", "tok", "user.lua", "--", url, "master"],
+                          files: ["user.lua": ServeTests.userEventScript], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.lines.sorted(), ["delivered\t1", "user event\tuser:signin\tu1"], r.stderr)
+        XCTAssertEqual(r.lines.sorted(), ["status\t200", "user event\tuser:signin\tu7"], r.stderr)
     }
 
     func testWrongKeyIsReportedThroughOnErrorAndTheScriptEnds() throws {

@@ -9,17 +9,22 @@ import XCTest
 
 /// RealtimeManager with the real Socket.IO client against scripts/peer/reference_server.py
 /// (python-socketio) on 127.0.0.1: PROTOCOL.md end to end.
-final class RealtimeInteropTests: XCTestCase {
+class RealtimeInteropTests: XCTestCase {
     static let key = "ck-interop"
     static let master = "mk-interop"
 
     var group: MultiThreadedEventLoopGroup!
-    var server: PeerServer!
+    var server: InteropServer!
+
+    /// The server under test; `RealtimeHubInteropTests` runs this whole suite against rtlua's hub.
+    class func makeServer() throws -> InteropServer {
+        try PeerServer(["--key", key, "--master-key", master])
+    }
     var managers: [LiveManager] = []
 
     override func setUpWithError() throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        server = try PeerServer(["--key", Self.key, "--master-key", Self.master])
+        server = try Self.makeServer()
     }
 
     override func tearDown() {
@@ -244,4 +249,22 @@ final class RealtimeInteropTests: XCTestCase {
         XCTAssertEqual(response.status, 200, response.bodyText)
         return try JSONValue.parse(response.body)
     }
+}
+
+/// The same suite against rtlua's own hub (in process).
+final class RealtimeHubInteropTests: RealtimeInteropTests {
+    override class func makeServer() throws -> InteropServer {
+        try InProcessHub(clientKeys: [key], masterKey: master)
+    }
+
+    // Linux's XCTest finds only the test methods a class declares itself.
+    override func testConnectsWithTheClientKeyAndGetsASocketId() throws { try super.testConnectsWithTheClientKeyAndGetsASocketId() }
+    override func testChannelMessagesBroadcastsAndEcho() throws { try super.testChannelMessagesBroadcastsAndEcho() }
+    override func testPresenceBetweenTwoManagers() throws { try super.testPresenceBetweenTwoManagers() }
+    override func testGetMembersOverREST() throws { try super.testGetMembersOverREST() }
+    override func testBinaryRoundTrip() throws { try super.testBinaryRoundTrip() }
+    override func testUserEventsFromTheAdminCall() throws { try super.testUserEventsFromTheAdminCall() }
+    override func testWrongClientKeyReportsTheServersMessageAndDoesNotRetry() throws { try super.testWrongClientKeyReportsTheServersMessageAndDoesNotRetry() }
+    override func testServerRestartReconnectsRejoinsAndDeliversTheBacklogInOrder() throws { try super.testServerRestartReconnectsRejoinsAndDeliversTheBacklogInOrder() }
+    override func testCloseDeliversWhatWasSentBeforeItAndOpenReconnectsAndRejoins() throws { try super.testCloseDeliversWhatWasSentBeforeItAndOpenReconnectsAndRejoins() }
 }

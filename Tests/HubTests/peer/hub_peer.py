@@ -281,13 +281,17 @@ async def binary_payload():
     blob = bytes(range(256)) * 4
     await b.emit("join", {"channel": "bin"})
     await sync(b, a)
-    await a.emit("message", {"channel": "bin", "eventName": "file", "message": {"name": "x", "bytes": blob, "more": [b"\x00\xff"]}})
+    big = os.urandom(70000)  # over 65535: the 8-byte WebSocket length form
+    text = "é" * 40000
+    await a.emit("message", {"channel": "bin", "eventName": "file", "message": {"name": "x", "bytes": blob, "more": [b"\x00\xff", big]}})
+    await a.emit("message", {"channel": "bin", "eventName": "long", "message": text})
     await sync(a, b)
     got = b.received("file")
     assert len(got) == 1, b.events
     msg = got[0][0]["message"]
     assert got[0][0]["channel"] == "bin"
-    assert msg["bytes"] == blob and msg["more"] == [b"\x00\xff"] and msg["name"] == "x", msg
+    assert msg["bytes"] == blob and msg["more"] == [b"\x00\xff", big] and msg["name"] == "x", msg
+    assert b.received("long") == [[{"channel": "bin", "message": text}]]
     await a.disconnect()
     await b.disconnect()
 

@@ -1,0 +1,32 @@
+-- Visitor: walks into a channel where echo_bot.lua and presence_bot.lua keep watch,
+-- talks to both, then leaves. Run the three together:
+--
+--   rtlua run examples/echo_bot.lua examples/presence_bot.lua examples/visitor.lua -- lobby 1
+local channel = args[1] or "lobby"
+
+realtime:updateProfile({name = "visitor"})
+
+-- Wait until both bots are in the channel, so they see us arrive.
+repeat
+  sleep(0.1)
+  local members = realtime:getMembers(channel) or {}
+until #members >= 2
+
+realtime:on("greeting", function(d) print("visitor heard: " .. d.message.text) end)
+realtime:on("members", function(d) print("visitor sees: " .. table.concat(d.message, ", ")) end)
+
+local echoed = false
+realtime:on("echo", function(d)
+  print("visitor got echo: " .. d.message.text)
+  echoed = true
+end)
+
+realtime:join(channel)
+sleep(0.3)
+realtime:send(channel, "say", {text = "hello bots"})
+while not echoed do sleep(0.05) end
+realtime:send(channel, "who", {})
+sleep(0.5)
+realtime:leave(channel)
+sleep(0.2)
+exit(0)
