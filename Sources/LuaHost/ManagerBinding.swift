@@ -96,43 +96,60 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     /// How long an exiting script waits for a connection still coming up, so what it sent
     /// is flushed rather than lost.
     static let connectGrace = TimeAmount.seconds(5)
+    /// How long the script end waits for a connection to close (the Socket.IO client gives
+    /// the server's close answer 2 s; this only guards against a close that never completes).
+    static let closeGrace = TimeAmount.seconds(5)
 
     /// At script end: no more callbacks, then close, which flushes what is buffered when
-    /// connected. With `waitForConnect`, a connection still coming up is first given
-    /// `connectGrace` to connect (and flush). Completes when closed.
+    /// connected and completes once the socket is closed, so the process may exit without
+    /// losing what the script sent. With `waitForConnect`, a connection still coming up is
+    /// first given `connectGrace` to connect (and flush). Completes when closed (bounded).
     func shutdown(host: LuaScript, waitForConnect: Bool) -> EventLoopFuture<Void> {
         listeners = [:]
         guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
         manager.removeAllListeners()
+        let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self), grace: Self.closeGrace)
         guard waitForConnect, manager.isOpen, !manager.isConnected() else {
-            manager.close()
-            return host.eventLoop.makeSucceededVoidFuture()
+            once.start()
+            return once.closed.futureResult
         }
-        let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self))
         // The manager flushes its buffer right after CONNECT, before connect listeners run.
-        manager.onConnect { once.finish() }
-        manager.onError { _ in if !manager.isOpen { once.finish() } }
-        let timeout = host.eventLoop.scheduleTask(in: Self.connectGrace) { once.finish() }
+        manager.onConnect { once.start() }
+        manager.onError { _ in if !manager.isOpen { once.start() } }
+        let timeout = host.eventLoop.scheduleTask(in: Self.connectGrace) { once.start() }
         once.closed.futureResult.whenComplete { _ in timeout.cancel() }
         return once.closed.futureResult
     }
 }
 
-/// Closes a manager once, whichever comes first: connected, refused, or out of time.
+/// Closes a manager once, whichever comes first: connected, refused, or out of time; then
+/// completes when the socket is closed, or after `grace`.
 private final class CloseOnce: @unchecked Sendable {  // confined to the manager's event loop
     let manager: RealtimeManager
     let closed: EventLoopPromise<Void>
+    private let grace: TimeAmount
+    private var started = false
     private var done = false
 
-    init(_ manager: RealtimeManager, _ closed: EventLoopPromise<Void>) {
+    init(_ manager: RealtimeManager, _ closed: EventLoopPromise<Void>, grace: TimeAmount) {
         self.manager = manager
         self.closed = closed
+        self.grace = grace
     }
 
-    func finish() {
+    func start() {
+        guard !started else { return }
+        started = true
+        let bound = manager.eventLoop.scheduleTask(in: grace) { [self] in complete() }
+        manager.close { [self] in
+            bound.cancel()
+            complete()
+        }
+    }
+
+    private func complete() {
         guard !done else { return }
         done = true
-        manager.close()
         closed.succeed(())
     }
 }

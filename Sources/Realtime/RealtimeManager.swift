@@ -23,9 +23,6 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
     var opened = false
     /// Between socketDidConnect and socketDidDisconnect.
     var online = false
-    /// A close() waiting for the server to have read everything sent before it.
-    var closing: ClosingDrain?
-    var closingGeneration = 0
 
     /// Connects to the endpoint derived from `config` (PROTOCOL.md §2) with the Socket.IO client.
     public convenience init(config: RealtimeConfig, eventLoop: EventLoop, http: HTTPClient = .shared) throws(RealtimeError) {

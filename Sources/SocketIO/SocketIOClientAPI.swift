@@ -75,9 +75,20 @@ public protocol SocketIOConnection: AnyObject {
     func connect()
     /// Closes for good: no reconnection until `connect()` again.
     func disconnect()
+    /// `disconnect()`, then `completion` (on the loop) once the transport is really closed:
+    /// what was emitted before has left, the server has been told, and its answer drained.
+    func disconnect(completion: @escaping () -> Void)
     /// Sends EVENT (or BINARY_EVENT when `args` hold binary). With `ack`, the server's
     /// ACK arguments are delivered to it; pending acks get an error when the connection
     /// drops. Throws `.notConnected` when not connected, `.payloadTooLarge` above the
     /// server's maxPayload.
     func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError)
+}
+
+extension SocketIOConnection {
+    /// For connections with nothing to wait for once `disconnect()` returns.
+    public func disconnect(completion: @escaping () -> Void) {
+        disconnect()
+        completion()
+    }
 }

@@ -17,7 +17,7 @@ final class FakeConnection: SocketIOConnection {
     private(set) var sent: [OutboundEmit] = []
     /// Makes the next emits throw this error.
     var failNextEmit: SocketIOError?
-    /// Emits that asked for an ack (close()'s barrier), with their ack callbacks.
+    /// Emits that asked for an ack, with their ack callbacks.
     private(set) var awaitingAck: [(emit: OutboundEmit, ack: (Result<[JSONValue], SocketIOError>) -> Void)] = []
 
     init(eventLoop: EventLoop) {
@@ -31,6 +31,14 @@ final class FakeConnection: SocketIOConnection {
         let wasConnected = sid != nil
         sid = nil
         if wasConnected { delegate?.socketDidDisconnect(reason: "io client disconnect", willReconnect: false) }
+    }
+
+    /// disconnect(completion:) callers waiting for the transport to be closed.
+    private(set) var closeWaiters: [() -> Void] = []
+
+    func disconnect(completion: @escaping () -> Void) {
+        disconnect()
+        closeWaiters.append(completion)
     }
 
     func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
@@ -52,6 +60,13 @@ final class FakeConnection: SocketIOConnection {
     func serverAccepts(sid: String = "sid-1") {
         self.sid = sid
         delegate?.socketDidConnect(sid: sid)
+    }
+
+    /// The transport of a disconnect() is closed at last (the server answered the close).
+    func transportClosed() {
+        let waiters = closeWaiters
+        closeWaiters = []
+        for waiter in waiters { waiter() }
     }
 
     func transportDrops(reason: String = "transport close") {

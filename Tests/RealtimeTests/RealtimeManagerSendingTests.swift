@@ -191,7 +191,7 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertEqual(errors.map(\.message), ["too large"])
     }
 
-    func testCloseDisconnectsForGoodOnceTheServerHasReadEverythingAndOpenWorksAgain() throws {
+    func testCloseFlushesDisconnectsForGoodAndCompletesWhenTheSocketIsClosed() throws {
         let m = manager()
         var log: [String] = []
         m.onDisconnect { log.append("disconnect \($0)") }
@@ -200,15 +200,13 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertTrue(m.isConnected())
         try m.broadcast(eventName: "last", message: 1)
         m.close { log.append("closed") }
-        XCTAssertFalse(m.isOpen, "closing is not open")
-        // The barrier: a members request whose ack says the server has read all before it.
-        XCTAssertEqual(conn.awaitingAck.map(\.emit), [OutboundEmit(event: "members", payload: ["channel": "rtlua:close"])])
-        XCTAssertEqual(conn.disconnectCalls, 0)
-        conn.serverAcks()
-        XCTAssertEqual(conn.disconnectCalls, 1)
+        XCTAssertFalse(m.isOpen)
         XCTAssertFalse(m.isConnected())
-        XCTAssertEqual(log, ["disconnect io client disconnect", "closed"])
+        XCTAssertEqual(conn.disconnectCalls, 1)
         XCTAssertEqual(conn.takeSent(), [Wire.message("last", 1)])
+        XCTAssertEqual(log, ["disconnect io client disconnect"], "the socket is not closed yet")
+        conn.transportClosed()
+        XCTAssertEqual(log, ["disconnect io client disconnect", "closed"])
 
         try m.broadcast(eventName: "while-closed", message: 1)  // buffered for the next open()
         m.open()
@@ -219,44 +217,25 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertEqual(conn.takeSent(), [Wire.message("while-closed", 1)])
     }
 
-    func testCloseGivesUpWaitingForAServerThatDoesNotAck() {
+    func testEveryCloseCompletes() {
         let m = manager()
         var closed = 0
         conn.serverAccepts()
         m.close { closed += 1 }
-        m.close { closed += 1 }  // a second close joins the first
-        XCTAssertEqual(conn.awaitingAck.count, 1)
-        loop.advanceTime(by: .milliseconds(RealtimeManager.maxCloseDrain - 1))
-        XCTAssertEqual(conn.disconnectCalls, 0)
-        loop.advanceTime(by: .milliseconds(1))
-        XCTAssertEqual(conn.disconnectCalls, 1)
+        m.close { closed += 1 }
+        XCTAssertEqual(closed, 0)
+        conn.transportClosed()
         XCTAssertEqual(closed, 2)
-        conn.serverAcks()  // late: nothing more happens
-        XCTAssertEqual(conn.disconnectCalls, 1)
     }
 
-    func testCloseEndsWhenTheConnectionDropsMeanwhile() {
-        let m = manager()
-        var closed = false
-        conn.serverAccepts()
-        m.close { closed = true }
-        conn.transportDrops()
-        XCTAssertTrue(closed)
-        XCTAssertEqual(conn.disconnectCalls, 1, "stops the reconnection the drop started")
-        XCTAssertFalse(m.isOpen)
-    }
-
-    func testOpenWhileClosingKeepsTheConnection() throws {
+    func testOpenRightAfterCloseConnectsAgain() throws {
         let m = manager()
         conn.serverAccepts()
         m.close()
         m.open()
         XCTAssertTrue(m.isOpen)
-        XCTAssertTrue(m.isConnected())
-        XCTAssertEqual(conn.connectCalls, 1)
-        conn.serverAcks()
-        loop.advanceTime(by: .seconds(10))
-        XCTAssertEqual(conn.disconnectCalls, 0)
+        XCTAssertEqual(conn.connectCalls, 2)
+        conn.serverAccepts(sid: "sid-2")
         try m.broadcast(eventName: "still-here", message: 1)
         XCTAssertEqual(conn.takeSent(), [Wire.message("still-here", 1)])
     }
@@ -270,8 +249,9 @@ final class RealtimeManagerSendingTests: XCTestCase {
         m.close { closed = true }
         XCTAssertFalse(m.isOpen)
         XCTAssertEqual(conn.disconnectCalls, 1)
+        conn.transportClosed()
         XCTAssertTrue(closed)
-        XCTAssertTrue(conn.awaitingAck.isEmpty, "no barrier when offline")
+        XCTAssertEqual(conn.takeSent(), [], "nothing to flush while offline")
     }
 
     func testSocketIdOnlyWhileConnected() {

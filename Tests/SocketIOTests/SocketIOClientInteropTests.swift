@@ -191,4 +191,46 @@ final class SocketIOClientInteropTests: XCTestCase {
         _ = try h.waitForConnect(count: 2)
         XCTAssertFalse(h.events.contains { if case .willReconnect = $0 { true } else { false } })
     }
+
+    /// The server echoes every `tally`, so the client has unread data when it disconnects:
+    /// an abrupt close would reset the connection and the server would lose the emits it
+    /// had not read yet.
+    func testEverythingEmittedBeforeDisconnectReachesTheServer() throws {
+        let h = try connected()
+        _ = try h.waitForConnect()
+        let n = 200
+        let padding = JSONValue.string(String(repeating: "x", count: 2000))
+        let closed = h.loop.makePromise(of: Void.self)
+        let giveUp = h.loop.scheduleTask(in: .seconds(30)) { closed.fail(CancellationError()) }
+        try h.onLoop { client in
+            for i in 0..<n { try client.emit("tally", [.integer(Int64(i)), padding], ack: nil) }
+            client.disconnect { closed.succeed(()) }
+        }
+        try closed.futureResult.wait()
+        giveUp.cancel()
+        XCTAssertTrue(h.events.contains(.disconnect(reason: "io client disconnect", willReconnect: false)))
+
+        let counter = ClientHarness(config: ClientHarness.config(url: server.url))
+        defer { counter.shutdown() }
+        try counter.onLoop { $0.connect() }
+        _ = try counter.waitForConnect()
+        // The server runs handlers concurrently: ask until the count reaches n (or stays short).
+        var count: Int64 = -1
+        for attempt in 0..<50 where count != Int64(n) {
+            if attempt > 0 { usleep(100_000) }
+            try counter.emit("tally_count", [], ackTag: "count \(attempt)")
+            count = try counter.waitForAck("count \(attempt)").get().first?.int64Value ?? -1
+        }
+        XCTAssertEqual(count, Int64(n), "emits the server received before the disconnect")
+    }
+
+    func testDisconnectCompletionRunsAtOnceWhenNothingIsOpen() throws {
+        harness = ClientHarness(config: ClientHarness.config(url: server.url))
+        let ran = try harness.onLoop { client -> Bool in
+            var ran = false
+            client.disconnect { ran = true }
+            return ran
+        }
+        XCTAssertTrue(ran)
+    }
 }

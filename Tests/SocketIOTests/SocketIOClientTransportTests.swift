@@ -36,6 +36,23 @@ final class SocketIOClientTransportTests: XCTestCase {
         }
     }
 
+    func testDisconnectGivesUpOnAServerThatNeverAnswersTheClose() throws {
+        let mini = try MiniEngineServer(answersClose: false)
+        defer { mini.shutdown() }
+        let h = ClientHarness(config: ClientHarness.config(url: mini.url))
+        harness = h
+        try h.onLoop { $0.connect() }
+        _ = try h.waitForConnect()
+        let closed = h.loop.makePromise(of: Void.self)
+        let giveUp = h.loop.scheduleTask(in: .seconds(30)) { closed.fail(CancellationError()) }
+        try h.onLoop { $0.disconnect { closed.succeed(()) } }
+        XCTAssertTrue(h.events.contains(.disconnect(reason: "io client disconnect", willReconnect: false)),
+                      "the delegate hears of the disconnect at once")
+        try closed.futureResult.wait()  // after the client's own close timeout
+        giveUp.cancel()
+        XCTAssertFalse(try h.onLoop { $0.isConnected })
+    }
+
     func testFragmentedMessagesAndPingControlFrames() throws {
         let h = try raw("fragments")
         _ = try h.waitForConnect()

@@ -1,7 +1,7 @@
 """A small python-socketio server for SocketIOClient's interop tests.
 
 Socket.IO on /socket.io/ (auth key must be "good"): echo, ack_me, ask (server asks the
-client for an ack), kick. Raw Engine.IO over aiohttp WebSockets on /raw/?mode=…, for what
+client for an ack), kick, tally (counted and echoed) and tally_count (the count, by ack). Raw Engine.IO over aiohttp WebSockets on /raw/?mode=…, for what
 python-socketio never does on its own: heartbeat (three pings, then silence), fragments
 (fragmented text and binary messages with a ping control frame in between), close (a
 WebSocket close frame). With --tls-cert/--tls-key it serves TLS.
@@ -53,6 +53,21 @@ async def ack_me(sid, *data):
 async def ask(sid, question):
     answer = await sio.call("question", question, to=sid, timeout=10)
     await sio.emit("answered", answer, to=sid)
+
+
+tallied = {"count": 0}
+
+
+@sio.event
+async def tally(sid, *data):
+    """Counts the event, across every connection, and echoes it back."""
+    tallied["count"] += 1
+    await sio.emit("tally", data, to=sid)
+
+
+@sio.event
+async def tally_count(sid):
+    return tallied["count"]
 
 
 @sio.event

@@ -35,6 +35,12 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     private var pendingAcks: [Int: (Result<[JSONValue], SocketIOError>) -> Void] = [:]
     private var flushScheduled = false
     private var tlsContext: NIOSSLContext?
+    /// The attempt's TCP connect while it is under way (no channel yet).
+    private var pendingConnect: EventLoopFuture<Channel>?
+    /// Channels given up but not closed yet (a graceful close draining, an abandoned
+    /// connect finishing), and who waits for them all to be closed.
+    private var closingTransports = 0
+    private var closedWaiters: [() -> Void] = []
     private var maskKeys = MaskKeyGenerator()
 
     public convenience init(config: SocketIOClientConfig, eventLoop: EventLoop) {
@@ -64,6 +70,17 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         eventLoop.assertInEventLoop()
         guard state != .idle else { return }
         finish(reason: "io client disconnect", error: nil, retry: false, notifyServer: true)
+    }
+
+    /// The delegate hears of the disconnect at once, as with `disconnect()`; `completion`
+    /// waits for the wire: the server's answer to the close handshake, or `closeTimeout`.
+    public func disconnect(completion: @escaping () -> Void) {
+        disconnect()
+        if closingTransports == 0 {
+            completion()
+        } else {
+            closedWaiters.append(completion)
+        }
     }
 
     public func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
@@ -117,23 +134,25 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             let message = "connection attempt timed out after \(config.timeout) ms"
             finish(reason: message, error: SocketIOError(.timeout, message), retry: true)
         }
-        WebSocketConnector.connect(endpoint: endpoint, headers: config.headers, tls: tls, connectTimeout: timeout,
-                                   eventLoop: eventLoop, sink: self, epoch: attempt)
+        let connecting = WebSocketConnector.connect(endpoint: endpoint, headers: config.headers, tls: tls, connectTimeout: timeout,
+                                                    eventLoop: eventLoop, sink: self, epoch: attempt)
             .hop(to: eventLoop)
-            .whenComplete { [self] result in
-                switch result {
-                case .success(let channel):
-                    if epoch == attempt, state == .connecting {
-                        self.channel = channel
-                    } else {
-                        channel.close(promise: nil)
-                    }
-                case .failure(let error):
-                    guard epoch == attempt, state == .connecting else { return }
-                    let message = "cannot connect to \(endpoint.host):\(endpoint.port): \(error)"
-                    finish(reason: message, error: SocketIOError(.transport, message), retry: true)
+        pendingConnect = connecting
+        connecting.whenComplete { [self] result in
+            if epoch == attempt { pendingConnect = nil }
+            switch result {
+            case .success(let channel):
+                if epoch == attempt, state == .connecting {
+                    self.channel = channel
+                } else {
+                    channel.close(promise: nil)
                 }
+            case .failure(let error):
+                guard epoch == attempt, state == .connecting else { return }
+                let message = "cannot connect to \(endpoint.host):\(endpoint.port): \(error)"
+                finish(reason: message, error: SocketIOError(.transport, message), retry: true)
             }
+        }
     }
 
     /// The transport ended (closed, errored, timed out, or spoke nonsense).
@@ -159,16 +178,17 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         if let channel {
             self.channel = nil
             if notifyServer, wasConnected {
-                var bye = channel.allocator.buffer(capacity: 2)
-                bye.writeStaticString("41")
-                channel.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &maskKeys), data: bye), promise: nil)
-                var code = channel.allocator.buffer(capacity: 2)
-                code.write(webSocketErrorCode: .normalClosure)
-                channel.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(using: &maskKeys), data: code), promise: nil)
+                closeGracefully(channel)
+            } else {
+                channel.flush()
+                channel.close(promise: nil)
             }
-            channel.flush()
-            channel.close(promise: nil)
+            trackClosing(channel.closeFuture)
+        } else if let pendingConnect {
+            // The completion handler closes the channel this connect brings.
+            trackClosing(pendingConnect.flatMap { $0.closeFuture })
         }
+        pendingConnect = nil
         handshake = nil
         heartbeat = nil
         sid = nil
@@ -192,6 +212,36 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         if !acks.isEmpty {
             let failure = SocketIOError(.notConnected, "connection closed before the ack arrived (\(reason))")
             for id in acks.keys.sorted() { acks[id]!(.failure(failure)) }
+        }
+    }
+
+    /// How long a graceful close waits for the server's close frame before hanging up.
+    static let closeTimeout = TimeAmount.seconds(2)
+
+    /// socket.io-client's goodbye: DISCONNECT, then a WebSocket close (1000). The channel
+    /// stays open, reading and discarding, until the server answers the close or hangs up.
+    /// Hanging up at once with unread data (the server's echoes, say) makes the kernel
+    /// answer with a reset, and the server's kernel then drops what the server has not
+    /// read yet: the last emits would be lost.
+    private func closeGracefully(_ channel: Channel) {
+        var bye = channel.allocator.buffer(capacity: 2)
+        bye.writeStaticString("41")
+        channel.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &maskKeys), data: bye), promise: nil)
+        var code = channel.allocator.buffer(capacity: 2)
+        code.write(webSocketErrorCode: .normalClosure)
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(using: &maskKeys), data: code), promise: nil)
+        let deadline = eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
+        channel.closeFuture.whenComplete { _ in deadline.cancel() }
+    }
+
+    private func trackClosing(_ closed: EventLoopFuture<Void>) {
+        closingTransports += 1
+        closed.hop(to: eventLoop).whenComplete { [self] _ in
+            closingTransports -= 1
+            guard closingTransports == 0 else { return }
+            let waiters = closedWaiters
+            closedWaiters = []
+            for waiter in waiters { waiter() }
         }
     }
 

@@ -61,9 +61,11 @@ final class WebSocketUpgradeRequester: ChannelInboundHandler, RemovableChannelHa
 
 /// The WebSocket end of the pipeline, after the upgrade (and after NIO's frame aggregator,
 /// so fragmented messages arrive whole): hands text and binary messages to the sink,
-/// answers pings, and completes the close handshake.
-final class WebSocketFrameHandler: ChannelInboundHandler {
+/// answers pings, and completes the close handshake, whichever side starts it. Once the
+/// client has sent its close frame, the server's close frame ends the connection.
+final class WebSocketFrameHandler: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     private let sink: WebSocketTransportSink
@@ -83,6 +85,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
         case .binary:
             sink.transportReceivedBinary(frame.unmaskedData, epoch: epoch)
         case .ping:
+            guard !closeSent else { return }
             let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
@@ -100,6 +103,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if unwrapOutboundIn(data).opcode == .connectionClose { closeSent = true }
+        context.write(data, promise: promise)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -5,17 +5,18 @@ import NIOWebSocket
 
 /// Just enough of an Engine.IO/Socket.IO server, in-process on NIO, to push many messages
 /// through the client faster than python can: open, CONNECT answered with a sid, and every
-/// event frame echoed back as it came. Writes are flushed once per read burst.
+/// event frame echoed back as it came. Writes are flushed once per read burst. With
+/// `answersClose: false` it ignores the client's close frame and keeps the connection open.
 final class MiniEngineServer {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private(set) var channel: Channel!
 
-    init() throws {
+    init(answersClose: Bool = true) throws {
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: 1 << 20,
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler(answersClose: answersClose)) }
             })
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -37,6 +38,10 @@ final class MiniEngineServer {
         typealias InboundIn = WebSocketFrame
         typealias OutboundOut = WebSocketFrame
 
+        let answersClose: Bool
+
+        init(answersClose: Bool) { self.answersClose = answersClose }
+
         func handlerAdded(context: ChannelHandlerContext) {
             send(#"0{"sid":"mini","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#, context)
             context.flush()
@@ -45,7 +50,7 @@ final class MiniEngineServer {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = unwrapInboundIn(data)
             guard frame.opcode == .text else {
-                if frame.opcode == .connectionClose { context.close(promise: nil) }
+                if frame.opcode == .connectionClose, answersClose { context.close(promise: nil) }
                 return
             }
             let text = frame.unmaskedData
