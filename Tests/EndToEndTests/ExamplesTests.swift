@@ -72,11 +72,11 @@ final class ExamplesTests: XCTestCase {
 
     func testChatRoomOfThreeExamplesAsTheDemoRunsIt() throws {
         let p = try RTLuaProcess(["run", example("echo_bot.lua"), example("presence_bot.lua"), example("visitor.lua"),
-                                  "--", "lobby-demo", "1"], directory: examplesDirectory)
+                                  "--", "lobby-demo", "2"], directory: examplesDirectory)
         let status = p.waitForExit(timeout: 90)
         XCTAssertEqual(status, 0, p.stderr)
-        for line in ["joined: visitor", "visitor heard: welcome, visitor", "echoed #1: hello bots",
-                     "visitor got echo: hello bots", "left: visitor"] {
+        for line in ["joined: visitor", "visitor heard: welcome, visitor", "echoed #1: hello bots", "echoed #2: nice room",
+                     "visitor got echo: hello bots", "visitor got echo: nice room", "left: visitor"] {
             XCTAssertTrue(p.lines.contains(line), "missing \(line) in \(p.stdout)\n\(p.stderr)")
         }
         XCTAssertTrue(p.lines.contains { $0.hasPrefix("visitor sees: ") && $0.contains("presence-bot, visitor") }, p.stdout)
