@@ -2,16 +2,37 @@ import CurlHTTP
 import NIOCore
 import RTJSON
 
-/// Members of a channel over REST (PROTOCOL.md §5).
+/// Where getMembers asks: the REST call of PROTOCOL.md §5, or the `members` event with an
+/// ack of §3 on the open socket.
+public enum MembersSource: Sendable, Equatable {
+    case rest
+    case socket
+}
+
+/// Members of a channel (PROTOCOL.md §3 and §5).
 extension RealtimeManager {
     static let membersPath = "/_api/rest/v1/realtime/get-members"
 
     /// Completes on `eventLoop` with the JSON array `[{"id", "data"}…]`, or the error
-    /// (the Altogic error shape for HTTP errors).
-    public func getMembers(channel: String, completion: @escaping (Result<JSONValue, RealtimeError>) -> Void) {
-        let request: HTTPRequest
+    /// (the Altogic error shape for HTTP errors). `via` nil: REST when the base URL is an
+    /// http(s) URL (as Altogic's clients do), else the socket.
+    public func getMembers(channel: String, via source: MembersSource? = nil,
+                           completion: @escaping (Result<JSONValue, RealtimeError>) -> Void) {
+        let fail = { [eventLoop] (error: RealtimeError) in eventLoop.assumeIsolated().execute { completion(.failure(error)) } }
         do {
             try ArgumentCheck.channel(channel)
+        } catch {
+            return fail(error)
+        }
+        switch source ?? (MembersRequest.hasHTTPBase(config) ? .rest : .socket) {
+        case .rest: getMembersOverREST(channel: channel, completion: completion)
+        case .socket: getMembersOverSocket(channel: channel, completion: completion, fail: fail)
+        }
+    }
+
+    private func getMembersOverREST(channel: String, completion: @escaping (Result<JSONValue, RealtimeError>) -> Void) {
+        let request: HTTPRequest
+        do {
             request = try MembersRequest.make(config: config, channel: channel)
         } catch {
             eventLoop.assumeIsolated().execute { completion(.failure(error)) }
@@ -28,9 +49,39 @@ extension RealtimeManager {
             }
         }
     }
+
+    /// The `members` event; the server's ack carries the array. Needs a live connection:
+    /// a lookup is a question about now, so it is not buffered.
+    private func getMembersOverSocket(channel: String, completion: @escaping (Result<JSONValue, RealtimeError>) -> Void,
+                                      fail: (RealtimeError) -> Void) {
+        guard connection.isConnected else {
+            return fail(RealtimeError(message: "getMembers over the socket needs a connection", code: "not_connected"))
+        }
+        do {
+            try connection.emit("members", [["channel": .string(channel)]]) { result in
+                switch result {
+                case .success(let args):
+                    if let members = args.first, case .array = members {
+                        completion(.success(members))
+                    } else {
+                        completion(.failure(RealtimeError(message: "members ack carried no array", code: "invalid_response")))
+                    }
+                case .failure(let error):
+                    completion(.failure(RealtimeError(error)))
+                }
+            }
+        } catch {
+            fail(RealtimeError(error))
+        }
+    }
 }
 
 enum MembersRequest {
+    static func hasHTTPBase(_ config: RealtimeConfig) -> Bool {
+        guard let parsed = try? ParsedURL(config.baseURL.trimmingWhitespace, argument: "baseURL") else { return false }
+        return parsed.scheme == "http" || parsed.scheme == "https"
+    }
+
     static func make(config: RealtimeConfig, channel: String) throws(RealtimeError) -> HTTPRequest {
         let base = config.baseURL.trimmingWhitespace
         let parsed = try ParsedURL(base, argument: "baseURL")

@@ -234,9 +234,28 @@ class RealtimeInteropTests: XCTestCase {
 
     // MARK: helpers
 
-    func members(_ m: LiveManager, _ channel: String) throws -> Result<JSONValue, RealtimeError> {
+    func testGetMembersOverTheSocketAck() throws {
+        let a = try live()
+        let b = try live()
+        try a.connect()
+        try b.connect()
+        try a.onLoop {
+            try a.manager.updateProfile(["n": 2])
+            try a.manager.join(channel: "acked")
+        }
+        try a.wait("own join") { $0.received("channel:join").count == 1 }
+        try b.onLoop { try b.manager.join(channel: "acked") }
+        try a.wait("b in acked") { $0.received("channel:join").count == 2 }
+
+        let list = try members(b, "acked", via: .socket).get()
+        XCTAssertEqual(Set(list.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []), [a.socketId, b.socketId])
+        XCTAssertTrue(list.arrayValue?.contains(["id": .string(a.socketId), "data": ["n": 2]]) ?? false, "\(list)")
+        XCTAssertEqual(try members(b, "empty-channel", via: .socket).get(), [])
+    }
+
+    func members(_ m: LiveManager, _ channel: String, via source: MembersSource? = nil) throws -> Result<JSONValue, RealtimeError> {
         let promise = m.loop.makePromise(of: Result<JSONValue, RealtimeError>.self)
-        try m.onLoop { m.manager.getMembers(channel: channel) { promise.succeed($0) } }
+        try m.onLoop { m.manager.getMembers(channel: channel, via: source) { promise.succeed($0) } }
         return try promise.futureResult.wait()
     }
 
@@ -262,6 +281,7 @@ final class RealtimeHubInteropTests: RealtimeInteropTests {
     override func testChannelMessagesBroadcastsAndEcho() throws { try super.testChannelMessagesBroadcastsAndEcho() }
     override func testPresenceBetweenTwoManagers() throws { try super.testPresenceBetweenTwoManagers() }
     override func testGetMembersOverREST() throws { try super.testGetMembersOverREST() }
+    override func testGetMembersOverTheSocketAck() throws { try super.testGetMembersOverTheSocketAck() }
     override func testBinaryRoundTrip() throws { try super.testBinaryRoundTrip() }
     override func testUserEventsFromTheAdminCall() throws { try super.testUserEventsFromTheAdminCall() }
     override func testWrongClientKeyReportsTheServersMessageAndDoesNotRetry() throws { try super.testWrongClientKeyReportsTheServersMessageAndDoesNotRetry() }
