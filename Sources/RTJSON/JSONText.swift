@@ -57,15 +57,16 @@ extension JSONValue {
 
     public func write(into out: inout [UInt8], sortedKeys: Bool = false) throws(JSONError) {
         switch self {
-        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
-        case .integer(let i): out.append(contentsOf: String(i).utf8)
+        case .null: JSONValue.appendASCII("null", into: &out)
+        case .bool(let b): JSONValue.appendASCII(b ? "true" : "false", into: &out)
+        case .integer(let i): JSONValue.writeInteger(i, into: &out)
         case .double(let d):
             guard d.isFinite else { throw JSONError("\(d) has no JSON form") }
             if d == d.rounded(), abs(d) < 1e15 {
                 // 3.0 stays a float on the way back: keep the ".0".
-                out.append(contentsOf: String(Int64(d)).utf8)
-                out.append(contentsOf: [0x2E, 0x30])
+                JSONValue.writeInteger(Int64(d), into: &out)
+                out.append(0x2E)
+                out.append(0x30)
             } else {
                 out.append(contentsOf: d.description.utf8)
             }
@@ -73,8 +74,10 @@ extension JSONValue {
         case .binary: throw JSONError("binary data has no JSON text form")
         case .array(let a):
             out.append(0x5B)
-            for (n, v) in a.enumerated() {
-                if n > 0 { out.append(0x2C) }
+            var first = true
+            for v in a {
+                if !first { out.append(0x2C) }
+                first = false
                 try v.write(into: &out, sortedKeys: sortedKeys)
             }
             out.append(0x5D)
@@ -102,24 +105,65 @@ extension JSONValue {
         }
     }
 
+    static func appendASCII(_ word: StaticString, into out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+    }
+
+    /// Decimal digits straight into `out`, without an intermediate String.
+    static func writeInteger(_ i: Int64, into out: inout [UInt8]) {
+        if i < 0 { out.append(0x2D) }
+        var m = i.magnitude
+        if m < 10 { out.append(0x30 + UInt8(m)); return }
+        let start = out.count
+        while m > 0 {
+            let (q, r) = m.quotientAndRemainder(dividingBy: 10)
+            out.append(0x30 + UInt8(r))
+            m = q
+        }
+        out[start...].reverse()
+    }
+
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
-        for c in s.utf8 {
-            switch c {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
-            case 0x08: out.append(0x5C); out.append(0x62)
-            case 0x0C: out.append(0x5C); out.append(0x66)
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: out.append(c)
-            }
+        if s.utf8.withContiguousStorageIfAvailable({ writeEscaped($0, into: &out) }) == nil {
+            Array(s.utf8).withUnsafeBufferPointer { writeEscaped($0, into: &out) }
         }
         out.append(0x22)
+    }
+
+    /// Appends `b` with JSON escapes, copying the runs between escapes in one piece.
+    static func writeEscaped(_ b: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        // Geometric growth: an exact reserve per string would reallocate on every call.
+        let need = out.count + b.count + 1
+        if out.capacity < need { out.reserveCapacity(Swift.max(need, out.capacity * 2)) }
+        var runStart = 0
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c >= 0x20, c != 0x22, c != 0x5C { i += 1; continue }
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart..<i])) }
+            out.append(0x5C)
+            switch c {
+            case 0x22: out.append(0x22)
+            case 0x5C: out.append(0x5C)
+            case 0x0A: out.append(0x6E)
+            case 0x0D: out.append(0x72)
+            case 0x09: out.append(0x74)
+            case 0x08: out.append(0x62)
+            case 0x0C: out.append(0x66)
+            default:
+                // Other control characters: \u00XX with lower-case hex.
+                out.append(0x75)
+                out.append(0x30)
+                out.append(0x30)
+                out.append(0x30 + (c >> 4))
+                let low = c & 15
+                out.append(low < 10 ? 0x30 + low : 0x57 + low)
+            }
+            i += 1
+            runStart = i
+        }
+        if runStart < b.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart..<b.count])) }
     }
 }
 
@@ -159,9 +203,10 @@ struct JSONParser {
 
     mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
         i += 1
-        var o: [String: JSONValue] = [:]
         skipWhitespace()
-        if i < b.count, b[i] == 0x7D { i += 1; return .object(o) }
+        if i < b.count, b[i] == 0x7D { i += 1; return .object([:]) }
+        // Most wire objects have a handful of keys: one allocation instead of growing 1 → 3 → 6.
+        var o = [String: JSONValue](minimumCapacity: 4)
         while true {
             skipWhitespace()
             guard i < b.count, b[i] == 0x22 else { throw JSONError("expected a string key", offset: i) }
@@ -180,9 +225,10 @@ struct JSONParser {
 
     mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
         i += 1
-        var a: [JSONValue] = []
         skipWhitespace()
-        if i < b.count, b[i] == 0x5D { i += 1; return .array(a) }
+        if i < b.count, b[i] == 0x5D { i += 1; return .array([]) }
+        var a: [JSONValue] = []
+        a.reserveCapacity(4)
         while true {
             a.append(try parseValue(depth: depth + 1))
             skipWhitespace()
@@ -208,7 +254,9 @@ struct JSONParser {
             if c < 0x20 { throw JSONError("control character in string", offset: i) }
             i += 1
         }
-        var out = Array(b[start..<i])
+        var out: [UInt8] = []
+        out.reserveCapacity(i - start + 16)
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
         while i < b.count {
             let c = b[i]
             if c == 0x22 { i += 1; return String(decoding: out, as: UTF8.self) }
@@ -245,11 +293,31 @@ struct JSONParser {
                 } else if (0xDC00..<0xE000).contains(scalar) {
                     scalar = 0xFFFD
                 }
-                out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                appendUTF8(scalar, to: &out)
             default: throw JSONError("invalid escape", offset: i - 1)
             }
         }
         throw JSONError("unterminated string", offset: i)
+    }
+
+    /// `scalar` is never a surrogate here (lone ones became U+FFFD) and is at most 0x10FFFF.
+    func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            out.append(UInt8(scalar))
+        case 0x80..<0x800:
+            out.append(0xC0 | UInt8(scalar >> 6))
+            out.append(0x80 | UInt8(scalar & 0x3F))
+        case 0x800..<0x10000:
+            out.append(0xE0 | UInt8(scalar >> 12))
+            out.append(0x80 | UInt8((scalar >> 6) & 0x3F))
+            out.append(0x80 | UInt8(scalar & 0x3F))
+        default:
+            out.append(0xF0 | UInt8(scalar >> 18))
+            out.append(0x80 | UInt8((scalar >> 12) & 0x3F))
+            out.append(0x80 | UInt8((scalar >> 6) & 0x3F))
+            out.append(0x80 | UInt8(scalar & 0x3F))
+        }
     }
 
     mutating func hex4() throws(JSONError) -> UInt32 {
@@ -272,29 +340,63 @@ struct JSONParser {
 
     mutating func parseNumber() throws(JSONError) -> JSONValue {
         let start = i
-        var isFloat = false
-        if b[i] == 0x2D { i += 1 }
-        guard i < b.count, (0x30...0x39).contains(b[i]) else { throw JSONError("bad number", offset: start) }
-        if b[i] == 0x30, i + 1 < b.count, (0x30...0x39).contains(b[i + 1]) {
+        let negative = b[i] == 0x2D
+        if negative { i += 1 }
+        guard i < b.count, isDigit(b[i]) else { throw JSONError("bad number", offset: start) }
+        if b[i] == 0x30, i + 1 < b.count, isDigit(b[i + 1]) {
             throw JSONError("leading zero in number", offset: start)
         }
-        while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+        // All digits (integer and fraction) as one mantissa; `exact` until it overflows.
+        var mantissa: UInt64 = 0
+        var exact = true
+        var scale = 0
+        while i < b.count, isDigit(b[i]) { accumulate(b[i], &mantissa, &exact); i += 1 }
+        var isFloat = false
         if i < b.count, b[i] == 0x2E {
             isFloat = true
             i += 1
-            guard i < b.count, (0x30...0x39).contains(b[i]) else { throw JSONError("bad number", offset: start) }
-            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+            guard i < b.count, isDigit(b[i]) else { throw JSONError("bad number", offset: start) }
+            while i < b.count, isDigit(b[i]) { accumulate(b[i], &mantissa, &exact); scale -= 1; i += 1 }
         }
         if i < b.count, b[i] == 0x65 || b[i] == 0x45 {
             isFloat = true
             i += 1
-            if i < b.count, b[i] == 0x2B || b[i] == 0x2D { i += 1 }
-            guard i < b.count, (0x30...0x39).contains(b[i]) else { throw JSONError("bad number", offset: start) }
-            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+            var expNegative = false
+            if i < b.count, b[i] == 0x2B || b[i] == 0x2D { expNegative = b[i] == 0x2D; i += 1 }
+            guard i < b.count, isDigit(b[i]) else { throw JSONError("bad number", offset: start) }
+            var e = 0
+            while i < b.count, isDigit(b[i]) {
+                if e < 100_000 { e = e * 10 + Int(b[i] - 0x30) } else { exact = false }
+                i += 1
+            }
+            scale += expNegative ? -e : e
+        }
+        if !isFloat, exact {
+            if negative, mantissa <= UInt64(Int64.max) + 1 { return .integer(Int64(truncatingIfNeeded: 0 &- mantissa)) }
+            if !negative, mantissa <= UInt64(Int64.max) { return .integer(Int64(mantissa)) }
+        }
+        // Clinger's fast path: mantissa and 10^|scale| are exact doubles, so one IEEE
+        // multiply or divide is correctly rounded, the same result as strtod.
+        if exact, mantissa <= 1 << 53, scale >= -22, scale <= 22 {
+            var d = Double(mantissa)
+            if scale < 0 { d /= JSONParser.powersOfTen[-scale] } else if scale > 0 { d *= JSONParser.powersOfTen[scale] }
+            return .double(negative ? -d : d)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-        if !isFloat, let n = Int64(text) { return .integer(n) }
         guard let d = Double(text) else { throw JSONError("bad number", offset: start) }
         return .double(d)
+    }
+
+    static let powersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+
+    @inline(__always) func accumulate(_ c: UInt8, _ m: inout UInt64, _ exact: inout Bool) {
+        let (t, o1) = m.multipliedReportingOverflow(by: 10)
+        let (s, o2) = t.addingReportingOverflow(UInt64(c - 0x30))
+        if o1 || o2 { exact = false } else { m = s }
     }
 }
