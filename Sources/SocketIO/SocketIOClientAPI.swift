@@ -19,6 +19,9 @@ public struct SocketIOClientConfig: Sendable {
     public var timeout: Int64 = 20000
     /// Extra HTTP headers on the WebSocket upgrade request.
     public var headers: [(String, String)] = []
+    /// A PEM file of CA certificates to trust for wss:// instead of the system's roots
+    /// (e.g. a private CA); nil trusts the system roots. Hostnames are verified either way.
+    public var tlsTrustRootsFile: String? = nil
 
     public init(url: String, auth: JSONValue? = nil) {
         self.url = url

@@ -121,7 +121,11 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         var tls: NIOSSLContext?
         if endpoint.tls {
             do {
-                if tlsContext == nil { tlsContext = try NIOSSLContext(configuration: .makeClientConfiguration()) }
+                if tlsContext == nil {
+                    var configuration = TLSConfiguration.makeClientConfiguration()
+                    if let roots = config.tlsTrustRootsFile { configuration.trustRoots = .file(roots) }
+                    tlsContext = try NIOSSLContext(configuration: configuration)
+                }
                 tls = tlsContext
             } catch {
                 finish(reason: "TLS setup failed: \(error)", error: SocketIOError(.transport, "TLS setup failed: \(error)"), retry: false)
