@@ -11,8 +11,9 @@ final class ReferenceServerTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = root.appendingPathComponent("scripts/peer/reference_server.py").path
         let python = ProcessInfo.processInfo.environment["RTLUA_PEER_PYTHON"] ?? root.appendingPathComponent(".venv-peer/bin/python").path
-        guard FileManager.default.fileExists(atPath: script) else { throw XCTSkip("no \(script)") }
-        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no python peer at \(python); run scripts/setup") }
+        // scripts/test installs the peer: a missing one is a failure, never a silent skip.
+        guard FileManager.default.fileExists(atPath: script) else { throw PeerMissing(what: script) }
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw PeerMissing(what: "\(python) (run scripts/setup)") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = [script, "--port", "0", "--key", "good", "--master-key", "master"]
@@ -60,6 +61,11 @@ final class ReferenceServerTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines, ["refused\tstring"])
     }
+}
+
+struct PeerMissing: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "missing \(what)" }
 }
 
 /// Reads lines from a pipe with a timeout.
