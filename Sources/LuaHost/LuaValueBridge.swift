@@ -62,6 +62,7 @@ struct LuaValueBridge {
         case .double(let d): lua_pushnumber(L, d)
         case .string(let s): Lua.pushString(L, s)
         case .binary(let b): Lua.pushBytes(L, b)
+        case .raw(let r): push(L, r.parsed)
         case .array(let a):
             lua_createtable(L, Int32(clamping: a.count), 0)
             for (i, v) in a.enumerated() {

@@ -30,8 +30,11 @@ extension JSONValue {
         return try result.get()
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> JSONValue {
-        var p = JSONParser(bytes)
+    /// `rawFromDepth`: objects and arrays nested at that depth or deeper are validated but
+    /// not built; they come back as `.raw` text (depth 0 is the top value). Scalars are
+    /// always parsed. A relay that only reads the top levels saves the rest of the work.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, rawFromDepth: Int = .max) throws(JSONError) -> JSONValue {
+        var p = JSONParser(bytes, rawFromDepth: rawFromDepth)
         let v = try p.parseValue(depth: 0)
         p.skipWhitespace()
         if p.i != bytes.count { throw JSONError("unexpected trailing characters", offset: p.i) }
@@ -40,8 +43,8 @@ extension JSONValue {
 
     /// Parses one JSON value at the front of `bytes` and returns it with the number of
     /// bytes consumed (the Socket.IO codec reads `[…]` after an ack id this way).
-    public static func parsePrefix(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> (JSONValue, Int) {
-        var p = JSONParser(bytes)
+    public static func parsePrefix(_ bytes: UnsafeBufferPointer<UInt8>, rawFromDepth: Int = .max) throws(JSONError) -> (JSONValue, Int) {
+        var p = JSONParser(bytes, rawFromDepth: rawFromDepth)
         let v = try p.parseValue(depth: 0)
         return (v, p.i)
     }
@@ -72,6 +75,7 @@ extension JSONValue {
             }
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .binary: throw JSONError("binary data has no JSON text form")
+        case .raw(let r): out.append(contentsOf: r.bytes)
         case .array(let a):
             out.append(0x5B)
             var first = true
@@ -170,8 +174,13 @@ extension JSONValue {
 struct JSONParser {
     let b: UnsafeBufferPointer<UInt8>
     var i = 0
+    /// Containers at this depth or deeper become `.raw`.
+    let rawFromDepth: Int
 
-    init(_ b: UnsafeBufferPointer<UInt8>) { self.b = b }
+    init(_ b: UnsafeBufferPointer<UInt8>, rawFromDepth: Int = .max) {
+        self.b = b
+        self.rawFromDepth = rawFromDepth
+    }
 
     mutating func skipWhitespace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
@@ -181,6 +190,11 @@ struct JSONParser {
         guard depth <= JSONValue.maxParseDepth else { throw JSONError("nesting too deep", offset: i) }
         skipWhitespace()
         guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+        if depth >= rawFromDepth, b[i] == 0x7B || b[i] == 0x5B {
+            let start = i
+            try skipValue(depth: depth)
+            return .raw(RawJSON(unchecked: Array(b[start..<i])))
+        }
         switch b[i] {
         case 0x7B: return try parseObject(depth: depth)
         case 0x5B: return try parseArray(depth: depth)
@@ -318,6 +332,96 @@ struct JSONParser {
             out.append(0x80 | UInt8((scalar >> 6) & 0x3F))
             out.append(0x80 | UInt8(scalar & 0x3F))
         }
+    }
+
+    // MARK: validating without building
+
+    /// Checks one value as `parseValue` would (same errors, same depth limit, and strings
+    /// must be valid UTF-8, which a relay must not pass on broken) and moves past it.
+    mutating func skipValue(depth: Int) throws(JSONError) {
+        guard depth <= JSONValue.maxParseDepth else { throw JSONError("nesting too deep", offset: i) }
+        skipWhitespace()
+        guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+        switch b[i] {
+        case 0x7B:
+            i += 1
+            skipWhitespace()
+            if i < b.count, b[i] == 0x7D { i += 1; return }
+            while true {
+                skipWhitespace()
+                guard i < b.count, b[i] == 0x22 else { throw JSONError("expected a string key", offset: i) }
+                try skipString()
+                skipWhitespace()
+                guard i < b.count, b[i] == 0x3A else { throw JSONError("expected ':'", offset: i) }
+                i += 1
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+                if b[i] == 0x2C { i += 1; continue }
+                if b[i] == 0x7D { i += 1; return }
+                throw JSONError("expected ',' or '}'", offset: i)
+            }
+        case 0x5B:
+            i += 1
+            skipWhitespace()
+            if i < b.count, b[i] == 0x5D { i += 1; return }
+            while true {
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+                if b[i] == 0x2C { i += 1; continue }
+                if b[i] == 0x5D { i += 1; return }
+                throw JSONError("expected ',' or ']'", offset: i)
+            }
+        case 0x22: try skipString()
+        case 0x74: try expect("true")
+        case 0x66: try expect("false")
+        case 0x6E: try expect("null")
+        case 0x2D, 0x30...0x39: _ = try parseNumber()
+        default: throw JSONError("unexpected character '\(Character(Unicode.Scalar(b[i])))'", offset: i)
+        }
+    }
+
+    mutating func skipString() throws(JSONError) {
+        i += 1
+        while i < b.count {
+            let c = b[i]
+            if c == 0x22 { i += 1; return }
+            if c < 0x20 { throw JSONError("control character in string", offset: i) }
+            if c == 0x5C {
+                i += 1
+                guard i < b.count else { break }
+                switch b[i] {
+                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 1
+                case 0x75: i += 1; _ = try hex4()
+                default: throw JSONError("invalid escape", offset: i)
+                }
+                continue
+            }
+            if c < 0x80 { i += 1; continue }
+            try skipUTF8Sequence()
+        }
+        throw JSONError("unterminated string", offset: i)
+    }
+
+    /// One multi-byte UTF-8 sequence starting at `i` (RFC 3629: no overlongs, no surrogates).
+    mutating func skipUTF8Sequence() throws(JSONError) {
+        let c = b[i]
+        let n: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF  // the allowed range of the second byte
+        switch c {
+        case 0xC2...0xDF: n = 2
+        case 0xE0: n = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: n = 3
+        case 0xED: n = 3; high = 0x9F
+        case 0xF0: n = 4; low = 0x90
+        case 0xF1...0xF3: n = 4
+        case 0xF4: n = 4; high = 0x8F
+        default: throw JSONError("invalid UTF-8", offset: i)
+        }
+        guard i + n <= b.count, b[i + 1] >= low, b[i + 1] <= high else { throw JSONError("invalid UTF-8", offset: i) }
+        for k in 2..<n where b[i + k] & 0xC0 != 0x80 { throw JSONError("invalid UTF-8", offset: i) }
+        i += n
     }
 
     mutating func hex4() throws(JSONError) -> UInt32 {

@@ -38,20 +38,30 @@ enum ArgumentCheck {
         }
     }
 
+    /// The path is built only for the culprit: this runs on every send.
     private static func nonFinitePath(_ value: JSONValue, at path: String) -> String? {
         switch value {
         case .double(let d): return d.isFinite ? nil : path
         case .array(let items):
-            for (i, item) in items.enumerated() {
-                if let p = nonFinitePath(item, at: "\(path)[\(i + 1)]") { return p }
+            for (i, item) in items.enumerated() where !allFinite(item) {
+                return nonFinitePath(item, at: "\(path)[\(i + 1)]")
             }
             return nil
         case .object(let fields):
-            for (key, item) in fields {
-                if let p = nonFinitePath(item, at: "\(path).\(key)") { return p }
+            for (key, item) in fields where !allFinite(item) {
+                return nonFinitePath(item, at: "\(path).\(key)")
             }
             return nil
         default: return nil
+        }
+    }
+
+    private static func allFinite(_ value: JSONValue) -> Bool {
+        switch value {
+        case .double(let d): return d.isFinite
+        case .array(let items): return items.allSatisfy(allFinite)
+        case .object(let fields): return fields.values.allSatisfy(allFinite)
+        default: return true
         }
     }
 }
