@@ -60,6 +60,8 @@ extension LuaScript {
 
     /// Argument `index` as a message (nil is null), refusing what has no JSON form.
     func message(_ co: OpaquePointer, _ index: Int32, root: String) throws(LuaRaise) -> JSONValue {
+        // Most messages are plain tables: written straight to text, carried as `.raw`.
+        if let text = bridge.jsonText(co, index) { return .raw(RawJSON(unchecked: text)) }
         do {
             return try bridge.toJSON(co, index, root: root)
         } catch {

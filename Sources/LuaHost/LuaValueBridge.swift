@@ -102,7 +102,7 @@ struct LuaValueBridge {
         return try convert(L, lua_absindex(L, index), path: root, depth: 0, visiting: &visiting)
     }
 
-    private func metatablePointer(_ L: OpaquePointer, _ index: Int32) -> UnsafeRawPointer? {
+    func metatablePointer(_ L: OpaquePointer, _ index: Int32) -> UnsafeRawPointer? {
         guard lua_getmetatable(L, index) != 0 else { return nil }
         defer { Lua.pop(L) }
         return lua_topointer(L, -1)

@@ -63,16 +63,7 @@ extension JSONValue {
         case .null: JSONValue.appendASCII("null", into: &out)
         case .bool(let b): JSONValue.appendASCII(b ? "true" : "false", into: &out)
         case .integer(let i): JSONValue.writeInteger(i, into: &out)
-        case .double(let d):
-            guard d.isFinite else { throw JSONError("\(d) has no JSON form") }
-            if d == d.rounded(), abs(d) < 1e15 {
-                // 3.0 stays a float on the way back: keep the ".0".
-                JSONValue.writeInteger(Int64(d), into: &out)
-                out.append(0x2E)
-                out.append(0x30)
-            } else {
-                out.append(contentsOf: d.description.utf8)
-            }
+        case .double(let d): try JSONValue.writeDouble(d, into: &out)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .binary: throw JSONError("binary data has no JSON text form")
         case .raw(let r): out.append(contentsOf: r.bytes)
@@ -109,12 +100,44 @@ extension JSONValue {
         }
     }
 
+    // MARK: pieces for encoders that write text without building a value
+
+    /// A float, always with a fraction or exponent so it reads back as a float.
+    public static func writeDouble(_ d: Double, into out: inout [UInt8]) throws(JSONError) {
+        guard d.isFinite else { throw JSONError("\(d) has no JSON form") }
+        if d == d.rounded(), abs(d) < 1e15 {
+            // 3.0 stays a float on the way back: keep the ".0".
+            writeInteger(Int64(d), into: &out)
+            out.append(0x2E)
+            out.append(0x30)
+        } else {
+            out.append(contentsOf: d.description.utf8)
+        }
+    }
+
+    /// A quoted, escaped string from UTF-8 bytes the caller has checked (`isValidUTF8`).
+    public static func writeString(utf8 b: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.append(0x22)
+        writeEscaped(b, into: &out)
+        out.append(0x22)
+    }
+
+    /// RFC 3629 UTF-8 (no overlongs, no surrogates), with an ASCII fast path.
+    public static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var p = JSONParser(b)
+        while p.i < b.count {
+            if b[p.i] < 0x80 { p.i += 1; continue }
+            do { try p.skipUTF8Sequence() } catch { return false }
+        }
+        return true
+    }
+
     static func appendASCII(_ word: StaticString, into out: inout [UInt8]) {
         out.append(contentsOf: UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
     }
 
     /// Decimal digits straight into `out`, without an intermediate String.
-    static func writeInteger(_ i: Int64, into out: inout [UInt8]) {
+    public static func writeInteger(_ i: Int64, into out: inout [UInt8]) {
         if i < 0 { out.append(0x2D) }
         var m = i.magnitude
         if m < 10 { out.append(0x30 + UInt8(m)); return }

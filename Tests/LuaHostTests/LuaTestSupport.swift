@@ -96,6 +96,21 @@ final class BridgeHarness {
         }.wait()
     }
 
+    /// Evaluates `return <expression>` and writes the result with the one-pass writer
+    /// (`jsonText`); also returns whether the Lua stack was left as it was.
+    func directJSON(_ expression: String) throws -> (text: String?, stackKept: Bool) {
+        let script = self.script
+        return try script.eventLoop.submit { () -> (String?, Bool) in
+            let L = script.L
+            let top = lua_gettop(L)
+            defer { lua_settop(L, top) }
+            precondition(luaL_loadstring(L, "return " + expression) == LUA_OK, Lua.errorText(L, -1))
+            precondition(lua_pcallk(L, 0, 1, 0, 0, nil) == LUA_OK, Lua.errorText(L, -1))
+            let text = script.bridge.jsonText(L, -1).map { String(decoding: $0, as: UTF8.self) }
+            return (text, lua_gettop(L) == top + 1)
+        }.wait()
+    }
+
     /// Pushes `value` as global `v`, then evaluates `return tostring(<expression>)`.
     func fromJSON(_ value: JSONValue, _ expression: String) throws -> String {
         let script = self.script

@@ -1,0 +1,112 @@
+import CLua
+import RTJSON
+
+/// Lua → JSON text in one pass, for what a script sends (`realtime:send` is the hot path):
+/// no `JSONValue` tree and no path strings. It gives up (nil) on whatever the full
+/// conversion has to handle or explain: binary, a value with no JSON form, a cycle, too deep,
+/// integer keys in an object (`{[1]=…, ["1"]=…}` must collapse the way `toJSON` does). The
+/// caller then takes `toJSON`, which builds the value or the error naming its path, so both
+/// ways give the same JSON for the same table.
+extension LuaValueBridge {
+    func jsonText(_ L: OpaquePointer, _ index: Int32) -> [UInt8]? {
+        let top = lua_gettop(L)
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        var tables: [UnsafeRawPointer] = []  // the tables being written, to find cycles
+        guard write(L, lua_absindex(L, index), into: &out, depth: 0, tables: &tables) else {
+            lua_settop(L, top)
+            return nil
+        }
+        return out
+    }
+
+    private func write(_ L: OpaquePointer, _ index: Int32, into out: inout [UInt8], depth: Int,
+                       tables: inout [UnsafeRawPointer]) -> Bool {
+        switch lua_type(L, index) {
+        case LUA_TNIL, LUA_TNONE:
+            out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
+        case LUA_TBOOLEAN:
+            out.append(contentsOf: lua_toboolean(L, index) != 0 ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+        case LUA_TNUMBER:
+            if lua_isinteger(L, index) != 0 {
+                JSONValue.writeInteger(lua_tointegerx(L, index, nil), into: &out)
+            } else {
+                do { try JSONValue.writeDouble(lua_tonumberx(L, index, nil), into: &out) } catch { return false }
+            }
+        case LUA_TSTRING:
+            var n = 0
+            let p = lua_tolstring(L, index, &n)!
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: n)
+            guard JSONValue.isValidUTF8(bytes) else { return false }  // binary: the full path
+            JSONValue.writeString(utf8: bytes, into: &out)
+        case LUA_TUSERDATA:
+            guard lua_topointer(L, index) == nullPointer else { return false }
+            out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case LUA_TTABLE:
+            return writeTable(L, index, into: &out, depth: depth, tables: &tables)
+        default:
+            return false
+        }
+        return true
+    }
+
+    private func writeTable(_ L: OpaquePointer, _ t: Int32, into out: inout [UInt8], depth: Int,
+                            tables: inout [UnsafeRawPointer]) -> Bool {
+        let identity = lua_topointer(L, t)!
+        guard depth < Self.maxDepth, !tables.contains(identity), lua_checkstack(L, 6) != 0 else { return false }
+        tables.append(identity)
+        defer { tables.removeLast() }
+        let markedArray = metatablePointer(L, t) == arrayMetaPointer
+
+        // The same decision as `convertTable`: the keys choose between array and object.
+        var count = 0
+        var maxIndex: Int64 = 0
+        var allPositiveIntegers = true
+        var anyInteger = false
+        lua_pushnil(L)
+        while lua_next(L, t) != 0 {
+            count += 1
+            if lua_type(L, -2) == LUA_TNUMBER, lua_isinteger(L, -2) != 0 {
+                anyInteger = true
+                let k = lua_tointegerx(L, -2, nil)
+                if k >= 1 { maxIndex = max(maxIndex, k) } else { allPositiveIntegers = false }
+            } else {
+                allPositiveIntegers = false
+            }
+            shim_lua_pop(L, 1)
+        }
+        if markedArray || (count > 0 && allPositiveIntegers && maxIndex <= Int64(count) * 2) {
+            guard allPositiveIntegers || count == 0 else { return false }
+            out.append(0x5B)
+            var i: Int64 = 1
+            while i <= maxIndex {
+                if i > 1 { out.append(0x2C) }
+                lua_rawgeti(L, t, i)
+                guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: &tables) else { return false }
+                shim_lua_pop(L, 1)
+                i += 1
+            }
+            out.append(0x5D)
+            return true
+        }
+        guard !anyInteger else { return false }
+        out.append(0x7B)
+        var first = true
+        lua_pushnil(L)
+        while lua_next(L, t) != 0 {
+            guard lua_type(L, -2) == LUA_TSTRING else { return false }
+            var n = 0
+            let p = lua_tolstring(L, -2, &n)!  // a string key: no conversion, lua_next stays valid
+            let key = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: n)
+            guard JSONValue.isValidUTF8(key) else { return false }
+            if !first { out.append(0x2C) }
+            first = false
+            JSONValue.writeString(utf8: key, into: &out)
+            out.append(0x3A)
+            guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: &tables) else { return false }
+            shim_lua_pop(L, 1)
+        }
+        out.append(0x7D)
+        return true
+    }
+}

@@ -1,0 +1,62 @@
+import RTJSON
+import XCTest
+@testable import LuaHost
+
+/// The one-pass writer `realtime:send` uses must give the JSON the full conversion gives,
+/// and hand everything unusual back to it (which then builds the value or the error).
+final class LuaJSONWriterTests: XCTestCase {
+    var h: BridgeHarness!
+
+    override func setUp() { h = BridgeHarness() }
+    override func tearDown() { h.close() }
+
+    func testPlainValuesAreWrittenDirectlyAndMatchTheFullConversion() throws {
+        let expressions = [
+            "nil", "true", "false", "0", "-7", "math.maxinteger", "math.mininteger", "3.0", "-0.25", "1e300", "2^53",
+            "'héllo ✓'", "'q\"\\\\/\\n\\t\\1'", "json.null", "{}", "json.array()", "json.array{1, 2}",
+            "{1, 2, 3}", "{1, nil, 3}", "{a = 1, b = {c = {true, false}, d = 'x'}, e = json.null}",
+            "{seq = 1, ts = 1796012441.2892973, pad = string.rep('x', 56)}",
+            "{list = {{id = 'a'}, {id = 'b', tags = {}}}, ['key with space'] = 1, ['é'] = 'ü'}",
+        ]
+        for e in expressions {
+            let (text, stackKept) = try h.directJSON(e)
+            XCTAssertTrue(stackKept, e)
+            guard let text else { XCTFail("\(e): not written directly"); continue }
+            guard case .success(let full) = try h.toJSON(e) else { XCTFail("\(e): refused by toJSON"); continue }
+            XCTAssertEqual(try JSONValue.parse(text), full, "\(e) → \(text)")
+            if case .double = full { XCTAssertTrue(text.contains(".") || text.contains("e"), "a float stays a float: \(text)") }
+        }
+        XCTAssertEqual(try h.directJSON("{1, 2, 3}").text, "[1,2,3]")
+        XCTAssertEqual(try h.directJSON("{}").text, "{}")
+        XCTAssertEqual(try h.directJSON("json.array()").text, "[]")
+        XCTAssertEqual(try h.directJSON("{1, nil, 3}").text, "[1,null,3]")
+        XCTAssertEqual(try h.directJSON("'a\"b'").text, #""a\"b""#)
+    }
+
+    func testUnusualValuesGoBackToTheFullConversion() throws {
+        let expressions = [
+            "'\\255\\254'",                        // not UTF-8: binary
+            "{b = realtime.binary('x')}",          // binary marker
+            "{f = print}",                         // no JSON form
+            "{x = 0/0}", "{1/0}",                  // not finite
+            "(function() local t = {}; t.self = t; return t end)()",  // cycle
+            "{[1] = 'a', ['1'] = 'b', x = 1}",     // integer and string keys in one object
+            "{[0] = 'a', x = 1}", "{[{}] = 1}", "{[true] = 1}",
+            "setmetatable({a = 1, [-1] = 2}, getmetatable(json.array()))",  // a json.array with a bad key
+            "{['\\255'] = 1}",                     // a key that is not UTF-8
+            "(function() local t = {}; for i = 1, 250 do t = {t} end; return t end)()",  // too deep
+        ]
+        for e in expressions {
+            let (text, stackKept) = try h.directJSON(e)
+            XCTAssertNil(text, e)
+            XCTAssertTrue(stackKept, "\(e): the stack is restored after giving up")
+        }
+    }
+
+    /// A repeated (not cyclic) table is fine both ways.
+    func testASharedSubtableIsNotACycle() throws {
+        let e = "(function() local s = {1}; return {a = s, b = s} end)()"
+        let text = try XCTUnwrap(try h.directJSON(e).text)
+        XCTAssertEqual(try JSONValue.parse(text), ["a": [1], "b": [1]])
+    }
+}
