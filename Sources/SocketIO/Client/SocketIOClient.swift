@@ -24,6 +24,8 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     /// timers of an abandoned channel are ignored.
     private var epoch: UInt64 = 0
     private var channel: Channel?
+    /// The current connection's writer of data frames.
+    private var outlet: MaskedFrameOutlet?
     private var handshake: EngineHandshake?
     private var decoder = SocketPacketDecoder()
     private var heartbeat: HeartbeatMonitor?
@@ -138,8 +140,9 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             let message = "connection attempt timed out after \(config.timeout) ms"
             finish(reason: message, error: SocketIOError(.timeout, message), retry: true)
         }
+        let outlet = MaskedFrameOutlet()
         let connecting = WebSocketConnector.connect(endpoint: endpoint, headers: config.headers, tls: tls, connectTimeout: timeout,
-                                                    eventLoop: eventLoop, sink: self, epoch: attempt)
+                                                    eventLoop: eventLoop, sink: self, outlet: outlet, epoch: attempt)
             .hop(to: eventLoop)
         pendingConnect = connecting
         connecting.whenComplete { [self] result in
@@ -148,6 +151,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             case .success(let channel):
                 if epoch == attempt, state == .connecting {
                     self.channel = channel
+                    self.outlet = outlet
                 } else {
                     channel.close(promise: nil)
                 }
@@ -181,6 +185,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         reconnectTimer = nil
         if let channel {
             self.channel = nil
+            outlet = nil
             if notifyServer, wasConnected {
                 closeGracefully(channel)
             } else {
@@ -409,14 +414,10 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     /// Queues the packet's frames; one flush per event-loop tick carries everything written
     /// in it, so a burst of emits costs one syscall, not one each.
     private func write(_ encoded: EncodedSocketPacket) {
-        guard let channel else { return }
-        var text = channel.allocator.buffer(capacity: encoded.engineFrame.count)
-        text.writeBytes(encoded.engineFrame)
-        channel.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &maskKeys), data: text), promise: nil)
+        guard channel != nil, let outlet, outlet.isReady else { return }
+        outlet.write(opcode: MaskedFrame.text, payload: encoded.engineFrame, maskKey: maskKeys.nextKey())
         for attachment in encoded.attachments {
-            var bin = channel.allocator.buffer(capacity: attachment.count)
-            bin.writeBytes(attachment)
-            channel.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(using: &maskKeys), data: bin), promise: nil)
+            outlet.write(opcode: MaskedFrame.binary, payload: attachment, maskKey: maskKeys.nextKey())
         }
         guard !flushScheduled else { return }
         flushScheduled = true
@@ -456,4 +457,6 @@ struct MaskKeyGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    mutating func nextKey() -> UInt32 { UInt32(truncatingIfNeeded: next()) }
 }

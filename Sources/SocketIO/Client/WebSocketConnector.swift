@@ -17,6 +17,7 @@ enum WebSocketConnector {
         connectTimeout: TimeAmount,
         eventLoop: EventLoop,
         sink: WebSocketTransportSink & Sendable,
+        outlet: MaskedFrameOutlet,
         epoch: UInt64
     ) -> EventLoopFuture<Channel> {
         ClientBootstrap(group: eventLoop)
@@ -35,6 +36,8 @@ enum WebSocketConnector {
                             try ops.addHandler(NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessageSize))
                             try ops.addHandler(WebSocketFrameHandler(sink: sink, epoch: epoch))
+                            // Head-side of NIO's frame encoder, tail-side of TLS.
+                            try ops.addHandler(outlet, position: .before(ops.handler(type: WebSocketFrameEncoder.self)))
                         }
                     }
                     let encoder = HTTPRequestEncoder()
