@@ -37,10 +37,33 @@ struct OutboundState {
     }
 
     mutating func message(channel: String?, eventName: String, message: JSONValue, echo: Bool?, online: Bool) -> Disposition {
-        var payload: [String: JSONValue] = ["eventName": .string(eventName), "message": message]
-        if let channel { payload["channel"] = .string(channel) }
-        if let echo { payload["echo"] = .bool(echo) }
-        return plain(OutboundEmit(event: "message", payload: .object(payload)), online: online)
+        plain(OutboundEmit(event: "message", payload: Self.messagePayload(channel, eventName, message, echo)), online: online)
+    }
+
+    /// `{"channel":…,"eventName":…,"message":…,"echo":…}`. A body that is already text
+    /// (what a script sends) makes the payload text at once: no Dictionary on the send path.
+    static func messagePayload(_ channel: String?, _ eventName: String, _ message: JSONValue, _ echo: Bool?) -> JSONValue {
+        guard case .raw(let body) = message else {
+            var payload: [String: JSONValue] = ["eventName": .string(eventName), "message": message]
+            if let channel { payload["channel"] = .string(channel) }
+            if let echo { payload["echo"] = .bool(echo) }
+            return .object(payload)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(body.bytes.count + eventName.utf8.count + (channel?.utf8.count ?? 0) + 64)
+        out.append(UInt8(ascii: "{"))
+        if let channel {
+            out.append(contentsOf: #""channel":"#.utf8)
+            try? JSONValue.string(channel).write(into: &out)  // strings always write
+            out.append(UInt8(ascii: ","))
+        }
+        out.append(contentsOf: #""eventName":"#.utf8)
+        try? JSONValue.string(eventName).write(into: &out)
+        out.append(contentsOf: #","message":"#.utf8)
+        out.append(contentsOf: body.bytes)
+        if let echo { out.append(contentsOf: (echo ? #","echo":true"# : #","echo":false"#).utf8) }
+        out.append(UInt8(ascii: "}"))
+        return .raw(RawJSON(unchecked: out))
     }
 
     mutating func join(channel: String, echo: Bool?, online: Bool) -> Disposition {

@@ -43,6 +43,28 @@ final class RealtimeManagerSendingTests: XCTestCase {
         ])
     }
 
+    /// A body that is already JSON text (what a Lua script sends) makes the whole payload
+    /// text, with the same meaning as the tree form.
+    func testATextBodyMakesTheWholePayloadText() throws {
+        let m = manager()
+        conn.serverAccepts()
+        let body = JSONValue.raw(try RawJSON(validating: Array(#"{"seq":1,"pad":"x"}"#.utf8)))
+        try m.send(channel: "r\"oom", eventName: "chat/é", message: body, echo: false)
+        try m.broadcast(eventName: "hi", message: body)
+        let sent = conn.takeSent()
+        XCTAssertEqual(sent, [
+            Wire.message("chat/é", ["seq": 1, "pad": "x"], channel: "r\"oom", echo: false),
+            Wire.message("hi", ["seq": 1, "pad": "x"]),
+        ])
+        guard sent.count == 2, case .raw(let first) = sent[0].payload, case .raw(let second) = sent[1].payload else {
+            return XCTFail("payloads should be text: \(sent)")
+        }
+        XCTAssertEqual(String(decoding: first.bytes, as: UTF8.self),
+                       #"{"channel":"r\"oom","eventName":"chat/é","message":{"seq":1,"pad":"x"},"echo":false}"#)
+        XCTAssertEqual(String(decoding: second.bytes, as: UTF8.self), #"{"eventName":"hi","message":{"seq":1,"pad":"x"}}"#)
+        XCTAssertNoThrow(try RawJSON(validating: first.bytes))
+    }
+
     func testOfflineEmitsAreBufferedAndFlushedInOrderWithTheirEcho() throws {
         let m = manager()
         try m.broadcast(eventName: "a", message: 1)
