@@ -11,6 +11,11 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOWebSocket", package: "swift-nio"),
 ]
 
+// Release builds skip the run-time exclusivity checks (the compile-time ones stay, and
+// debug builds and tests keep the run-time ones): on the message paths they cost 5–10 % of
+// the CPU (swift_beginAccess and its thread-local lookups in the profiles of BENCHMARKS.md).
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "rtlua",
     platforms: [.macOS(.v13)],
@@ -29,22 +34,22 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The one dynamic value type of the project and its JSON text form.
-        .target(name: "RTJSON"),
+        .target(name: "RTJSON", swiftSettings: fast),
         // Engine.IO v4 / Socket.IO v5: the packet codec (shared with the hub) and the client.
-        .target(name: "SocketIO", dependencies: ["RTJSON", .product(name: "NIOSSL", package: "swift-nio-ssl")] + nio),
+        .target(name: "SocketIO", dependencies: ["RTJSON", .product(name: "NIOSSL", package: "swift-nio-ssl")] + nio, swiftSettings: fast),
         // libcurl off the event loop, results back on it.
-        .target(name: "CurlHTTP", dependencies: ["CCurl", "RTJSON", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .target(name: "CurlHTTP", dependencies: ["CCurl", "RTJSON", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: fast),
         // The Altogic RealtimeManager semantics over the Socket.IO client.
-        .target(name: "Realtime", dependencies: ["SocketIO", "CurlHTTP", "RTJSON"] + nio),
+        .target(name: "Realtime", dependencies: ["SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
         // One Lua VM per script, confined to one event loop.
-        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio),
+        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
-        .target(name: "Hub", dependencies: ["SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio),
+        .target(name: "Hub", dependencies: ["SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [
             "LuaHost", "Hub", "Realtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ] + nio),
+        ] + nio, swiftSettings: fast),
 
         .testTarget(name: "RTJSONTests", dependencies: ["RTJSON"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
