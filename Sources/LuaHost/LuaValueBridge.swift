@@ -62,7 +62,8 @@ struct LuaValueBridge {
         case .double(let d): lua_pushnumber(L, d)
         case .string(let s): Lua.pushString(L, s)
         case .binary(let b): Lua.pushBytes(L, b)
-        case .raw(let r): push(L, r.parsed)
+        case .raw(let r):
+            if !pushJSONText(L, r.bytes) { push(L, r.parsed) }  // text that is not JSON: the parser's answer
         case .array(let a):
             lua_createtable(L, Int32(clamping: a.count), 0)
             for (i, v) in a.enumerated() {

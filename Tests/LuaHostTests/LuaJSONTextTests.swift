@@ -2,9 +2,9 @@ import RTJSON
 import XCTest
 @testable import LuaHost
 
-/// The one-pass writer `realtime:send` uses must give the JSON the full conversion gives,
+/// The one-pass writer (`realtime:send`) and reader (received text) must give the JSON the full conversion gives,
 /// and hand everything unusual back to it (which then builds the value or the error).
-final class LuaJSONWriterTests: XCTestCase {
+final class LuaJSONTextTests: XCTestCase {
     var h: BridgeHarness!
 
     override func setUp() { h = BridgeHarness() }
@@ -58,5 +58,25 @@ final class LuaJSONWriterTests: XCTestCase {
         let e = "(function() local s = {1}; return {a = s, b = s} end)()"
         let text = try XCTUnwrap(try h.directJSON(e).text)
         XCTAssertEqual(try JSONValue.parse(text), ["a": [1], "b": [1]])
+    }
+
+    /// Received text (`.raw`) is built into Lua straight from the text; it must be the same
+    /// Lua value the tree gives.
+    func testReceivedTextBuildsTheSameLuaValueAsTheTree() throws {
+        let docs = [
+            #"{"seq":1,"ts":1796012441.2892973,"pad":"xx","e":[],"o":{},"n":null,"t":[true,false,"é\n"]}"#,
+            "[1,2.0,[3,[4]],{}]", "[]", "{}", #""s""#, "7", "7.5", "null", "true",
+        ]
+        for d in docs {
+            let raw = JSONValue.raw(try RawJSON(validating: Array(d.utf8)))
+            let tree = try JSONValue.parse(d)
+            for expr in ["json.encode(v)", "math.type(v)", "v == json.null", "type(v) == 'table' and getmetatable(v) == getmetatable(json.array())",
+                         "type(v) == 'table' and v.e and #v.e", "type(v) == 'table' and v.n == json.null", "type(v) == 'table' and math.type(v.seq)"] {
+                XCTAssertEqual(try h.fromJSON(raw, expr), try h.fromJSON(tree, expr), "\(d): \(expr)")
+            }
+        }
+        XCTAssertEqual(try h.fromJSON(.raw(RawJSON(unchecked: Array("[1,2]".utf8))), "json.encode(v)"), "[1,2]")
+        // Text that is not JSON (only possible when made unchecked) gives the parser's answer: null.
+        XCTAssertEqual(try h.fromJSON(.raw(RawJSON(unchecked: Array("{oops".utf8))), "v == json.null"), "true")
     }
 }

@@ -1,0 +1,63 @@
+import XCTest
+@testable import RTJSON
+
+/// JSONReader drives the grammar for builders of other value kinds; rebuilt as JSONValue it
+/// must agree with the parser on every document, valid or not.
+final class JSONReaderTests: XCTestCase {
+    /// A builder over the reader, the way the Lua bridge uses it.
+    func build(_ r: inout JSONReader) throws -> JSONValue {
+        switch try r.peek() {
+        case .object:
+            var o: [String: JSONValue] = [:]
+            if try r.beginObject() { return .object(o) }
+            repeat {
+                let k = try r.readKey { String(decoding: $0, as: UTF8.self) }
+                o[k] = try build(&r)
+            } while try r.nextMember()
+            return .object(o)
+        case .array:
+            var a: [JSONValue] = []
+            if try r.beginArray() { return .array(a) }
+            repeat { a.append(try build(&r)) } while try r.nextElement()
+            return .array(a)
+        case .string: return .string(try r.readString { String(decoding: $0, as: UTF8.self) })
+        case .number: return try r.readNumber()
+        case .literal: return try r.readLiteral()
+        }
+    }
+
+    func read(_ text: String) throws -> JSONValue {
+        try Array(text.utf8).withUnsafeBufferPointer { b in
+            var r = JSONReader(b)
+            let v = try build(&r)
+            try r.finish()
+            return v
+        }
+    }
+
+    func testAgreesWithTheParserOnValidText() throws {
+        let docs = [
+            "null", "true", "false", "0", "-12", "3.0", "1e300", "-0.25", "12345678901234567890", "1796012441.2892973",
+            #""""#, #""héllo ✓ 😀""#, #""\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800x""#, "[]", "{}", " [ 1 , [ ] , { } ] ",
+            #"{"seq":1,"ts":1796012441.2892973,"pad":"xxxx","nested":{"a":[true,false,null,{"b":"c"}]}}"#,
+            #"{"dup":1,"dup":2}"#,
+        ]
+        for d in docs { XCTAssertEqual(try read(d), try JSONValue.parse(d), d) }
+        guard case .integer = try read("7"), case .double = try read("7.0") else { return XCTFail("integers and floats apart") }
+    }
+
+    func testRefusesWhatTheParserRefuses() {
+        let bad = [
+            "", "{", "[1,]", "[1 2]", #"{"a" 1}"#, #"{"a":}"#, #"{a:1}"#, "[01]", "[1.]", "[-]", "-", "[tru]", "nul",
+            #"["\x"]"#, #"["\u12"]"#, "[\"a\u{01}\"]", #"["abc"#, "[1]x", "{}}", "[\"\\", "+1", "[,]", #"{"a":1,}"#,
+        ]
+        for d in bad {
+            XCTAssertThrowsError(try JSONValue.parse(d), d)
+            XCTAssertThrowsError(try read(d), d)
+        }
+        XCTAssertThrowsError(try [UInt8]([0x22, 0xC3, 0x22]).withUnsafeBufferPointer { b in
+            var r = JSONReader(b)
+            _ = try r.readString { _ in 0 }
+        }, "a string that is not UTF-8")
+    }
+}
