@@ -24,6 +24,8 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     private var nextListenerID = 1
 
     init(config: RealtimeConfig?, unconfiguredReason: String = "no realtime URL is configured") {
+        var config = config
+        config?.messagesAsText = true  // the bridge builds Lua values straight from text
         self.config = config
         self.unconfiguredReason = unconfiguredReason
     }

@@ -35,6 +35,10 @@ public struct RealtimeConfig: Sendable {
     /// The user's session token.
     public var session: String?
     public var options: RealtimeOptions
+    /// Deliver message bodies (and presence data) as `.raw` JSON text, checked but not
+    /// built, for a consumer that converts them further anyway: the Lua host builds Lua
+    /// tables straight from the text.
+    public var messagesAsText = false
 
     public init(
         baseURL: String, realtimeURL: String? = nil, clientKey: String? = nil, session: String? = nil,

@@ -32,6 +32,8 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         socketConfig.reconnectionDelay = config.options.reconnectionDelay
         socketConfig.reconnectionDelayMax = max(config.options.reconnectionDelayMax, config.options.reconnectionDelay)
         socketConfig.timeout = config.options.timeout
+        // Depth 2: inside the one {"channel","message"} argument.
+        if config.messagesAsText { socketConfig.rawFromDepth = 2 }
         self.init(config: config, connection: SocketIOClient(config: socketConfig, eventLoop: eventLoop), http: http)
     }
 

@@ -22,6 +22,9 @@ public struct SocketIOClientConfig: Sendable {
     /// A PEM file of CA certificates to trust for wss:// instead of the system's roots
     /// (e.g. a private CA); nil trusts the system roots. Hostnames are verified either way.
     public var tlsTrustRootsFile: String? = nil
+    /// Event and ack arguments keep containers nested this deep as `.raw` JSON text
+    /// (`SocketPacketDecoder.rawFromDepth`); `.max` builds every value.
+    public var rawFromDepth: Int = .max
 
     public init(url: String, auth: JSONValue? = nil) {
         self.url = url

@@ -38,6 +38,29 @@ final class SocketIOClientInteropTests: XCTestCase {
         XCTAssertEqual(try h.waitForEvent("echo"), args)
     }
 
+    /// With `rawFromDepth` the containers inside each argument arrive as text, the text the
+    /// server sent, and equal to the tree; binary events are still built whole.
+    func testRawFromDepthKeepsNestedContainersAsText() throws {
+        let h = try connected { $0.rawFromDepth = 2 }
+        _ = try h.waitForConnect()
+        let args: [JSONValue] = ["s", ["channel": "c", "message": ["seq": 1, "pad": ["x", 2.5]]]]
+        try h.emit("echo", args)
+        let got = try h.waitForEvent("echo")
+        XCTAssertEqual(got, args)
+        guard got.count == 2, case .object(let payload) = got[1] else { return XCTFail("\(got)") }
+        XCTAssertEqual(payload["channel"], "c")
+        guard case .raw? = payload["message"] else { return XCTFail("the body should stay text: \(payload)") }
+        try h.emit("echo", [["b": .binary([0, 255])]])
+        let binaryEcho = try h.waitFor("the binary echo") { log in
+            log.lazy.compactMap { r -> JSONValue? in
+                if case .event("echo", let a, _) = r, a.count == 1, a[0]["b"] != nil { return a[0] } else { return nil }
+            }.first
+        }
+        guard case .object(let withBinary) = binaryEcho, case .binary? = withBinary["b"] else {
+            return XCTFail("a binary event is built whole: \(binaryEcho)")
+        }
+    }
+
     func testWrongKeyIsRefusedAndNotRetried() throws {
         let h = try connected(key: "wrong")
         let (error, willReconnect) = try h.waitFor("refusal") { log in

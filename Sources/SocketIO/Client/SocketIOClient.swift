@@ -27,7 +27,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     /// The current connection's writer of data frames.
     private var outlet: MaskedFrameOutlet?
     private var handshake: EngineHandshake?
-    private var decoder = SocketPacketDecoder()
+    private var decoder: SocketPacketDecoder
     private var heartbeat: HeartbeatMonitor?
     private var heartbeatTimer: Scheduled<Void>?
     private var attemptTimer: Scheduled<Void>?
@@ -53,6 +53,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     public init(config: SocketIOClientConfig, eventLoop: EventLoop, random: @escaping () -> Double) {
         self.config = config
         self.eventLoop = eventLoop
+        decoder = SocketPacketDecoder(rawFromDepth: config.rawFromDepth)
         endpoint = Result { () throws(SocketIOError) in try WebSocketEndpoint(url: config.url) }
         backoff = Backoff(min: config.reconnectionDelay, max: config.reconnectionDelayMax,
                           factor: config.randomizationFactor, random: random)
