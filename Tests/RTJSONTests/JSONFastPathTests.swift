@@ -154,6 +154,31 @@ final class JSONFastPathTests: XCTestCase {
         }
     }
 
+    /// 17–19 digit mantissas (timestamps with microseconds) take the Float80 path; it must
+    /// agree with strtod bit for bit, including on halfway cases it hands back.
+    func testWideMantissasMatchDoubleParsingBitForBit() throws {
+        XCTAssertNotNil(JSONParser.wideFastPath(17960124412892973, -7), "a timestamp takes the wide path")
+        var texts = ["1796012441.2892973", "1796012441.289297342", "9007199254740993.0",
+                     "18014398509481985e0", "9007199254740995.0", "1.8446744073709551615e19", "12345678901234567.89",
+                     "0.12345678901234567891", "7.2057594037927933e16", "9223372036854775808.5"]
+        var seed: UInt64 = 987654321
+        for _ in 0..<200_000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let digits = 16 + Int(seed >> 60) % 4
+            var mant = String(seed % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000)
+            mant = String(mant.prefix(digits))
+            let scale = Int((seed >> 20) % 45) - 22
+            texts.append(mant + "e\(scale)")
+            // Halfway between two doubles: an odd 54-bit integer.
+            let half = (UInt64(1) << 53) | ((seed >> 11) & ((UInt64(1) << 52) - 1))
+            texts.append(String(half * 2 + 1) + ".0")
+        }
+        for t in texts {
+            guard case .double(let d) = try JSONValue.parse(t) else { XCTFail(t); continue }
+            XCTAssertEqual(d.bitPattern, Double(t)!.bitPattern, t)
+        }
+    }
+
     func testUnicodeEscapesAtEveryUTF8Width() throws {
         let cases: [(String, String)] = [
             (#""\u0000""#, "\u{0}"), (#""\u007f""#, "\u{7F}"), (#""\u0080""#, "\u{80}"), (#""\u07FF""#, "\u{7FF}"),
