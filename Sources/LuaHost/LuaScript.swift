@@ -23,6 +23,10 @@ public final class LuaScript: @unchecked Sendable {
 
     /// Coroutines the host started, each with the registry ref that keeps it alive.
     var coroutines: [OpaquePointer: Int32] = [:]
+    /// Finished coroutines (with their registry refs) kept for the next callback, so a
+    /// callback does not cost a new thread. Only ones whose last resume returned LUA_OK.
+    var idleCoroutines: [(co: OpaquePointer, ref: Int32)] = []
+    static let idleCoroutineLimit = 16
     /// Coroutines paused by a waiting function, to be resumed from the loop.
     var waiting: Set<OpaquePointer> = []
     /// The main chunk's coroutine while it has not finished.
@@ -98,11 +102,17 @@ public final class LuaScript: @unchecked Sendable {
             queued.append { [self] in spawn(prepare, onDone: onDone) }
             return
         }
-        let co = lua_newthread(L)!
-        coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
+        let co: OpaquePointer
+        if let idle = idleCoroutines.popLast() {
+            co = idle.co
+            coroutines[co] = idle.ref
+        } else {
+            co = lua_newthread(L)!
+            coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
+        }
         if let onDone { completions[co] = onDone }
         guard let nargs = prepare(co) else {
-            release(co)
+            release(co, reusable: true)
             return
         }
         resume(co, nargs)
@@ -136,7 +146,7 @@ public final class LuaScript: @unchecked Sendable {
         let isMain = co == mainThread
         switch status {
         case LUA_OK:
-            release(co)
+            release(co, reusable: true)
             if isMain { mainThread = nil }
         case LUA_YIELD:
             lua_settop(co, -nres - 1)
@@ -171,10 +181,18 @@ public final class LuaScript: @unchecked Sendable {
         checkIdle()
     }
 
-    private func release(_ co: OpaquePointer) {
+    /// Forgets a coroutine that is done. One that finished normally (`reusable`) goes back to
+    /// the idle pool with an empty stack and no debug hook; others are dropped.
+    private func release(_ co: OpaquePointer, reusable: Bool = false) {
         waiting.remove(co)
         if let ref = coroutines.removeValue(forKey: co) {
-            luaL_unref(L, shim_LUA_REGISTRYINDEX(), ref)
+            if reusable, idleCoroutines.count < Self.idleCoroutineLimit, lua_status(co) == LUA_OK {
+                lua_settop(co, 0)
+                lua_sethook(co, nil, 0, 0)
+                idleCoroutines.append((co, ref))
+            } else {
+                luaL_unref(L, shim_LUA_REGISTRYINDEX(), ref)
+            }
         }
         completions.removeValue(forKey: co)?()
     }
@@ -206,6 +224,7 @@ public final class LuaScript: @unchecked Sendable {
         queued = []
         waiting = []
         coroutines = [:]
+        idleCoroutines = []  // their refs go with the registry in lua_close
         mainThread = nil
         lua_close(L)
         let pending = completions.values
