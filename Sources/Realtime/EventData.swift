@@ -13,10 +13,10 @@ public struct EventData: Sendable, Equatable {
     /// Reads the event's arguments. A server that does not wrap its payload (a plain
     /// Socket.IO server) gets its first argument as the message, with no channel.
     init(args: [JSONValue]) {
-        if let object = args.first?.objectValue, object.count <= 2, object.keys.contains("message"),
-            object.keys.allSatisfy({ $0 == "channel" || $0 == "message" })
+        if let object = args.first?.objectValue, let message = object["message"],
+            object.count == 1 || (object.count == 2 && object["channel"] != nil)
         {
-            self.init(channel: object["channel"]?.stringValue, message: object["message"] ?? .null)
+            self.init(channel: object["channel"]?.stringValue, message: message)
         } else {
             self.init(channel: nil, message: args.first ?? .null)
         }
