@@ -7,10 +7,12 @@ import RTJSON
 /// marked, null as `json.null`, integers and floats kept apart.
 extension LuaValueBridge {
     /// Pushes the value of `text`, or nothing and false when the text is not valid JSON.
-    func pushJSONText(_ L: OpaquePointer, _ text: [UInt8]) -> Bool {
+    /// `RawJSON` text is valid by contract (the parser checked it, or a writer made it), so
+    /// its strings are not checked a second time.
+    func pushJSONText(_ L: OpaquePointer, _ text: RawJSON) -> Bool {
         let top = lua_gettop(L)
-        let pushed = text.withUnsafeBufferPointer { b -> Bool in
-            var reader = JSONReader(b)
+        let pushed = text.bytes.withUnsafeBufferPointer { b -> Bool in
+            var reader = JSONReader(b, checkedText: true)
             do throws(JSONError) {
                 try pushValue(L, &reader, depth: 0)
                 try reader.finish()

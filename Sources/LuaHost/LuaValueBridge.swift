@@ -63,7 +63,7 @@ struct LuaValueBridge {
         case .string(let s): Lua.pushString(L, s)
         case .binary(let b): Lua.pushBytes(L, b)
         case .raw(let r):
-            if !pushJSONText(L, r.bytes) { push(L, r.parsed) }  // text that is not JSON: the parser's answer
+            if !pushJSONText(L, r) { push(L, r.parsed) }  // text that is not JSON: the parser's answer
         case .array(let a):
             lua_createtable(L, Int32(clamping: a.count), 0)
             for (i, v) in a.enumerated() {

@@ -9,8 +9,15 @@ public struct JSONReader {
     private var p: JSONParser
     /// Unescaped string bytes, reused from string to string.
     private var scratch: [UInt8] = []
+    /// False for text already checked (a `RawJSON`): strings are then not checked again.
+    private let checksStrings: Bool
 
-    public init(_ bytes: UnsafeBufferPointer<UInt8>) { p = JSONParser(bytes) }
+    /// `checkedText`: the bytes are known to be valid JSON (a `RawJSON`), so the reader
+    /// need not check string bytes again; it still never reads out of bounds.
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, checkedText: Bool = false) {
+        p = JSONParser(bytes)
+        checksStrings = !checkedText
+    }
 
     /// What the next value is, after any whitespace.
     public mutating func peek() throws(JSONError) -> Next {
@@ -63,7 +70,7 @@ public struct JSONReader {
         while i < p.b.count {
             let c = p.b[i]
             if c == 0x22 {
-                try p.checkStringBody(start..<i)
+                if checksStrings { try p.checkStringBody(start..<i) }
                 p.i = i + 1
                 return body(UnsafeBufferPointer(rebasing: p.b[start..<i]))
             }

@@ -60,4 +60,18 @@ final class JSONReaderTests: XCTestCase {
             _ = try r.readString { _ in 0 }
         }, "a string that is not UTF-8")
     }
+
+    /// Checked text (a RawJSON) skips the second check of string bytes, and still stays in bounds.
+    func testCheckedTextSkipsTheStringCheckButNotTheBounds() throws {
+        let bytes: [UInt8] = [0x22, 0xC3, 0x22]  // a string that is not UTF-8
+        let read = try bytes.withUnsafeBufferPointer { b in
+            var r = JSONReader(b, checkedText: true)
+            return try r.readString { Array($0) }
+        }
+        XCTAssertEqual(read, [0xC3])
+        XCTAssertThrowsError(try [UInt8](#""abc"#.utf8).withUnsafeBufferPointer { b in
+            var r = JSONReader(b, checkedText: true)
+            _ = try r.readString { _ in 0 }
+        }, "an unterminated string still throws")
+    }
 }

@@ -25,5 +25,6 @@ SEND=$!
 timeout 600 tail --pid=$RECV -f /dev/null
 sleep 0.5; kill -INT $SEND; wait $SEND || true; kill -INT $HUB; wait $HUB || true
 grep -q "\"count\":$N" "$T/recv.out" || { echo "the receiver did not get all $N messages: $(grep RESULT "$T/recv.out")" >&2; exit 1; }
+[ -n "${KEEP:-}" ] && cp "$T/cg.out" "$KEEP"
 total=$(sed -n 's/^summary: *//p' "$T/cg.out")
 echo "$WHO: $((total / N)) instructions/message ($total in all, N = $N)"
