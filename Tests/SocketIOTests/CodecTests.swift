@@ -119,4 +119,88 @@ final class SocketPacketCodecTests: XCTestCase {
     func testNonFiniteNumbersAreRefusedOnEncode() {
         XCTAssertThrowsError(try SocketPacketEncoder.encode(.event("e", [.double(.nan)])))
     }
+
+    // MARK: rawFromDepth (a relay's option)
+
+    func rawText(_ v: JSONValue?) -> String? {
+        guard case .raw(let r)? = v else { return nil }
+        return String(decoding: r.bytes, as: UTF8.self)
+    }
+
+    func containsRaw(_ v: JSONValue) -> Bool {
+        switch v {
+        case .raw: return true
+        case .array(let a): return a.contains(where: containsRaw)
+        case .object(let o): return o.values.contains(where: containsRaw)
+        default: return false
+        }
+    }
+
+    func testByDefaultNothingStaysRaw() throws {
+        let p = try decode(#"2["message",{"channel":"c","message":{"a":[1,{"b":2}]}},[3]]"#)
+        XCTAssertFalse(containsRaw(p!.data!), "\(p!)")
+        XCTAssertEqual(SocketPacketDecoder().rawFromDepth, .max)
+    }
+
+    func testEventArgumentsKeepTheirInnerContainersAsText() throws {
+        var d = SocketPacketDecoder(rawFromDepth: 2)
+        let text = #"2["message",{"channel":"c","eventName":"e","echo":false,"message":{ "b" : [1.50, -0.0, 1E2],"a":"é" }},[7, {"x":1}],"s"]"#
+        let p = try XCTUnwrap(d.receiveText(text))
+        XCTAssertEqual(p.eventName, "message")
+        let payload = try XCTUnwrap(p.eventArgs.first?.objectValue)
+        XCTAssertEqual(payload["channel"], "c")
+        XCTAssertEqual(payload["echo"], false)
+        XCTAssertEqual(rawText(payload["message"]), #"{ "b" : [1.50, -0.0, 1E2],"a":"é" }"#, "kept byte for byte")
+        XCTAssertEqual(payload["message"], ["a": "é", "b": [1.5, -0.0, 100.0]], "and equal to its tree")
+        guard case .array(let second) = p.eventArgs[1] else { return XCTFail("an argument at depth 1 is built: \(p)") }
+        XCTAssertEqual(second[0], 7)
+        XCTAssertEqual(rawText(second[1]), #"{"x":1}"#)
+        XCTAssertEqual(p.eventArgs[2], "s")
+        // Written back out, the raw part is the sender's text.
+        XCTAssertTrue(try SocketPacketEncoder.encode(p).text.contains(#"{ "b" : [1.50, -0.0, 1E2],"a":"é" }"#))
+    }
+
+    func testAcksAreCoveredAndDepthZeroStillBuildsTheDataArray() throws {
+        var d = SocketPacketDecoder(rawFromDepth: 2)
+        let ack = try XCTUnwrap(d.receiveText(#"35[{"k":[1]},2]"#))
+        XCTAssertEqual(ack.id, 5)
+        XCTAssertEqual(rawText(ack.eventArgs[0]["k"]), "[1]")
+        var shallow = SocketPacketDecoder(rawFromDepth: 0)
+        let p = try XCTUnwrap(shallow.receiveText(#"2["e",{"a":1},[2]]"#))
+        XCTAssertEqual(p.eventName, "e", "the data array itself is never raw")
+        XCTAssertEqual(rawText(p.eventArgs[0]), #"{"a":1}"#)
+        XCTAssertEqual(rawText(p.eventArgs[1]), "[2]")
+    }
+
+    func testOtherPacketTypesAreBuiltWhole() throws {
+        var d = SocketPacketDecoder(rawFromDepth: 1)
+        let connect = try XCTUnwrap(d.receiveText(#"0{"auth":{"k":[1]}}"#))
+        XCTAssertFalse(containsRaw(connect.data!), "\(connect)")
+        let refused = try XCTUnwrap(d.receiveText(#"4{"message":"no","data":{"x":[1]}}"#))
+        XCTAssertFalse(containsRaw(refused.data!), "\(refused)")
+    }
+
+    func testBinaryPacketsAreBuiltWholeSoPlaceholdersAreReplaced() throws {
+        var d = SocketPacketDecoder(rawFromDepth: 2)
+        XCTAssertNil(try d.receiveText(#"51-["file",{"m":{"data":{"_placeholder":true,"num":0},"n":[1]}}]"#))
+        let p = try XCTUnwrap(d.receiveBinary([0xFF, 0]))
+        XCTAssertEqual(p.eventArgs, [["m": ["data": .binary([0xFF, 0]), "n": [1]]]])
+        XCTAssertFalse(containsRaw(p.data!), "\(p)")
+        XCTAssertNil(try d.receiveText(#"61-3[{"a":[{"_placeholder":true,"num":0}]}]"#))
+        XCTAssertEqual(try d.receiveBinary([1])?.eventArgs, [["a": [.binary([1])]]])
+    }
+
+    func testRawPartsAreStillValidated() {
+        let bad: [[UInt8]] = [
+            Array(#"2["e",{"m":{"a":[1,}}]"#.utf8),
+            Array(#"2["e",{"m":{"a":1]}]"#.utf8),
+            Array(#"2["e",{"m":["x",tru]}]"#.utf8),
+            Array(#"2["e",{"m":{"s":""#.utf8) + [0xC3, 0x28] + Array(#""}}]"#.utf8),
+            Array(#"2["e",{"m":[""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""]}]"#.utf8),
+        ]
+        for bytes in bad {
+            var d = SocketPacketDecoder(rawFromDepth: 2)
+            XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { b in try d.receiveText(bytes: b) }, "\(bytes)")
+        }
+    }
 }

@@ -5,12 +5,19 @@ import RTJSON
 /// connection. Limits are enforced while decoding, so hostile input costs little.
 public struct SocketPacketDecoder: Sendable {
     public var maxAttachments: Int
+    /// Depth from which EVENT and ACK payloads keep containers as `.raw` JSON text instead
+    /// of trees (`JSONValue.parse(_:rawFromDepth:)`): 0 is the packet's data array (always
+    /// built, so this is at least 1), 1 each argument, 2 what is inside an argument. A relay
+    /// that reads only the top levels sets it; `.max`, the default, builds everything.
+    /// BINARY_EVENT / BINARY_ACK are always built whole: their placeholders get replaced.
+    public var rawFromDepth: Int
     private var pending: SocketPacket?
     private var expected = 0
     private var received: [[UInt8]] = []
 
-    public init(maxAttachments: Int = 10) {
+    public init(maxAttachments: Int = 10, rawFromDepth: Int = .max) {
         self.maxAttachments = maxAttachments
+        self.rawFromDepth = rawFromDepth
     }
 
     /// True while a binary packet waits for attachments.
@@ -31,7 +38,8 @@ public struct SocketPacketDecoder: Sendable {
             reset()
             throw CodecError("text packet while a binary packet awaits attachments")
         }
-        let (packet, attachmentCount) = try SocketPacketDecoder.parse(bytes, maxAttachments: maxAttachments)
+        let (packet, attachmentCount) = try SocketPacketDecoder.parse(
+            bytes, maxAttachments: maxAttachments, rawFromDepth: rawFromDepth)
         if attachmentCount == 0 {
             return packet
         }
@@ -63,7 +71,9 @@ public struct SocketPacketDecoder: Sendable {
 
     /// Parses `<type>[<n>-][<nsp>,][<id>][<json>]`; returns the packet with placeholders
     /// still in place and the attachment count.
-    static func parse(_ b: UnsafeBufferPointer<UInt8>, maxAttachments: Int) throws(CodecError) -> (SocketPacket, Int) {
+    static func parse(
+        _ b: UnsafeBufferPointer<UInt8>, maxAttachments: Int, rawFromDepth: Int = .max
+    ) throws(CodecError) -> (SocketPacket, Int) {
         guard let first = b.first else { throw CodecError("empty Socket.IO packet") }
         guard first >= UInt8(ascii: "0"), let type = SocketPacketType(rawValue: first - UInt8(ascii: "0")) else {
             throw CodecError("unknown Socket.IO packet type '\(Character(Unicode.Scalar(first)))'")
@@ -102,7 +112,8 @@ public struct SocketPacketDecoder: Sendable {
         }
         var data: JSONValue?
         if i < b.count {
-            do { data = try JSONValue.parse(UnsafeBufferPointer(rebasing: b[i...])) } catch {
+            let depth = type == .event || type == .ack ? max(1, rawFromDepth) : .max
+            do { data = try JSONValue.parse(UnsafeBufferPointer(rebasing: b[i...]), rawFromDepth: depth) } catch {
                 throw CodecError("bad packet data: \(error)")
             }
         }
