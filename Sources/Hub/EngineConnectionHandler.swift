@@ -16,7 +16,11 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
     private var timerTask: Scheduled<Void>?
-    private var decoder = SocketPacketDecoder()
+    /// Containers inside an event's arguments (a message body, member data) stay JSON text:
+    /// the hub only reads the payload's top-level fields and relays the rest verbatim.
+    private var decoder = SocketPacketDecoder(rawFromDepth: 2)
+    /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
+    private var textPayload: [UInt8] = []
     private var socketConnected = false
     private var closing = false
     private var flushPending = false
@@ -70,7 +74,12 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            receiveText(frame.unmaskedData)
+            // Borrowed out of the property while in use (a nested read would get a fresh one).
+            var text: [UInt8] = []
+            swap(&text, &textPayload)
+            WireFrame.unmaskPayload(of: frame, into: &text)
+            text.withUnsafeBufferPointer { receiveText($0) }
+            if text.capacity <= 64 * 1024 { textPayload = text }  // one big packet should not pin memory
         case .binary:
             core.countPacketIn()
             let bytes = Array(frame.unmaskedData.readableBytesView)
@@ -93,21 +102,24 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
-    private func receiveText(_ buffer: ByteBuffer) {
-        guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else {
+    private func receiveText(_ text: UnsafeBufferPointer<UInt8>) {
+        guard let first = text.first else {
             core.countDrop(.malformed)
             return
         }
         switch first {
         case UInt8(ascii: "4"):
             core.countPacketIn()
-            let text = buffer.getString(at: buffer.readerIndex + 1, length: buffer.readableBytes - 1) ?? ""
-            guard let t = text.utf8.first, t >= UInt8(ascii: "0"), t <= UInt8(ascii: "6") else {
-                core.countDrop(text.isEmpty ? .malformed : .unknownType)
+            let packet = UnsafeBufferPointer(rebasing: text[1...])
+            guard let t = packet.first, t >= UInt8(ascii: "0"), t <= UInt8(ascii: "6") else {
+                core.countDrop(packet.isEmpty ? .malformed : .unknownType)
                 return
             }
+            // Parts of the packet are relayed byte for byte, so broken UTF-8 is refused here
+            // rather than passed on.
+            guard WireFrame.isValidUTF8(packet) else { return core.countDrop(.malformed) }
             do {
-                if let packet = try decoder.receiveText(text) { receive(packet) }
+                if let packet = try decoder.receiveText(bytes: packet) { receive(packet) }
             } catch {
                 core.countDrop(.malformed)
             }
@@ -116,8 +128,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             scheduleTimer()
         case UInt8(ascii: "2"):
             // Engine.IO v4 clients do not ping, but answering one costs nothing.
-            var pong = buffer
-            pong.setInteger(UInt8(ascii: "3"), at: pong.readerIndex)
+            guard let context else { return }
+            var pong = context.channel.allocator.buffer(capacity: text.count)
+            pong.writeInteger(UInt8(ascii: "3"))
+            pong.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[1...]))
             writeFrame(WebSocketFrame(fin: true, opcode: .text, data: pong))
         case UInt8(ascii: "1"):
             close(code: nil, reason: nil)

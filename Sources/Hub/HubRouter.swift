@@ -135,7 +135,25 @@ struct HubRouter: Sendable {
         .object(["id": .string(s.sid), "data": s.data])
     }
 
+    /// `{"channel": C or null, "message": M}`, written as JSON text at once: a relayed body
+    /// is `.raw` already, so this is a copy, and the fan-out writes the text as it is.
+    /// Binary stays in a tree, for the encoder to turn into attachments.
     static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
-        .object(["channel": channel.map(JSONValue.string) ?? .null, "message": message])
+        let channelValue = channel.map(JSONValue.string) ?? .null
+        if !message.containsBinary {
+            var out: [UInt8] = []
+            if case .raw(let r) = message { out.reserveCapacity(r.bytes.count + 32 + (channel?.utf8.count ?? 4)) }
+            out.append(contentsOf: #"{"channel":"#.utf8)
+            do {
+                try channelValue.write(into: &out)
+                out.append(contentsOf: #","message":"#.utf8)
+                try message.write(into: &out)
+                out.append(UInt8(ascii: "}"))
+                return .raw(RawJSON(unchecked: out))
+            } catch {
+                // Not writable as JSON (a non-finite number): the tree fails to encode too.
+            }
+        }
+        return .object(["channel": channelValue, "message": message])
     }
 }
