@@ -36,8 +36,11 @@ extension WireFrame {
         data.withUnsafeReadableBytes { out.append(contentsOf: $0) }
         guard let key = frame.maskKey else { return }
         // The hub negotiates no extensions, so the mask starts at the payload's first byte.
-        var pattern = (key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3])
-        let mask = withUnsafeBytes(of: &pattern) { $0.loadUnaligned(as: UInt64.self) }
+        // The key repeated over eight bytes, in memory order. Built with shifts: reading it
+        // from a tuple (`withUnsafeBytes(of: &tuple) { $0.loadUnaligned(as: UInt64.self) }`)
+        // gave a wrong word under -O with Swift 6.3.1.
+        let key32 = UInt64(key[0]) | UInt64(key[1]) << 8 | UInt64(key[2]) << 16 | UInt64(key[3]) << 24
+        let mask = UInt64(littleEndian: key32 | key32 << 32)
         out.withUnsafeMutableBytes { b in
             var i = 0
             while i + 8 <= b.count {

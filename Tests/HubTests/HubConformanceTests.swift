@@ -17,6 +17,10 @@ final class HubConformanceTests: XCTestCase {
         try PeerHarness.run("presence")
     }
 
+    func testBodiesAndMemberDataAreRelayedVerbatimAndBadJSONIsDropped() throws {
+        try PeerHarness.run("raw_relay")
+    }
+
     func testBinaryPayloadRoundTrip() throws {
         try PeerHarness.run("binary_payload")
     }
