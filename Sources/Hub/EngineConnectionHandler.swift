@@ -169,8 +169,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .event, .binaryEvent:
             guard packet.namespace == "/" else { return core.countDrop(.badNamespace) }
             guard socketConnected else { return core.countDrop(.notConnected) }
-            guard let name = packet.eventName else { return core.countDrop(.malformed) }
-            switch ClientCommand.parse(event: name, args: packet.eventArgs, ackID: packet.id) {
+            guard case .array(let data)? = packet.data, case .string(let name)? = data.first else {
+                return core.countDrop(.malformed)
+            }
+            switch ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id) {
             case .success(let command): core.handle(command, from: key)
             case .failure(let reason): core.countDrop(reason)
             }

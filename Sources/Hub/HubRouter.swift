@@ -57,11 +57,9 @@ struct HubRouter: Sendable {
 
     /// Applies `command` from socket `key`. Returns what to deliver and, for `members`, the ack.
     mutating func handle(_ command: ClientCommand, from key: SocketKey) -> (deliveries: [Delivery], ack: (id: Int, args: [JSONValue])?) {
-        guard var socket = sockets[key] else { return ([], nil) }
-        switch command {
-        case let .message(channel, eventName, message, echo):
-            let echoes = echo ?? socket.echoMessages
-            let data = Self.eventData(channel: channel, message)
+        // Messages, the bulk of the traffic, read one flag of the sender: no copy of its record.
+        if case let .message(channel, eventName, message, echo) = command {
+            guard let echoMessages = sockets[key]?.echoMessages else { return ([], nil) }
             var recipients: [SocketKey]
             if let channel {
                 guard let ch = channels[channel] else { return ([], nil) }
@@ -69,8 +67,14 @@ struct HubRouter: Sendable {
             } else {
                 recipients = Array(sockets.keys)
             }
-            if !echoes, let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
-            return (recipients.isEmpty ? [] : [Delivery(event: eventName, args: [data], recipients: recipients)], nil)
+            if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
+            if recipients.isEmpty { return ([], nil) }
+            return ([Delivery(event: eventName, args: [Self.eventData(channel: channel, message)], recipients: recipients)], nil)
+        }
+        guard var socket = sockets[key] else { return ([], nil) }
+        switch command {
+        case .message:
+            return ([], nil)  // handled above
 
         case let .join(channel, echo):
             if channels[channel]?.members[key] != nil { return ([], nil) }
