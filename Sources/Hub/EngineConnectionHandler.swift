@@ -21,6 +21,14 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var decoder = SocketPacketDecoder(rawFromDepth: 2)
     /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
     private var textPayload: [UInt8] = []
+    /// Small frames written since the last flush, copied into one buffer: a fan-out then
+    /// costs one pipeline write per recipient and loop turn, not one per event (NIO's write
+    /// path costs far more than copying a small frame). Big frames go out as the one buffer
+    /// every recipient shares.
+    private var outbox: ByteBuffer?
+    static let coalescedFrameLimit = 4096
+    /// Bytes held here are not yet seen by the channel's writability: keep that slack small.
+    static let outboxLimit = 64 * 1024
     private var socketConnected = false
     private var closing = false
     private var flushPending = false
@@ -229,9 +237,27 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func write(_ frames: [ByteBuffer]) -> Bool {
         guard let context, !closing else { return true }
         guard context.channel.isWritable else { return false }
-        for f in frames { outlet.write(f) }
+        for f in frames {
+            let n = f.readableBytes
+            if n > Self.coalescedFrameLimit {
+                releaseOutbox()
+                outlet.write(f)
+                continue
+            }
+            if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
+            if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
+            outbox!.writeImmutableBuffer(f)
+        }
         markDirty()
         return true
+    }
+
+    /// Hands the coalesced frames to the pipeline; done before any other write, so the
+    /// client gets everything in the order it was written.
+    private func releaseOutbox() {
+        guard let o = outbox else { return }
+        outbox = nil
+        outlet.write(o)
     }
 
     func send(_ packet: SocketPacket) {
@@ -241,12 +267,14 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func writeText(_ text: String) {
         guard let context, !closing else { return }
+        releaseOutbox()
         outlet.write(WireFrame.make(opcode: WireFrame.text, payload: text.utf8, allocator: context.channel.allocator))
         markDirty()
     }
 
     private func writeFrame(_ frame: WebSocketFrame) {
         guard let context, !closing else { return }
+        releaseOutbox()
         context.write(wrapOutboundOut(frame), promise: nil)
         markDirty()
     }
@@ -259,7 +287,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func flush() {
         flushPending = false
-        context?.flush()
+        guard let context else { return }
+        releaseOutbox()
+        context.flush()
     }
 
     /// Drops a client that cannot keep up: no close handshake (its buffer is full anyway).
@@ -277,6 +307,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         var data = code ?? ByteBuffer()
         if let reason, data.readableBytes == 2 { data.writeString(reason) }
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        releaseOutbox()  // what was written before the close goes first
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         // A client that no longer reads never takes the close frame: hang up regardless.

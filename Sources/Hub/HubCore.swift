@@ -9,7 +9,8 @@ import SocketIO
 /// Threading choice: all of it lives on ONE event loop, and the hub binds its listening
 /// socket with that same loop as the child group, so every connection's handler runs on
 /// it too. Routing then needs no locks and no cross-loop hops: a delivery is encoded once
-/// and the same frame is written to each recipient's channel directly, and one flush per
+/// and the same frame goes to each recipient's channel directly (small frames via the
+/// connection's outbox, one pipeline write per flush), and one flush per
 /// dirty channel runs after the loop has processed its batch of reads. On the 2-core
 /// machines this targets, a second hub loop would only add hand-offs; parsing is cheap
 /// next to the syscalls, and the Lua scripts keep the group's other loops.

@@ -2,7 +2,9 @@ import NIOCore
 import NIOWebSocket
 
 /// Server-to-client WebSocket frames built whole (header and payload in one buffer), so a
-/// fan-out shares one buffer among all recipients: no per-recipient header, copy or encode.
+/// fan-out encodes once and builds no per-recipient header: big frames are one buffer all
+/// recipients share, small ones are copied into each recipient's outbox (one pipeline write
+/// per recipient and loop turn; see EngineConnectionHandler.write).
 /// Server frames are never masked (RFC 6455 §5.1).
 enum WireFrame {
     static let text: UInt8 = 0x1

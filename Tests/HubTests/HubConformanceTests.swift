@@ -21,6 +21,10 @@ final class HubConformanceTests: XCTestCase {
         try PeerHarness.run("raw_relay")
     }
 
+    func testSmallAndBigEventsArriveInOrder() throws {
+        try PeerHarness.run("mixed_sizes_in_order")
+    }
+
     func testBinaryPayloadRoundTrip() throws {
         try PeerHarness.run("binary_payload")
     }
