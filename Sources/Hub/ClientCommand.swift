@@ -29,13 +29,20 @@ extension ClientCommand {
     ]
 
     static func isReservedEventName(_ name: String) -> Bool {
-        reservedNames.contains(name) || name.hasPrefix("channel:") || name.hasPrefix("user:")
+        // Every reserved name and prefix starts with one of these letters; most event names
+        // are cleared by their first byte, without hashing.
+        switch name.utf8.first {
+        case UInt8(ascii: "c"), UInt8(ascii: "d"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "u"):
+            return reservedNames.contains(name) || name.hasPrefix("channel:") || name.hasPrefix("user:")
+        default:
+            return false
+        }
     }
 
-    /// Reads an EVENT's name and arguments; `ackID` is the packet's id.
-    static func parse(event name: String, args: [JSONValue], ackID: Int?) -> Result<ClientCommand, DropReason> {
+    /// Reads an EVENT's name and first argument (nil when it has none); `ackID` is the packet's id.
+    static func parse(event name: String, payload argument: JSONValue?, ackID: Int?) -> Result<ClientCommand, DropReason> {
         if isReservedEventName(name) { return .failure(.reservedName) }
-        guard let payload = args.first?.objectValue else {
+        guard let payload = argument?.objectValue else {
             return .failure(name == "message" || name == "join" || name == "leave" || name == "update" || name == "members"
                 ? .badPayload : .unknownEvent)
         }

@@ -16,7 +16,19 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
     private var timerTask: Scheduled<Void>?
-    private var decoder = SocketPacketDecoder()
+    /// Containers inside an event's arguments (a message body, member data) stay JSON text:
+    /// the hub only reads the payload's top-level fields and relays the rest verbatim.
+    private var decoder = SocketPacketDecoder(rawFromDepth: 2)
+    /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
+    private var textPayload: [UInt8] = []
+    /// Small frames written since the last flush, copied into one buffer: a fan-out then
+    /// costs one pipeline write per recipient and loop turn, not one per event (NIO's write
+    /// path costs far more than copying a small frame). Big frames go out as the one buffer
+    /// every recipient shares.
+    private var outbox: ByteBuffer?
+    static let coalescedFrameLimit = 4096
+    /// Bytes held here are not yet seen by the channel's writability: keep that slack small.
+    static let outboxLimit = 64 * 1024
     private var socketConnected = false
     private var closing = false
     private var flushPending = false
@@ -70,7 +82,12 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            receiveText(frame.unmaskedData)
+            // Borrowed out of the property while in use (a nested read would get a fresh one).
+            var text: [UInt8] = []
+            swap(&text, &textPayload)
+            WireFrame.unmaskPayload(of: frame, into: &text)
+            text.withUnsafeBufferPointer { receiveText($0) }
+            if text.capacity <= 64 * 1024 { textPayload = text }  // one big packet should not pin memory
         case .binary:
             core.countPacketIn()
             let bytes = Array(frame.unmaskedData.readableBytesView)
@@ -93,21 +110,24 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
-    private func receiveText(_ buffer: ByteBuffer) {
-        guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else {
+    private func receiveText(_ text: UnsafeBufferPointer<UInt8>) {
+        guard let first = text.first else {
             core.countDrop(.malformed)
             return
         }
         switch first {
         case UInt8(ascii: "4"):
             core.countPacketIn()
-            let text = buffer.getString(at: buffer.readerIndex + 1, length: buffer.readableBytes - 1) ?? ""
-            guard let t = text.utf8.first, t >= UInt8(ascii: "0"), t <= UInt8(ascii: "6") else {
-                core.countDrop(text.isEmpty ? .malformed : .unknownType)
+            let packet = UnsafeBufferPointer(rebasing: text[1...])
+            guard let t = packet.first, t >= UInt8(ascii: "0"), t <= UInt8(ascii: "6") else {
+                core.countDrop(packet.isEmpty ? .malformed : .unknownType)
                 return
             }
+            // Parts of the packet are relayed byte for byte, so broken UTF-8 is refused here
+            // rather than passed on.
+            guard WireFrame.isValidUTF8(packet) else { return core.countDrop(.malformed) }
             do {
-                if let packet = try decoder.receiveText(text) { receive(packet) }
+                if let packet = try decoder.receiveText(bytes: packet) { receive(packet) }
             } catch {
                 core.countDrop(.malformed)
             }
@@ -116,8 +136,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             scheduleTimer()
         case UInt8(ascii: "2"):
             // Engine.IO v4 clients do not ping, but answering one costs nothing.
-            var pong = buffer
-            pong.setInteger(UInt8(ascii: "3"), at: pong.readerIndex)
+            guard let context else { return }
+            var pong = context.channel.allocator.buffer(capacity: text.count)
+            pong.writeInteger(UInt8(ascii: "3"))
+            pong.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[1...]))
             writeFrame(WebSocketFrame(fin: true, opcode: .text, data: pong))
         case UInt8(ascii: "1"):
             close(code: nil, reason: nil)
@@ -155,8 +177,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .event, .binaryEvent:
             guard packet.namespace == "/" else { return core.countDrop(.badNamespace) }
             guard socketConnected else { return core.countDrop(.notConnected) }
-            guard let name = packet.eventName else { return core.countDrop(.malformed) }
-            switch ClientCommand.parse(event: name, args: packet.eventArgs, ackID: packet.id) {
+            guard case .array(let data)? = packet.data, case .string(let name)? = data.first else {
+                return core.countDrop(.malformed)
+            }
+            switch ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id) {
             case .success(let command): core.handle(command, from: key)
             case .failure(let reason): core.countDrop(reason)
             }
@@ -213,9 +237,27 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func write(_ frames: [ByteBuffer]) -> Bool {
         guard let context, !closing else { return true }
         guard context.channel.isWritable else { return false }
-        for f in frames { outlet.write(f) }
+        for f in frames {
+            let n = f.readableBytes
+            if n > Self.coalescedFrameLimit {
+                releaseOutbox()
+                outlet.write(f)
+                continue
+            }
+            if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
+            if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
+            outbox!.writeImmutableBuffer(f)
+        }
         markDirty()
         return true
+    }
+
+    /// Hands the coalesced frames to the pipeline; done before any other write, so the
+    /// client gets everything in the order it was written.
+    private func releaseOutbox() {
+        guard let o = outbox else { return }
+        outbox = nil
+        outlet.write(o)
     }
 
     func send(_ packet: SocketPacket) {
@@ -225,12 +267,14 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func writeText(_ text: String) {
         guard let context, !closing else { return }
+        releaseOutbox()
         outlet.write(WireFrame.make(opcode: WireFrame.text, payload: text.utf8, allocator: context.channel.allocator))
         markDirty()
     }
 
     private func writeFrame(_ frame: WebSocketFrame) {
         guard let context, !closing else { return }
+        releaseOutbox()
         context.write(wrapOutboundOut(frame), promise: nil)
         markDirty()
     }
@@ -243,7 +287,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func flush() {
         flushPending = false
-        context?.flush()
+        guard let context else { return }
+        releaseOutbox()
+        context.flush()
     }
 
     /// Drops a client that cannot keep up: no close handshake (its buffer is full anyway).
@@ -261,6 +307,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         var data = code ?? ByteBuffer()
         if let reason, data.readableBytes == 2 { data.writeString(reason) }
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        releaseOutbox()  // what was written before the close goes first
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         // A client that no longer reads never takes the close frame: hang up regardless.

@@ -9,7 +9,8 @@ import SocketIO
 /// Threading choice: all of it lives on ONE event loop, and the hub binds its listening
 /// socket with that same loop as the child group, so every connection's handler runs on
 /// it too. Routing then needs no locks and no cross-loop hops: a delivery is encoded once
-/// and the same frame is written to each recipient's channel directly, and one flush per
+/// and the same frame goes to each recipient's channel directly (small frames via the
+/// connection's outbox, one pipeline write per flush), and one flush per
 /// dirty channel runs after the loop has processed its batch of reads. On the 2-core
 /// machines this targets, a second hub loop would only add hand-offs; parsing is cheap
 /// next to the syscalls, and the Lua scripts keep the group's other loops.
@@ -24,6 +25,8 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     private var flushScheduled = false
     private var rng = SystemRandomNumberGenerator()
     private let allocator = ByteBufferAllocator()
+    /// Event text being built by `eventFrames`; reused, so a delivery allocates only its frame.
+    private var eventText: [UInt8] = []
 
     init(config: HubConfig, loop: EventLoop) {
         self.config = config
@@ -113,7 +116,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     /// Encodes `delivery` once and writes the same frames to every recipient.
     func deliver(_ delivery: Delivery) {
-        guard let frames = frames(for: .event(delivery.event, delivery.args)) else { return }
+        guard let frames = eventFrames(delivery.event, delivery.args) else { return }
         metrics.eventsEncoded += 1
         var slow: [EngineConnectionHandler] = []
         for key in delivery.recipients {
@@ -139,6 +142,29 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
             frames.append(WireFrame.make(opcode: WireFrame.binary, payload: a, allocator: allocator))
         }
         return frames
+    }
+
+    /// An EVENT's frames. Without binary (every delivery but a relayed binary message) the
+    /// text `42["event",arg,…]`, as SocketPacketEncoder writes it, goes straight into a
+    /// reused buffer: no packet array, no growing a fresh buffer per event.
+    func eventFrames(_ event: String, _ args: [JSONValue]) -> [ByteBuffer]? {
+        if args.contains(where: \.containsBinary) { return frames(for: .event(event, args)) }
+        var text: [UInt8] = []
+        swap(&text, &eventText)
+        defer { if text.capacity <= 64 * 1024 { eventText = text } }
+        text.removeAll(keepingCapacity: true)
+        text.append(contentsOf: #"42["#.utf8)
+        do {
+            try JSONValue.string(event).write(into: &text)
+            for a in args {
+                text.append(UInt8(ascii: ","))
+                try a.write(into: &text)
+            }
+        } catch {
+            return nil
+        }
+        text.append(UInt8(ascii: "]"))
+        return [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
     }
 
     /// A connection wrote without flushing; flush it once the loop has read its batch.

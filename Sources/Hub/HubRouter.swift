@@ -57,11 +57,9 @@ struct HubRouter: Sendable {
 
     /// Applies `command` from socket `key`. Returns what to deliver and, for `members`, the ack.
     mutating func handle(_ command: ClientCommand, from key: SocketKey) -> (deliveries: [Delivery], ack: (id: Int, args: [JSONValue])?) {
-        guard var socket = sockets[key] else { return ([], nil) }
-        switch command {
-        case let .message(channel, eventName, message, echo):
-            let echoes = echo ?? socket.echoMessages
-            let data = Self.eventData(channel: channel, message)
+        // Messages, the bulk of the traffic, read one flag of the sender: no copy of its record.
+        if case let .message(channel, eventName, message, echo) = command {
+            guard let echoMessages = sockets[key]?.echoMessages else { return ([], nil) }
             var recipients: [SocketKey]
             if let channel {
                 guard let ch = channels[channel] else { return ([], nil) }
@@ -69,8 +67,14 @@ struct HubRouter: Sendable {
             } else {
                 recipients = Array(sockets.keys)
             }
-            if !echoes, let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
-            return (recipients.isEmpty ? [] : [Delivery(event: eventName, args: [data], recipients: recipients)], nil)
+            if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
+            if recipients.isEmpty { return ([], nil) }
+            return ([Delivery(event: eventName, args: [Self.eventData(channel: channel, message)], recipients: recipients)], nil)
+        }
+        guard var socket = sockets[key] else { return ([], nil) }
+        switch command {
+        case .message:
+            return ([], nil)  // handled above
 
         case let .join(channel, echo):
             if channels[channel]?.members[key] != nil { return ([], nil) }
@@ -135,7 +139,25 @@ struct HubRouter: Sendable {
         .object(["id": .string(s.sid), "data": s.data])
     }
 
+    /// `{"channel": C or null, "message": M}`, written as JSON text at once: a relayed body
+    /// is `.raw` already, so this is a copy, and the fan-out writes the text as it is.
+    /// Binary stays in a tree, for the encoder to turn into attachments.
     static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
-        .object(["channel": channel.map(JSONValue.string) ?? .null, "message": message])
+        let channelValue = channel.map(JSONValue.string) ?? .null
+        if !message.containsBinary {
+            var out: [UInt8] = []
+            if case .raw(let r) = message { out.reserveCapacity(r.bytes.count + 32 + (channel?.utf8.count ?? 4)) }
+            out.append(contentsOf: #"{"channel":"#.utf8)
+            do {
+                try channelValue.write(into: &out)
+                out.append(contentsOf: #","message":"#.utf8)
+                try message.write(into: &out)
+                out.append(UInt8(ascii: "}"))
+                return .raw(RawJSON(unchecked: out))
+            } catch {
+                // Not writable as JSON (a non-finite number): the tree fails to encode too.
+            }
+        }
+        return .object(["channel": channelValue, "message": message])
     }
 }

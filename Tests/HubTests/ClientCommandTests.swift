@@ -6,7 +6,7 @@ import XCTest
 /// Which client packets are commands and which are dropped, and why (PROTOCOL.md §3).
 final class ClientCommandTests: XCTestCase {
     func parse(_ name: String, _ args: [JSONValue], ack: Int? = nil) -> Result<ClientCommand, DropReason> {
-        ClientCommand.parse(event: name, args: args, ackID: ack)
+        ClientCommand.parse(event: name, payload: args.first, ackID: ack)
     }
 
     func testValidCommands() {
@@ -24,6 +24,15 @@ final class ClientCommandTests: XCTestCase {
             XCTAssertEqual(parse("message", [["eventName": .string(name), "message": 1]]), .failure(.reservedName), name)
             XCTAssertEqual(parse(name, [["eventName": "x"]]), .failure(.reservedName), name)
         }
+    }
+
+    func testNamesCloseToReservedOnesAreAllowed() {
+        for name in ["chat", "c", "u", "connected", "Connect", "channel", "channels", "user", "users:x", "rename", "newlistener", "x:channel:", "déconnect"] {
+            XCTAssertFalse(ClientCommand.isReservedEventName(name), name)
+            XCTAssertEqual(try parse("message", [["eventName": .string(name)]]).get(), .message(channel: nil, eventName: name, message: nil, echo: nil), name)
+        }
+        XCTAssertTrue(ClientCommand.isReservedEventName("channel:"))
+        XCTAssertTrue(ClientCommand.isReservedEventName("user:x"))
     }
 
     func testBadPayloadsAreDropped() {

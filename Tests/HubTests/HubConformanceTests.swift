@@ -17,6 +17,14 @@ final class HubConformanceTests: XCTestCase {
         try PeerHarness.run("presence")
     }
 
+    func testBodiesAndMemberDataAreRelayedVerbatimAndBadJSONIsDropped() throws {
+        try PeerHarness.run("raw_relay")
+    }
+
+    func testSmallAndBigEventsArriveInOrder() throws {
+        try PeerHarness.run("mixed_sizes_in_order")
+    }
+
     func testBinaryPayloadRoundTrip() throws {
         try PeerHarness.run("binary_payload")
     }

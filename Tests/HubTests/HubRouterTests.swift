@@ -121,4 +121,30 @@ final class HubRouterTests: XCTestCase {
         XCTAssertEqual(run(.join(channel: "r", echo: nil), from: 99), [])
         XCTAssertEqual(router.channelCount, 0)
     }
+
+    func raw(_ text: String) throws -> JSONValue { .raw(try RawJSON(validating: Array(text.utf8))) }
+
+    func text(_ v: JSONValue?) -> String? {
+        guard case .raw(let r)? = v else { return nil }
+        return String(decoding: r.bytes, as: UTF8.self)
+    }
+
+    /// The event data is written once as text, the relayed body inside it byte for byte.
+    func testEventDataIsTextWithTheBodyVerbatim() throws {
+        run(.join(channel: "room", echo: nil), from: 2)
+        let body = #"{ "b" : [1.50, -0.0], "a":"\u00e9" }"#
+        let d = run(.message(channel: "room", eventName: "m", message: try raw(body), echo: nil), from: 1)
+        XCTAssertEqual(text(d.first?.args.first), #"{"channel":"room","message":"# + body + "}")
+        XCTAssertEqual(d.first?.args, [["channel": "room", "message": ["a": "é", "b": [1.5, 0.0]]]])
+        let broadcast = run(.message(channel: nil, eventName: "m", message: "x\n", echo: nil), from: 1)
+        XCTAssertEqual(text(broadcast.first?.args.first), #"{"channel":null,"message":"x\n"}"#)
+        run(.update(data: try raw(#"[ "me" ]"#), echo: nil), from: 2)
+        XCTAssertEqual(text(router.members(of: "room").arrayValue?.first?["data"]), #"[ "me" ]"#, "member data is kept as sent")
+    }
+
+    func testBinaryBodiesStayTreesForTheEncoder() {
+        let d = run(.message(channel: nil, eventName: "f", message: ["b": .binary([1, 2])], echo: nil), from: 1)
+        guard case .object(let data)? = d.first?.args.first else { return XCTFail("\(d)") }
+        XCTAssertEqual(data["message"], ["b": .binary([1, 2])])
+    }
 }

@@ -1,6 +1,8 @@
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+import RTJSON
+import SocketIO
 import XCTest
 
 @testable import Hub
@@ -19,5 +21,54 @@ final class WireFrameTests: XCTestCase {
             XCTAssertEqual(frame.opcode, opcode == WireFrame.text ? .text : .binary)
             XCTAssertEqual(Array(frame.data.readableBytesView), payload, "length \(n)")
         }
+    }
+
+    func testUnmaskMatchesNIOAtEveryTailLength() throws {
+        var out: [UInt8] = [9, 9, 9]
+        for n in [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 100, 1001] {
+            let plain = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            let key: WebSocketMaskingKey = [0x12, 0xA5, 0x00, 0xFF]
+            var masked = ByteBuffer(bytes: plain)
+            masked.webSocketMask(key)
+            let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: key, data: masked)
+            XCTAssertEqual(Array(frame.unmaskedData.readableBytesView), plain, "NIO's own view, length \(n)")
+            WireFrame.unmaskPayload(of: frame, into: &out)
+            XCTAssertEqual(out, plain, "length \(n)")
+        }
+        // Not masked (an aggregated frame): copied as is.
+        WireFrame.unmaskPayload(of: WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: "42[]")), into: &out)
+        XCTAssertEqual(out, Array("42[]".utf8))
+    }
+
+    func testUTF8Check() {
+        func valid(_ b: [UInt8]) -> Bool { b.withUnsafeBufferPointer { WireFrame.isValidUTF8($0) } }
+        let ascii = Array(#"42["message",{"eventName":"e","message":{"a":1}}]"#.utf8)
+        XCTAssertTrue(valid([]))
+        XCTAssertTrue(valid(ascii))
+        XCTAssertTrue(valid(Array("é ✓ 😀 \u{FFFD}".utf8)))
+        for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xC3], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            XCTAssertFalse(valid(bad), "\(bad)")
+            XCTAssertFalse(valid(ascii + bad), "after a run of whole words: \(bad)")
+            XCTAssertFalse(valid(Array(ascii.prefix(8)) + bad + ascii), "inside a word: \(bad)")
+        }
+    }
+
+    /// The hub's own event writer gives exactly the encoder's text, and hands binary to it.
+    func testEventFramesMatchTheEncoder() throws {
+        let core = HubCore(config: HubConfig(), loop: EmbeddedEventLoop())
+        let raw = JSONValue.raw(try RawJSON(validating: Array(#"{ "a" : [1.50] }"#.utf8)))
+        let cases: [(String, [JSONValue])] = [
+            ("e", []), ("chat", [raw]), ("quote\"é\n", ["s", 1, -2.5, nil, true, ["k": [1, ["x": raw]]]]),
+            ("user:signin", ["user:signin", ["token": "t"]]), ("big", [.string(String(repeating: "x", count: 70_000))]),
+        ]
+        for (event, args) in cases {
+            let frames = try XCTUnwrap(core.eventFrames(event, args))
+            let encoded = try SocketPacketEncoder.encode(.event(event, args))
+            XCTAssertEqual(frames, [WireFrame.make(opcode: WireFrame.text, payload: encoded.engineFrame, allocator: ByteBufferAllocator())], event)
+        }
+        let withBinary = try XCTUnwrap(core.eventFrames("f", [["b": .binary([7, 8])]]))
+        XCTAssertEqual(withBinary.count, 2, "a text frame and one attachment")
+        XCTAssertEqual(Array(withBinary[1].readableBytesView), [0x82, 2, 7, 8])
+        XCTAssertNil(core.eventFrames("e", [.double(.infinity)]), "not encodable: nothing to send")
     }
 }

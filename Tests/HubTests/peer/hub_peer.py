@@ -488,6 +488,102 @@ async def bad_input():
     assert after["rtlua_hub_oversize_disconnects_total"] == before["rtlua_hub_oversize_disconnects_total"]
 
 
+async def raw_member(session, channel):
+    """A raw WebSocket client, connected and joined to `channel`; returns (ws, sid)."""
+    ws, _ = await raw_ws(session)
+    await ws.send_str("40")
+    msg = await raw_expect(ws, lambda m: m.type == aiohttp.WSMsgType.TEXT and m.data.startswith("40"), "40{sid}")
+    sid = json.loads(msg.data[2:])["sid"]
+    await ws.send_str('42["join",{"channel":"%s"}]' % channel)
+    await raw_expect(ws, lambda m: m.type == aiohttp.WSMsgType.TEXT and m.data.startswith('42["channel:join"'), "own join")
+    return ws, sid
+
+
+async def raw_text(ws, prefix, what):
+    msg = await raw_expect(ws, lambda m: m.type == aiohttp.WSMsgType.TEXT and m.data.startswith(prefix), what)
+    assert msg.type == aiohttp.WSMsgType.TEXT, f"{what}: {msg}"
+    return msg.data
+
+
+@scenario
+async def raw_relay():
+    """Message bodies and member data reach a raw receiver byte for byte, however they are
+    formatted; a body that is not valid JSON (broken nesting, bad UTF-8) is dropped and
+    counted, never relayed."""
+    odd = [
+        '{ "z" : 1.50e+2 ,\t"a":[ -0.0,1E-7, 12345678901234567890, "\\u00e9\u00e9\\ud83d\\ude00 \\/" , {"k":null} ] }',
+        '[]', '{}', '[ [ [ ] ] , { } ]', '{"b":1,"a":2}', '{"a":2,"b":1}',
+    ]
+    watcher = await Peer("W").connect()
+    await watcher.emit("join", {"channel": "r"})
+    await sync(watcher)
+    async with aiohttp.ClientSession() as s:
+        rx, _ = await raw_member(s, "r")
+        tx, tx_sid = await raw_member(s, "tx")
+        before = await metrics()
+        for i, body in enumerate(odd):
+            await tx.send_str('42["message",{"message":%s , "eventName":"odd%d","channel":"r","echo":false}]' % (body, i))
+            got = await raw_text(rx, '42["odd%d"' % i, f"odd body {i}")
+            assert got == '42["odd%d",{"channel":"r","message":%s}]' % (i, body), (got, body)
+            await watcher.wait_for(lambda e, i=i: e[0] == f"odd{i}", f"odd{i}")
+            assert watcher.received(f"odd{i}") == [[{"channel": "r", "message": json.loads(body)}]], watcher.events
+
+        # Not JSON inside the body: dropped as malformed, never relayed.
+        bad = [b'{"a":[1,}', b'{"a":1]', b'["x",tru]', b'{"s":"\xc3\x28"}', b'["\xed\xa0\x80"]', b'"\xff"']
+        for body in bad:
+            await tx.send_frame(b'42["message",{"channel":"r","eventName":"bad","message":' + body + b'}]', aiohttp.WSMsgType.TEXT)
+        await tx.send_frame('42["message",{"channel":"r","eventName":"bad","message":{"ok":"é"}}]'.encode(), aiohttp.WSMsgType.TEXT)
+        got = await raw_text(rx, '42["bad"', "the valid message after the bad ones")
+        assert got == '42["bad",{"channel":"r","message":{"ok":"é"}}]', ("a bad body was relayed", got)
+        after = await metrics()
+        assert dropped(after, "malformed") - dropped(before, "malformed") == len(bad), (before, after)
+
+        # Member data: kept as sent, in channel:update, channel:join and the members ack.
+        data = '{ "name" : "ann", "tags":["x" ,"y"], "n": 1.0 }'
+        await tx.send_str('42["update",{"data":%s}]' % data)
+        await tx.send_str('42["join",{"channel":"r"}]')
+        got = await raw_text(rx, '42["channel:join"', "the sender joining")
+        assert '"data":%s' % data in got and tx_sid in got, got
+        await rx.send_str('427["members",{"channel":"r"}]')
+        got = await raw_text(rx, "437", "members ack")
+        assert '"data":%s' % data in got, got
+        members = await watcher.sio.call("members", {"channel": "r"}, timeout=TIMEOUT)
+        assert {"id": tx_sid, "data": json.loads(data)} in members, members
+        await rx.close()
+        await tx.close()
+    await watcher.disconnect()
+
+
+@scenario
+async def mixed_sizes_in_order():
+    """Small events (coalesced per connection) and big ones (written as shared buffers),
+    text and binary, interleaved: every receiver gets all of them, in order, intact."""
+    sizes = [10, 5000, 100, 70000, 4000, 4200, 1]
+    rx = [await Peer(f"R{i}").connect() for i in range(3)]
+    tx = await Peer("T").connect()
+    for r in rx:
+        await r.emit("join", {"channel": "mix"})
+    await sync(tx, *rx)
+    count = OPTS.get("count", 140)
+    for i in range(count):
+        n = sizes[i % len(sizes)]
+        body = {"i": i, "pad": "p" * n}
+        if i % 5 == 3:
+            body["bin"] = bytes([i % 256]) * n
+        await tx.emit("message", {"channel": "mix", "eventName": "seq", "message": body})
+    for r in rx:
+        await r.wait_for(lambda e: e[0] == "seq" and e[1][0]["message"]["i"] == count - 1, "the last event")
+        got = [x[0]["message"] for x in r.received("seq")]
+        assert [m["i"] for m in got] == list(range(count)), (r.name, [m["i"] for m in got])
+        for m in got:
+            n = sizes[m["i"] % len(sizes)]
+            assert m["pad"] == "p" * n, (r.name, m["i"])
+            if m["i"] % 5 == 3:
+                assert m["bin"] == bytes([m["i"] % 256]) * n, (r.name, m["i"])
+    for p in rx + [tx]:
+        await p.disconnect()
+
+
 @scenario
 async def fuzz():
     """Seeded mutations of valid packets and random frames; the hub stays up and keeps serving."""
