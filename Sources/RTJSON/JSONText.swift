@@ -428,6 +428,11 @@ struct JSONParser {
     mutating func skipString() throws(JSONError) {
         i += 1
         while i < b.count {
+            // Eight plain ASCII bytes (no quote, backslash or control character) at a time.
+            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+            }
+            guard i < b.count else { break }
             let c = b[i]
             if c == 0x22 { i += 1; return }
             if c < 0x20 { throw JSONError("control character in string", offset: i) }
@@ -445,6 +450,15 @@ struct JSONParser {
             try skipUTF8Sequence()
         }
         throw JSONError("unterminated string", offset: i)
+    }
+
+    /// True when none of the eight bytes of `w` is ≥ 0x80, < 0x20, `"` or `\` (the
+    /// classic has-zero-byte test, applied to `w` and to `w` XOR the byte to look for).
+    @inline(__always) static func isPlainASCII(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+        return w & highs == 0 && (w &- ones &* 0x20) & highs == 0 && !hasZeroByte(w ^ (ones &* 0x22)) && !hasZeroByte(w ^ (ones &* 0x5C))
     }
 
     /// One multi-byte UTF-8 sequence starting at `i` (RFC 3629: no overlongs, no surrogates).

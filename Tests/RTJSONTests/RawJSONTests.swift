@@ -72,4 +72,24 @@ final class RawJSONTests: XCTestCase {
             XCTAssertNoThrow(try RawJSON(validating: text), "\(seq)")
         }
     }
+
+    /// Strings are skipped eight plain bytes at a time: whatever is special must be seen at
+    /// every position of the word.
+    func testEverySpecialByteIsSeenAtEveryPosition() throws {
+        for at in 0..<20 {
+            func text(_ special: [UInt8]) -> [UInt8] {
+                Array(#"{"s":""#.utf8) + [UInt8](repeating: 0x78, count: at) + special + [UInt8](repeating: 0x79, count: 19 - at) + Array(#""}"#.utf8)
+            }
+            for bad: [UInt8] in [[0x01], [0x1F], [0x0A], [0xFF], [0xC3], [0x5C, 0x71]] {  // controls, not UTF-8, bad escape
+                XCTAssertThrowsError(try RawJSON(validating: text(bad)), "\(bad) at \(at)")
+            }
+            for good: [UInt8] in [[0x20], [0x7F], [0x5C, 0x22], [0x5C, 0x5C], [0xC3, 0xA9], [0xE2, 0x82, 0xAC]] {
+                let t = text(good)
+                XCTAssertNoThrow(try RawJSON(validating: t), "\(good) at \(at)")
+                XCTAssertEqual(try RawJSON(validating: t).parsed, try JSONValue.parse(t), "\(good) at \(at)")
+            }
+            // A quote ends the string early: what follows is then not JSON.
+            XCTAssertThrowsError(try RawJSON(validating: text([0x22])), "a bare quote at \(at)")
+        }
+    }
 }
