@@ -40,6 +40,14 @@ public final class LuaScript: @unchecked Sendable {
     var managers: [Int: ManagerBinding] = [:]
     /// Set by `exit(code)`; the script ends when the current resume returns.
     var exitCode: Int32?
+    /// The idle collection (LuaScript+IdleCollect.swift): resumes so far, the pending
+    /// check, the VM's own `collectgarbage`, how many collections it made, and the heap
+    /// after the last one.
+    var resumes = 0
+    var idleCollectTask: Scheduled<Void>?
+    var collectRef: Int32 = 0
+    var fullCollections = 0
+    var collectedHeapKiB = 0.0
 
     public init(options: ScriptOptions, eventLoop: EventLoop) {
         self.options = options
@@ -52,6 +60,7 @@ public final class LuaScript: @unchecked Sendable {
         self.endPromise = eventLoop.makePromise(of: ScriptEnd.self)
         shim_set_host(L, Unmanaged.passUnretained(self).toOpaque())
         installGlobals()
+        installIdleCollect()
     }
 
     /// The script whose VM `L` (or one of its threads) belongs to.
@@ -168,6 +177,7 @@ public final class LuaScript: @unchecked Sendable {
         while running == nil, !isEnded, !queued.isEmpty {
             queued.removeFirst()()
         }
+        noteActivity()
         checkIdle()
     }
 
@@ -199,6 +209,8 @@ public final class LuaScript: @unchecked Sendable {
         isEnded = true
         for timer in timers.values { timer.task?.cancel() }
         timers = [:]
+        idleCollectTask?.cancel()
+        idleCollectTask = nil
         // After exit(), what the script sent while its connection was still coming up is
         // delivered before the script counts as ended (bounded wait).
         let closed = managers.values.map { $0.shutdown(host: self, waitForConnect: { if case .exited = how { return true }; return false }()) }
