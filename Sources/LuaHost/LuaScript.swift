@@ -11,6 +11,8 @@ public final class LuaScript: @unchecked Sendable {
     public let eventLoop: EventLoop
     public let options: ScriptOptions
     let L: OpaquePointer
+    /// The VM's block for small objects (LuaArena.swift); nil: malloc alone.
+    let arena: UnsafeMutableRawPointer?
     let bridge: LuaValueBridge
     let logger: ScriptLogger
     private let endPromise: EventLoopPromise<ScriptEnd>
@@ -54,6 +56,8 @@ public final class LuaScript: @unchecked Sendable {
         self.eventLoop = eventLoop
         let L = luaL_newstate()!
         self.L = L
+        arena = LuaArena.make()
+        if let arena { lua_setallocf(L, LuaArena.allocate, arena) }
         luaL_openlibs(L)
         self.bridge = LuaValueBridge.install(in: L)
         self.logger = ScriptLogger(script: options.path, instance: options.instance, settings: options.log, output: options.output)
@@ -61,6 +65,7 @@ public final class LuaScript: @unchecked Sendable {
         shim_set_host(L, Unmanaged.passUnretained(self).toOpaque())
         installGlobals()
         installIdleCollect()
+        if let arena { LuaArena.finishSetUp(arena) }
     }
 
     /// The script whose VM `L` (or one of its threads) belongs to.
@@ -220,6 +225,7 @@ public final class LuaScript: @unchecked Sendable {
         coroutines = [:]
         mainThread = nil
         lua_close(L)
+        if let arena { LuaArena.release(arena) }
         let pending = completions.values
         completions = [:]
         for done in pending { done() }
