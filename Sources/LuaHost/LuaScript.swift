@@ -42,14 +42,16 @@ public final class LuaScript: @unchecked Sendable {
     var managers: [Int: ManagerBinding] = [:]
     /// Set by `exit(code)`; the script ends when the current resume returns.
     var exitCode: Int32?
-    /// The idle collection (LuaScript+IdleCollect.swift): resumes so far, the pending
-    /// check, the VM's own `collectgarbage`, how many collections it made, and the heap
-    /// after the last one.
+    /// The idle and early collections (LuaScript+IdleCollect.swift): resumes so far, the
+    /// pending idle check, the VM's own `collectgarbage`, how many collections it made, and
+    /// the heap, time and resume count at the last one.
     var resumes = 0
     var idleCollectTask: Scheduled<Void>?
     var collectRef: Int32 = 0
     var fullCollections = 0
     var collectedHeapKiB = 0.0
+    var collectedAt = NIODeadline.uptimeNanoseconds(0)
+    var resumesAtCollect = 0
 
     public init(options: ScriptOptions, eventLoop: EventLoop) {
         self.options = options
@@ -151,7 +153,10 @@ public final class LuaScript: @unchecked Sendable {
         switch status {
         case LUA_OK:
             release(co)
-            if isMain { mainThread = nil }
+            if isMain {
+                mainThread = nil
+                collectExtra()
+            }
         case LUA_YIELD:
             lua_settop(co, -nres - 1)
             if !waiting.contains(co) && exitCode == nil {

@@ -5,14 +5,16 @@ import XCTest
 
 /// The full collection a script's VM gets once it has run nothing for a while.
 final class IdleCollectTests: XCTestCase {
-    /// The main chunk makes about 20 KiB of garbage, less than the incremental collector waits
-    /// for (the heap doubling since `collectgarbage()`), then sits idle until a timer prints
-    /// the heap. Only an idle collection takes the garbage away before that.
+    /// A callback makes about 20 KiB of garbage, less than the incremental collector waits
+    /// for (the heap doubling since `collectgarbage()`), then the script sits idle until a
+    /// timer prints the heap. Only an idle collection takes the garbage away before that.
     static let garbageThenIdle = """
     collectgarbage()
     local base = collectgarbage("count")
-    for i = 1, 60 do local s = string.rep("x", 150) .. i end
-    print(string.format("garbage %.0f", collectgarbage("count") - base))
+    timer.after(0, function()
+      for i = 1, 60 do local s = string.rep("x", 150) .. i end
+      print(string.format("garbage %.0f", collectgarbage("count") - base))
+    end)
     timer.after(0.5, function()
       print(string.format("idle %.0f", collectgarbage("count") - base))
     end)
@@ -31,7 +33,7 @@ final class IdleCollectTests: XCTestCase {
     }
 
     func testWithoutTheIdleDelayTheGarbageStays() throws {
-        // The same script with the idle collection off: what the test above relies on.
+        // The same script with the extra collections off: what the test above relies on.
         let run = try runScript(Self.garbageThenIdle) { $0.idleCollectDelay = nil }
         XCTAssertGreaterThan(try kib(run, "idle"), 15, run.stdout)
     }
@@ -41,18 +43,18 @@ final class IdleCollectTests: XCTestCase {
         XCTAssertGreaterThan(try kib(run, "idle"), 15, run.stdout)
     }
 
-    func testABusyScriptIsNotCollectedUntilItGoesQuiet() throws {
-        // A callback every 20 ms never leaves a 100 ms quiet period; after the last one the
-        // script ends at once, so only the collection after setting up the VM happens.
+    func testABusyScriptIsCollectedEveryFewCallbacksAtMost() throws {
+        // 40 callbacks, 2 ms apart, each with garbage: early collections look every 4th
+        // callback and at most every 10 ms; the idle one waits for 100 ms of quiet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let path = try writeScript("""
         local n = 0
         local h
-        h = timer.every(0.02, function()
+        h = timer.every(0.002, function()
           n = n + 1
-          local junk = string.rep("y", 500) .. n
-          if n == 15 then h:cancel() end
+          local junk = string.rep("y", 3000) .. n
+          if n == 40 then h:cancel() end
         end)
         """)
         var options = ScriptOptions(path: path, output: CapturedOutput().output)
@@ -60,7 +62,10 @@ final class IdleCollectTests: XCTestCase {
         let script = LuaScript(options: options, eventLoop: group.next())
         script.start()
         XCTAssertEqual(try script.ended.wait(), .finished)
-        XCTAssertEqual(try script.eventLoop.submit { script.fullCollections }.wait(), 1)
+        let collections = try script.eventLoop.submit { script.fullCollections }.wait()
+        // Set-up and main chunk, then some early ones, never one per callback.
+        XCTAssertGreaterThan(collections, 3)
+        XCTAssertLessThanOrEqual(collections, 2 + 40 / LuaScript.earlyCollectResumes)
     }
 
     func testSetUpGarbageIsCollectedBeforeTheScriptRuns() throws {
@@ -70,11 +75,22 @@ final class IdleCollectTests: XCTestCase {
         local before = collectgarbage("count")
         collectgarbage()
         print(string.format("freed %.1f", before - collectgarbage("count")))
-        """) { $0.idleCollectDelay = nil }
+        """)
         XCTAssertLessThan(try kib(run, "freed"), 1.5, run.stdout)
     }
 
-    func testFinalizerExitDuringAnIdleCollectionEndsTheScript() throws {
+    func testGarbageOfTheMainChunkIsCollectedWhenItEnds() throws {
+        // No quiet period before the timer runs: only the collection at the main chunk's end.
+        let run = try runScript("""
+        collectgarbage()
+        local base = collectgarbage("count")
+        for i = 1, 60 do local s = string.rep("x", 150) .. i end
+        timer.after(0, function() print(string.format("after %.0f", collectgarbage("count") - base)) end)
+        """) { $0.idleCollectDelay = .seconds(60) }
+        XCTAssertLessThan(try kib(run, "after"), 5, run.stdout)
+    }
+
+    func testFinalizerExitDuringAnExtraCollectionEndsTheScript() throws {
         let run = try runScript("""
         setmetatable({}, {__gc = function() exit(3) end})
         for i = 1, 60 do local s = string.rep("x", 150) .. i end
@@ -82,5 +98,42 @@ final class IdleCollectTests: XCTestCase {
         """) { $0.idleCollectDelay = .milliseconds(50) }
         XCTAssertEqual(run.end, .exited(3))
         XCTAssertFalse(run.stdout.contains("not reached"))
+    }
+}
+
+/// The collections between callbacks of a script that never goes quiet.
+final class EarlyCollectTests: XCTestCase {
+    /// A callback every 20 ms makes about 2 KiB of garbage (its coroutine and two strings);
+    /// the 12th prints how much the heap grew (the incremental collector waits for ~33 KiB).
+    static let steadyGarbage = """
+    collectgarbage()
+    local base = collectgarbage("count")
+    local n = 0
+    local h
+    h = timer.every(0.02, function()
+      n = n + 1
+      local junk = string.rep("z", 500) .. n
+      if n == 12 then
+        print(string.format("grown %.0f", collectgarbage("count") - base))
+        h:cancel()
+      end
+    end)
+    """
+
+    func grown(_ run: ScriptRun) throws -> Double {
+        let line = try XCTUnwrap(run.lines.first { $0.hasPrefix("grown ") }, run.stdout + run.stderr)
+        return try XCTUnwrap(Double(line.dropFirst(6)))
+    }
+
+    func testGarbageOfBackToBackCallbacksIsCollectedWithoutAQuietPeriod() throws {
+        // The idle delay is far longer than the run: only the early collections act.
+        let run = try runScript(Self.steadyGarbage) { $0.idleCollectDelay = .seconds(60) }
+        XCTAssertEqual(run.end, .finished)
+        XCTAssertLessThan(try grown(run), 14, run.stdout)
+    }
+
+    func testWithoutThemTheGarbageOfThoseCallbacksStays() throws {
+        let run = try runScript(Self.steadyGarbage) { $0.idleCollectDelay = nil }
+        XCTAssertGreaterThan(try grown(run), 20, run.stdout)
     }
 }
