@@ -38,6 +38,20 @@ final class IdleCollectTests: XCTestCase {
         XCTAssertGreaterThan(try kib(run, "idle"), 15, run.stdout)
     }
 
+    func testAQuietScriptLosesEvenALittleGarbageAfterALongerWhile() throws {
+        // About 3 KiB of garbage, under a quarter of the heap: not collected after the idle
+        // delay (50 ms) but after four times as long.
+        let run = try runScript("""
+        collectgarbage()
+        local base = collectgarbage("count")
+        timer.after(0, function() local s = string.rep("x", 1500) .. "y" end)
+        timer.after(0.1, function() print(string.format("short %.1f", collectgarbage("count") - base)) end)
+        timer.after(0.6, function() print(string.format("long %.1f", collectgarbage("count") - base)) end)
+        """) { $0.idleCollectDelay = .milliseconds(50) }
+        XCTAssertGreaterThan(try kib(run, "short"), 2.5, run.stdout)
+        XCTAssertLessThan(try kib(run, "long"), 1.5, run.stdout)
+    }
+
     func testAStoppedCollectorIsLeftStopped() throws {
         let run = try runScript("collectgarbage('stop')\n" + Self.garbageThenIdle) { $0.idleCollectDelay = .milliseconds(50) }
         XCTAssertGreaterThan(try kib(run, "idle"), 15, run.stdout)
