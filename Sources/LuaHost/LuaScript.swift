@@ -11,6 +11,8 @@ public final class LuaScript: @unchecked Sendable {
     public let eventLoop: EventLoop
     public let options: ScriptOptions
     let L: OpaquePointer
+    /// The VM's block for small objects (LuaArena.swift); nil: malloc alone.
+    let arena: UnsafeMutableRawPointer?
     let bridge: LuaValueBridge
     let logger: ScriptLogger
     private let endPromise: EventLoopPromise<ScriptEnd>
@@ -44,18 +46,32 @@ public final class LuaScript: @unchecked Sendable {
     var managers: [Int: ManagerBinding] = [:]
     /// Set by `exit(code)`; the script ends when the current resume returns.
     var exitCode: Int32?
+    /// The idle and early collections (LuaScript+IdleCollect.swift): resumes so far, the
+    /// pending idle check, the VM's own `collectgarbage`, how many collections it made, and
+    /// the heap, time and resume count at the last one.
+    var resumes = 0
+    var idleCollectTask: Scheduled<Void>?
+    var collectRef: Int32 = 0
+    var fullCollections = 0
+    var collectedHeapKiB = 0.0
+    var collectedAt = NIODeadline.uptimeNanoseconds(0)
+    var resumesAtCollect = 0
 
     public init(options: ScriptOptions, eventLoop: EventLoop) {
         self.options = options
         self.eventLoop = eventLoop
         let L = luaL_newstate()!
         self.L = L
+        arena = LuaArena.make()
+        if let arena { lua_setallocf(L, LuaArena.allocate, arena) }
         luaL_openlibs(L)
         self.bridge = LuaValueBridge.install(in: L)
         self.logger = ScriptLogger(script: options.path, instance: options.instance, settings: options.log, output: options.output)
         self.endPromise = eventLoop.makePromise(of: ScriptEnd.self)
         shim_set_host(L, Unmanaged.passUnretained(self).toOpaque())
         installGlobals()
+        installIdleCollect()
+        if let arena { LuaArena.finishSetUp(arena) }
     }
 
     /// The script whose VM `L` (or one of its threads) belongs to.
@@ -147,7 +163,10 @@ public final class LuaScript: @unchecked Sendable {
         switch status {
         case LUA_OK:
             release(co, reusable: true)
-            if isMain { mainThread = nil }
+            if isMain {
+                mainThread = nil
+                collectExtra()
+            }
         case LUA_YIELD:
             lua_settop(co, -nres - 1)
             if !waiting.contains(co) && exitCode == nil {
@@ -178,6 +197,7 @@ public final class LuaScript: @unchecked Sendable {
         while running == nil, !isEnded, !queued.isEmpty {
             queued.removeFirst()()
         }
+        noteActivity()
         checkIdle()
     }
 
@@ -217,6 +237,8 @@ public final class LuaScript: @unchecked Sendable {
         isEnded = true
         for timer in timers.values { timer.task?.cancel() }
         timers = [:]
+        idleCollectTask?.cancel()
+        idleCollectTask = nil
         // After exit(), what the script sent while its connection was still coming up is
         // delivered before the script counts as ended (bounded wait).
         let closed = managers.values.map { $0.shutdown(host: self, waitForConnect: { if case .exited = how { return true }; return false }()) }
@@ -227,6 +249,7 @@ public final class LuaScript: @unchecked Sendable {
         idleCoroutines = []  // their refs go with the registry in lua_close
         mainThread = nil
         lua_close(L)
+        if let arena { LuaArena.release(arena) }
         let pending = completions.values
         completions = [:]
         for done in pending { done() }

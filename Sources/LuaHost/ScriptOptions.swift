@@ -20,6 +20,10 @@ public struct ScriptOptions: Sendable {
     public var http: HTTPClient
     /// How managers are made (tests inject one over a fake connection).
     public var makeManager: @Sendable (RealtimeConfig, EventLoop, HTTPClient) throws -> RealtimeManager
+    /// How long the script must have run nothing before its VM gets a full garbage
+    /// collection (nil: neither this nor the early collections between callbacks; the
+    /// incremental collector alone).
+    public var idleCollectDelay: TimeAmount? = .milliseconds(250)
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

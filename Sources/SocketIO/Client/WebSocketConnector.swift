@@ -9,6 +9,10 @@ import NIOWebSocket
 enum WebSocketConnector {
     /// Large enough for multi-megabyte binary attachments in one message.
     static let maxMessageSize = 64 << 20
+    /// Reads start with a 512-byte buffer rather than NIO's 2 KiB and double after each full
+    /// read, up to 64 KiB. The channel keeps its receive buffer for reuse, so an idle
+    /// connection (pings, presence events) holds 1.5 KiB less; a burst grows it in a few reads.
+    static let receiveBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
 
     static func connect(
         endpoint: WebSocketEndpoint,
@@ -23,6 +27,7 @@ enum WebSocketConnector {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: receiveBuffer)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations

@@ -1,0 +1,80 @@
+import CLua
+import NIOPosix
+import XCTest
+@testable import LuaHost
+
+/// The block a VM's small objects are laid out in.
+final class LuaArenaTests: XCTestCase {
+    var block: UnsafeMutableRawPointer!
+
+    override func setUpWithError() throws {
+        block = try XCTUnwrap(LuaArena.make())
+    }
+
+    override func tearDown() {
+        LuaArena.release(block)
+    }
+
+    func alloc(_ size: Int) -> UnsafeMutableRawPointer {
+        LuaArena.allocate(block, nil, 0, size)!
+    }
+
+    func owned(_ p: UnsafeMutableRawPointer) -> Bool {
+        LuaArena.owns(block.assumingMemoryBound(to: LuaArena.Header.self), block, p)
+    }
+
+    func testSmallObjectsAreLaidEndToEndWithoutHeaders() {
+        let a = alloc(24), b = alloc(20), c = alloc(40)
+        XCTAssertTrue(owned(a) && owned(b) && owned(c))
+        XCTAssertEqual(b - a, 24)
+        XCTAssertEqual(c - b, 24)  // 20 rounds up to 8-byte class 24
+        XCTAssertEqual(Int(bitPattern: c) % 8, 0)
+        XCTAssertEqual(LuaArena.used(block), 88)
+    }
+
+    func testAFreedObjectIsReusedForItsSizeClass() {
+        let a = alloc(48)
+        _ = alloc(16)
+        XCTAssertNil(LuaArena.allocate(block, a, 48, 0))
+        XCTAssertNotEqual(alloc(56), a)
+        XCTAssertEqual(alloc(41), a)
+    }
+
+    func testGrowingMovesWithTheContentsAndShrinkingStaysPut() {
+        let a = alloc(32)
+        for i in 0..<32 { a.storeBytes(of: UInt8(i), toByteOffset: i, as: UInt8.self) }
+        let grown = LuaArena.allocate(block, a, 32, 200)!
+        XCTAssertNotEqual(grown, a)
+        XCTAssertEqual((0..<32).map { grown.load(fromByteOffset: $0, as: UInt8.self) }, (0..<32).map(UInt8.init))
+        XCTAssertEqual(alloc(32), a, "the old place is free for reuse")
+        XCTAssertEqual(LuaArena.allocate(block, grown, 200, 100), grown)
+        let large = LuaArena.allocate(block, grown, 100, 4000)!
+        XCTAssertFalse(owned(large))
+        XCTAssertEqual((0..<32).map { large.load(fromByteOffset: $0, as: UInt8.self) }, (0..<32).map(UInt8.init))
+        XCTAssertNil(LuaArena.allocate(block, large, 4000, 0))
+    }
+
+    func testLargeRequestsAndAFullBlockUseMalloc() {
+        let big = alloc(LuaArena.smallLimit + 1)
+        XCTAssertFalse(owned(big))
+        XCTAssertNil(LuaArena.allocate(block, big, LuaArena.smallLimit + 1, 0))
+        var seen = Set<UnsafeMutableRawPointer>()
+        var fromMalloc: [UnsafeMutableRawPointer] = []
+        while fromMalloc.count < 10 {
+            let p = alloc(64)
+            XCTAssertTrue(seen.insert(p).inserted)
+            if !owned(p) { fromMalloc.append(p) }
+        }
+        for p in fromMalloc { XCTAssertNil(LuaArena.allocate(block, p, 64, 0)) }
+    }
+
+    func testAVMsSetUpGoesIntoItsBlock() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let script = LuaScript(options: ScriptOptions(path: "none.lua", output: CapturedOutput().output), eventLoop: group.next())
+        let arena = try XCTUnwrap(script.arena)
+        XCTAssertGreaterThan(LuaArena.used(arena), 12 << 10)
+        script.stop()
+        _ = try script.ended.wait()
+    }
+}
