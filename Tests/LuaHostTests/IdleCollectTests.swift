@@ -117,8 +117,9 @@ final class IdleCollectTests: XCTestCase {
 
 /// The collections between callbacks of a script that never goes quiet.
 final class EarlyCollectTests: XCTestCase {
-    /// A callback every 20 ms makes about 2 KiB of garbage (its coroutine and two strings);
-    /// the 12th prints how much the heap grew (the incremental collector waits for ~33 KiB).
+    /// A callback every 20 ms makes about 2 KiB of garbage (two strings; its coroutine is
+    /// reused); the 12th prints how much the heap grew (the incremental collector waits for
+    /// the heap to double, ~33 KiB more).
     static let steadyGarbage = """
     collectgarbage()
     local base = collectgarbage("count")
@@ -126,7 +127,7 @@ final class EarlyCollectTests: XCTestCase {
     local h
     h = timer.every(0.02, function()
       n = n + 1
-      local junk = string.rep("z", 500) .. n
+      local junk = string.rep("z", 1000) .. n
       if n == 12 then
         print(string.format("grown %.0f", collectgarbage("count") - base))
         h:cancel()
