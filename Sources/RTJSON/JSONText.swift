@@ -126,6 +126,10 @@ extension JSONValue {
     public static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var p = JSONParser(b)
         while p.i < b.count {
+            while p.i + 8 <= b.count, UnsafeRawPointer(b.baseAddress! + p.i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                p.i += 8
+            }
+            guard p.i < b.count else { break }
             if b[p.i] < 0x80 { p.i += 1; continue }
             do { try p.skipUTF8Sequence() } catch { return false }
         }
@@ -166,6 +170,11 @@ extension JSONValue {
         var runStart = 0
         var i = 0
         while i < b.count {
+            // Eight bytes that need no escape at a time (bytes ≥ 0x80 go the slow way).
+            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+            }
+            guard i < b.count else { break }
             let c = b[i]
             if c >= 0x20, c != 0x22, c != 0x5C { i += 1; continue }
             if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart..<i])) }

@@ -92,4 +92,23 @@ final class RawJSONTests: XCTestCase {
             XCTAssertThrowsError(try RawJSON(validating: text([0x22])), "a bare quote at \(at)")
         }
     }
+
+    /// The writer skips eight plain bytes at a time too: an escape or a non-ASCII byte at
+    /// any position must still be handled, and the UTF-8 check must see a bad byte anywhere.
+    func testWriterAndUTF8CheckSeeSpecialBytesAtEveryPosition() throws {
+        for at in 0..<20 {
+            for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}", "é", "€", "😀", "/"] {
+                let s = String(repeating: "a", count: at) + special + String(repeating: "b", count: 19 - at)
+                let text = try JSONValue.string(s).jsonText()
+                XCTAssertEqual(try JSONValue.parse(text), .string(s), "\(special) at \(at): \(text)")
+                XCTAssertFalse(text.dropFirst().dropLast().contains { $0 == "\n" || $0 == "\u{01}" }, text)
+                XCTAssertTrue(Array(s.utf8).withUnsafeBufferPointer(JSONValue.isValidUTF8))
+            }
+            var bad = [UInt8](repeating: 0x61, count: 24)
+            bad[at] = 0xFF
+            XCTAssertFalse(bad.withUnsafeBufferPointer(JSONValue.isValidUTF8), "0xFF at \(at)")
+            bad[at] = 0xC3  // a lead byte with no continuation
+            XCTAssertFalse(bad.withUnsafeBufferPointer(JSONValue.isValidUTF8), "0xC3 at \(at)")
+        }
+    }
 }

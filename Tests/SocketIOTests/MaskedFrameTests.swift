@@ -45,6 +45,23 @@ final class MaskedFrameTests: XCTestCase {
         XCTAssertEqual(try read(binary).opcode, 2)
     }
 
+    /// Small frames share one outbox buffer: each must read back whole, in order.
+    func testFramesAppendedToOneBufferReadBackInOrder() throws {
+        var outbox = ByteBufferAllocator().buffer(capacity: 16)
+        let payloads: [[UInt8]] = [Array("42[\"a\"]".utf8), [], Array(repeating: 7, count: 300), Array("last".utf8)]
+        for (i, p) in payloads.enumerated() {
+            MaskedFrame.write(opcode: MaskedFrame.text, payload: p, maskKey: UInt32(0x0102_0304 &* (i + 1)), into: &outbox)
+        }
+        for p in payloads {
+            let b = Array(outbox.readableBytesView)
+            let length = Int(b[1] & 0x7F) == 126 ? Int(b[2]) << 8 | Int(b[3]) : Int(b[1] & 0x7F)
+            let header = (Int(b[1] & 0x7F) == 126 ? 4 : 2) + 4
+            let frame = outbox.readSlice(length: header + length)!
+            XCTAssertEqual(try read(frame).payload, p)
+        }
+        XCTAssertEqual(outbox.readableBytes, 0)
+    }
+
     func testMaskKeysVaryFromFrameToFrame() {
         var keys = MaskKeyGenerator()
         XCTAssertEqual(Set((0..<100).map { _ in keys.nextKey() }).count, 100)
