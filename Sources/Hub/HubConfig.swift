@@ -15,7 +15,9 @@ public struct HubConfig: Sendable {
     public var maxPayload = 1_000_000
 
     /// Bytes that may wait unsent to one client before the hub gives up on it (a slow
-    /// consumer must not make the hub buffer without bound). 0: max(4 MiB, 4 × maxPayload).
+    /// consumer must not make the hub buffer without bound). 0: max(16 MiB, 4 × maxPayload).
+    /// At 4 MiB the hub, which forwards faster than a Lua bot handles messages, cut off
+    /// healthy bots during a burst of ~40,000 small messages; 16 MiB absorbs ~150,000.
     var outboundBufferLimit = 0
     /// Milliseconds a WebSocket may stay open without a Socket.IO CONNECT.
     var connectTimeout: Int64 = 45000
@@ -34,7 +36,7 @@ public struct HubConfig: Sendable {
     }
 
     var effectiveOutboundLimit: Int {
-        outboundBufferLimit > 0 ? outboundBufferLimit : max(4 << 20, 4 * maxPayload)
+        outboundBufferLimit > 0 ? outboundBufferLimit : max(16 << 20, 4 * maxPayload)
     }
 
     /// Why this config cannot run, or nil.
