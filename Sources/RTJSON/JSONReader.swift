@@ -44,10 +44,10 @@ public struct JSONReader {
     }
 
     /// After a member: true when `,` follows (another member), false at `}`.
-    public mutating func nextMember() throws(JSONError) -> Bool { try next(close: 0x7D) }
+    public mutating func nextMember() throws(JSONError) -> Bool { try p.commaOrEnd(0x7D) }
 
     /// After an element: true when `,` follows (another element), false at `]`.
-    public mutating func nextElement() throws(JSONError) -> Bool { try next(close: 0x5D) }
+    public mutating func nextElement() throws(JSONError) -> Bool { try p.commaOrEnd(0x5D) }
 
     /// Reads a member's key and its `:`; `body` sees the key's UTF-8 bytes.
     public mutating func readKey<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) throws(JSONError) -> R {
@@ -114,14 +114,6 @@ public struct JSONReader {
         p.skipWhitespace()
         if p.i < p.b.count, p.b[p.i] == close { p.i += 1; return true }
         return false
-    }
-
-    private mutating func next(close: UInt8) throws(JSONError) -> Bool {
-        p.skipWhitespace()
-        guard p.i < p.b.count else { throw JSONError("unexpected end of JSON", offset: p.i) }
-        if p.b[p.i] == 0x2C { p.i += 1; return true }
-        if p.b[p.i] == close { p.i += 1; return false }
-        throw JSONError("expected ',' or '\(Character(Unicode.Scalar(close)))'", offset: p.i)
     }
 }
 

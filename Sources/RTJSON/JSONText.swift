@@ -218,6 +218,16 @@ struct JSONParser {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
     }
 
+    /// After a member or element: true at `,` (another follows), false at `close` (`}` or
+    /// `]`, the container ends); either is read.
+    mutating func commaOrEnd(_ close: UInt8) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
+        if b[i] == 0x2C { i += 1; return true }
+        if b[i] == close { i += 1; return false }
+        throw JSONError("expected ',' or '\(Character(Unicode.Scalar(close)))'", offset: i)
+    }
+
     mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
         guard depth <= JSONValue.maxParseDepth else { throw JSONError("nesting too deep", offset: i) }
         skipWhitespace()
@@ -261,11 +271,7 @@ struct JSONParser {
             guard i < b.count, b[i] == 0x3A else { throw JSONError("expected ':'", offset: i) }
             i += 1
             o[k] = try parseValue(depth: depth + 1)
-            skipWhitespace()
-            guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
-            if b[i] == 0x2C { i += 1; continue }
-            if b[i] == 0x7D { i += 1; return .object(o) }
-            throw JSONError("expected ',' or '}'", offset: i)
+            if try !commaOrEnd(0x7D) { return .object(o) }
         }
     }
 
@@ -277,11 +283,7 @@ struct JSONParser {
         a.reserveCapacity(4)
         while true {
             a.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
-            if b[i] == 0x2C { i += 1; continue }
-            if b[i] == 0x5D { i += 1; return .array(a) }
-            throw JSONError("expected ',' or ']'", offset: i)
+            if try !commaOrEnd(0x5D) { return .array(a) }
         }
     }
 
@@ -387,11 +389,7 @@ struct JSONParser {
                 guard i < b.count, b[i] == 0x3A else { throw JSONError("expected ':'", offset: i) }
                 i += 1
                 try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
-                if b[i] == 0x2C { i += 1; continue }
-                if b[i] == 0x7D { i += 1; return }
-                throw JSONError("expected ',' or '}'", offset: i)
+                if try !commaOrEnd(0x7D) { return }
             }
         case 0x5B:
             i += 1
@@ -399,11 +397,7 @@ struct JSONParser {
             if i < b.count, b[i] == 0x5D { i += 1; return }
             while true {
                 try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
-                if b[i] == 0x2C { i += 1; continue }
-                if b[i] == 0x5D { i += 1; return }
-                throw JSONError("expected ',' or ']'", offset: i)
+                if try !commaOrEnd(0x5D) { return }
             }
         case 0x22: try skipString()
         case 0x74: try expect("true")
