@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CLua
+import NIOConcurrencyHelpers
 
 /// Where a VM's small objects go first. Setting up a VM (the standard libraries, the rtlua
 /// globals) makes several hundred objects of 24 to 256 bytes (20 KiB) that live as long as
@@ -40,11 +41,11 @@ enum LuaArena {
     static let objectsOffset = headsOffset + (classes + 1) * 8
 
     /// What the last set-up used, objects only (0: none yet).
-    private static let setUpSize = LockedInt()
+    private static let setUpSize = NIOLockedValueBox(0)  // VMs are set up on any thread
 
     /// A new block (nil when out of memory: the VM then uses malloc alone).
     static func make() -> UnsafeMutableRawPointer? {
-        let known = setUpSize.value
+        let known = setUpSize.withLockedValue { $0 }
         let capacity = known == 0 ? firstCapacity : objectsOffset + known + slack
         guard let block = malloc(capacity) else { return nil }
         let base = UInt(bitPattern: block)
@@ -57,7 +58,8 @@ enum LuaArena {
     /// Notes how much the VM's set-up used, for sizing the next block.
     static func finishSetUp(_ block: UnsafeMutableRawPointer) {
         let header = block.assumingMemoryBound(to: Header.self).pointee
-        setUpSize.value = Int(header.next - UInt(bitPattern: block)) - objectsOffset + header.overflow
+        let size = Int(header.next - UInt(bitPattern: block)) - objectsOffset + header.overflow
+        setUpSize.withLockedValue { $0 = size }
         block.assumingMemoryBound(to: Header.self).pointee.overflow = -1
     }
 
@@ -134,29 +136,5 @@ enum LuaArena {
         let heads = heads(block)
         ptr.storeBytes(of: heads[cls], as: UnsafeMutableRawPointer?.self)
         heads[cls] = ptr
-    }
-}
-
-/// An Int behind a mutex (VMs are set up on any thread).
-private final class LockedInt: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var stored = 0
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    var value: Int {
-        get {
-            pthread_mutex_lock(mutex)
-            defer { pthread_mutex_unlock(mutex) }
-            return stored
-        }
-        set {
-            pthread_mutex_lock(mutex)
-            stored = newValue
-            pthread_mutex_unlock(mutex)
-        }
     }
 }
