@@ -125,7 +125,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
             // Parts of the packet are relayed byte for byte, so broken UTF-8 is refused here
             // rather than passed on.
-            guard WireFrame.isValidUTF8(packet) else { return core.countDrop(.malformed) }
+            guard JSONValue.isValidUTF8(packet) else { return core.countDrop(.malformed) }
             do {
                 if let packet = try decoder.receiveText(bytes: packet) { receive(packet) }
             } catch {

@@ -155,11 +155,9 @@ extension JSONValue {
     }
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        out.append(0x22)
-        if s.utf8.withContiguousStorageIfAvailable({ writeEscaped($0, into: &out) }) == nil {
-            Array(s.utf8).withUnsafeBufferPointer { writeEscaped($0, into: &out) }
+        if s.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0, into: &out) }) == nil {
+            Array(s.utf8).withUnsafeBufferPointer { writeString(utf8: $0, into: &out) }
         }
-        out.append(0x22)
     }
 
     /// Appends `b` with JSON escapes, copying the runs between escapes in one piece.

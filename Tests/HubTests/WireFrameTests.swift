@@ -41,7 +41,7 @@ final class WireFrameTests: XCTestCase {
     }
 
     func testUTF8Check() {
-        func valid(_ b: [UInt8]) -> Bool { b.withUnsafeBufferPointer { WireFrame.isValidUTF8($0) } }
+        func valid(_ b: [UInt8]) -> Bool { b.withUnsafeBufferPointer { JSONValue.isValidUTF8($0) } }
         let ascii = Array(#"42["message",{"eventName":"e","message":{"a":1}}]"#.utf8)
         XCTAssertTrue(valid([]))
         XCTAssertTrue(valid(ascii))

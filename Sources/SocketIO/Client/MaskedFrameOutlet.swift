@@ -59,7 +59,7 @@ final class MaskedFrameOutlet: ChannelOutboundHandler, RemovableChannelHandler, 
 }
 
 /// A client-to-server frame (RFC 6455 §5.2): FIN, opcode, the length with the mask bit,
-/// the 4-byte key, then the payload XORed with the key, eight bytes at a time.
+/// the 4-byte key, then the payload masked (`WebSocketWire`).
 enum MaskedFrame {
     static let text: UInt8 = 0x1
     static let binary: UInt8 = 0x2
@@ -73,32 +73,10 @@ enum MaskedFrame {
     /// Appends the frame to `buffer`.
     static func write(opcode: UInt8, payload: [UInt8], maskKey: UInt32, into buffer: inout ByteBuffer) {
         let n = payload.count
-        buffer.writeInteger(0x80 | opcode)
-        if n < 126 {
-            buffer.writeInteger(0x80 | UInt8(n))
-        } else if n <= Int(UInt16.max) {
-            buffer.writeInteger(UInt8(0x80 | 126))
-            buffer.writeInteger(UInt16(n))
-        } else {
-            buffer.writeInteger(UInt8(0x80 | 127))
-            buffer.writeInteger(UInt64(n))
-        }
-        buffer.writeInteger(maskKey)  // big-endian: the key's bytes in wire order
-        // The key's bytes in wire order, twice, as a word in memory order.
-        let wireOrder = UInt64(maskKey.byteSwapped)  // first wire byte lowest
-        let key8 = UInt64(littleEndian: wireOrder | wireOrder << 32)
+        WebSocketWire.writeHeader(opcode: opcode, length: n, maskKey: maskKey, into: &buffer)
         _ = payload.withUnsafeBytes { src in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { dst in
-                var i = 0
-                while i + 8 <= n {
-                    let word = src.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ key8
-                    dst.storeBytes(of: word, toByteOffset: i, as: UInt64.self)
-                    i += 8
-                }
-                while i < n {
-                    dst[i] = src[i] ^ UInt8(truncatingIfNeeded: maskKey >> (24 - 8 * (i & 3)))
-                    i += 1
-                }
+                WebSocketWire.mask(key: maskKey, from: src, to: dst)
                 return n
             }
         }
