@@ -101,6 +101,20 @@ public struct JSONReader {
         }
     }
 
+    /// Skips the next value, checked as `JSONValue.parse` would check it.
+    public mutating func skipValue() throws(JSONError) {
+        try p.skipValue(depth: 0)
+    }
+
+    /// The next value's text (checked), copied out as a `RawJSON`: a member a reader passes
+    /// on without looking inside, such as a message body.
+    public mutating func readRaw() throws(JSONError) -> RawJSON {
+        p.skipWhitespace()
+        let start = p.i
+        try p.skipValue(depth: 0)
+        return RawJSON(unchecked: Array(p.b[start..<p.i]))
+    }
+
     /// Checks that nothing but whitespace is left.
     public mutating func finish() throws(JSONError) {
         p.skipWhitespace()

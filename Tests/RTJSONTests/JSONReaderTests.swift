@@ -74,4 +74,39 @@ final class JSONReaderTests: XCTestCase {
             _ = try r.readString { _ in 0 }
         }, "an unterminated string still throws")
     }
+
+    /// readRaw hands a member over as its own text, the bytes as written; skipValue passes
+    /// it by. Both check it as the parser would.
+    func testReadRawAndSkipValue() throws {
+        let doc = #"{"channel":"c1", "message" : {"seq":1,"s":"a\"b}","n":[1,{"x":null}]} ,"echo":false}"#
+        let (message, echo) = try Array(doc.utf8).withUnsafeBufferPointer { b in
+            var r = JSONReader(b)
+            var message: RawJSON?
+            var echo: JSONValue?
+            XCTAssertFalse(try r.beginObject())
+            repeat {
+                switch try r.readKey({ String(decoding: $0, as: UTF8.self) }) {
+                case "message": message = try r.readRaw()
+                case "echo": echo = try r.readLiteral()
+                default: try r.skipValue()
+                }
+            } while try r.nextMember()
+            try r.finish()
+            return (message, echo)
+        }
+        XCTAssertEqual(message.map { String(decoding: $0.bytes, as: UTF8.self) }, #"{"seq":1,"s":"a\"b}","n":[1,{"x":null}]}"#)
+        XCTAssertEqual(message.map { JSONValue.raw($0) }, try JSONValue.parse(#"{"seq":1,"s":"a\"b}","n":[1,{"x":null}]}"#))
+        XCTAssertEqual(echo, .bool(false))
+
+        for bad in [#"{"a":[1,]}"#, #"{"a":"\x"}"#, #"{"a":tru}"#, "{\"a\":\"\u{01}\"}", #"{"a":{"b" 1}}"#] {
+            for skip in [true, false] {
+                XCTAssertThrowsError(try Array(bad.utf8).withUnsafeBufferPointer { b in
+                    var r = JSONReader(b)
+                    _ = try r.beginObject()
+                    _ = try r.readKey { _ in 0 }
+                    if skip { try r.skipValue() } else { _ = try r.readRaw() }
+                }, bad)
+            }
+        }
+    }
 }
