@@ -101,17 +101,19 @@ public struct JSONReader {
         }
     }
 
-    /// Skips the next value, checked as `JSONValue.parse` would check it.
+    /// Skips the next value, checked as `JSONValue.parse` would check it; in checked text
+    /// only its brackets and strings are followed.
     public mutating func skipValue() throws(JSONError) {
-        try p.skipValue(depth: 0)
+        if checksStrings { try p.skipValue(depth: 0) } else { p.skipCheckedValue() }
     }
 
-    /// The next value's text (checked), copied out as a `RawJSON`: a member a reader passes
-    /// on without looking inside, such as a message body.
+    /// The next value's text, copied out as a `RawJSON`: a member a reader passes on
+    /// without looking inside, such as a message body. Checked as `skipValue` checks it.
     public mutating func readRaw() throws(JSONError) -> RawJSON {
         p.skipWhitespace()
         let start = p.i
-        try p.skipValue(depth: 0)
+        try skipValue()
+        guard p.i > start else { throw JSONError("unexpected end of JSON", offset: p.i) }
         return RawJSON(unchecked: Array(p.b[start..<p.i]))
     }
 
@@ -143,5 +145,53 @@ extension JSONParser {
             try k.skipUTF8Sequence()
             if k.i > range.upperBound { throw JSONError("invalid UTF-8", offset: range.upperBound) }
         }
+    }
+}
+
+extension JSONParser {
+    /// Skips one value of text known to be valid JSON (a `RawJSON`), following only its
+    /// brackets and strings. Never reads out of bounds, whatever the text.
+    mutating func skipCheckedValue() {
+        skipWhitespace()
+        guard i < b.count else { return }
+        switch b[i] {
+        case 0x22:
+            skipCheckedString()
+        case 0x7B, 0x5B:
+            var depth = 0
+            repeat {
+                switch b[i] {
+                case 0x22: skipCheckedString(); continue
+                case 0x7B, 0x5B: depth += 1
+                case 0x7D, 0x5D: depth -= 1
+                default: break
+                }
+                i += 1
+            } while depth > 0 && i < b.count
+        default:  // a number or a literal: up to the next delimiter
+            while i < b.count {
+                switch b[i] {
+                case 0x2C, 0x7D, 0x5D, 0x20, 0x0A, 0x0D, 0x09: return
+                default: i += 1
+                }
+            }
+        }
+    }
+
+    /// From a string's opening quote to past its closing one, eight plain bytes at a time.
+    private mutating func skipCheckedString() {
+        i += 1
+        while i < b.count {
+            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+            }
+            guard i < b.count else { return }
+            switch b[i] {
+            case 0x22: i += 1; return
+            case 0x5C: i += 2
+            default: i += 1
+            }
+        }
+        i = min(i, b.count)
     }
 }

@@ -109,4 +109,38 @@ final class JSONReaderTests: XCTestCase {
             }
         }
     }
+
+    /// In checked text skipValue follows brackets and strings only; it must end where the
+    /// checking skip ends, and stay in bounds on any bytes at all.
+    func testCheckedSkipEndsWhereTheCheckingSkipEnds() throws {
+        let values = [
+            "0", "-12.5e3", "true", "null", #""""#, #""a\"b\\""#, #""\\""#, #""héllo ✓ 😀 and more than eight bytes""#,
+            "[]", "{}", #"[1,"]",{"a":"}"},[[]]]"#, #"{"k":"v\\","n":{"m":[1,2,{"x":"\u005d]"}]}}"#,
+            #"["0123456789abcdef\"0123456789abcdef"]"#,
+        ]
+        for v in values {
+            for (before, after) in [("", ""), ("[", ",1]"), ("{\"k\": ", " }"), ("[", " ]"), ("[", "]")] {
+                let doc = Array((before + v + after).utf8)
+                let ends = try [false, true].map { checked in
+                    try doc.withUnsafeBufferPointer { b -> String in
+                        var r = JSONReader(b, checkedText: checked)
+                        if before == "[" { XCTAssertFalse(try r.beginArray()) }
+                        if before.hasPrefix("{") { XCTAssertFalse(try r.beginObject()); _ = try r.readKey { _ in 0 } }
+                        return String(decoding: try r.readRaw().bytes, as: UTF8.self)
+                    }
+                }
+                XCTAssertEqual(ends[0], v, before + v + after)
+                XCTAssertEqual(ends[1], v, before + v + after)
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = Array(#"{}[]",:\ a1"#.utf8) + [0xC3, 0x80]
+        for _ in 0..<2000 {
+            let junk = (0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            junk.withUnsafeBufferPointer { b in
+                var r = JSONReader(b, checkedText: true)
+                if let raw = try? r.readRaw() { XCTAssertLessThanOrEqual(raw.bytes.count, b.count) }
+            }
+        }
+    }
 }
