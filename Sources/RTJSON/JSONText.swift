@@ -154,7 +154,8 @@ extension JSONValue {
         out[start...].reverse()
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    /// A quoted, escaped string.
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         if s.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0, into: &out) }) == nil {
             Array(s.utf8).withUnsafeBufferPointer { writeString(utf8: $0, into: &out) }
         }

@@ -51,19 +51,25 @@ struct OutboundState {
         }
         var out: [UInt8] = []
         out.reserveCapacity(body.bytes.count + eventName.utf8.count + (channel?.utf8.count ?? 0) + 64)
+        writeMessagePayload(channel, eventName, body, echo, into: &out)
+        return .raw(RawJSON(unchecked: out))
+    }
+
+    /// The text of a message payload with a text body, appended to `out` (the send path
+    /// writes it straight into the packet).
+    static func writeMessagePayload(_ channel: String?, _ eventName: String, _ body: RawJSON, _ echo: Bool?, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         if let channel {
             out.append(contentsOf: #""channel":"#.utf8)
-            try? JSONValue.string(channel).write(into: &out)  // strings always write
+            JSONValue.writeString(channel, into: &out)
             out.append(UInt8(ascii: ","))
         }
         out.append(contentsOf: #""eventName":"#.utf8)
-        try? JSONValue.string(eventName).write(into: &out)
+        JSONValue.writeString(eventName, into: &out)
         out.append(contentsOf: #","message":"#.utf8)
         out.append(contentsOf: body.bytes)
         if let echo { out.append(contentsOf: (echo ? #","echo":true"# : #","echo":false"#).utf8) }
         out.append(UInt8(ascii: "}"))
-        return .raw(RawJSON(unchecked: out))
     }
 
     mutating func join(channel: String, echo: Bool?, online: Bool) -> Disposition {

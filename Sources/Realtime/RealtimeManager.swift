@@ -75,7 +75,7 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         eventLoop.assertInEventLoop()
         try ArgumentCheck.eventName(eventName)
         try ArgumentCheck.encodable(message, argument: "message")
-        try perform(outbound.message(channel: nil, eventName: eventName, message: message, echo: echo, online: online))
+        try sendMessage(channel: nil, eventName: eventName, message: message, echo: echo)
     }
 
     public func send(channel: String, eventName: String, message: JSONValue, echo: Bool? = nil) throws(RealtimeError) {
@@ -83,7 +83,7 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         try ArgumentCheck.channel(channel)
         try ArgumentCheck.eventName(eventName)
         try ArgumentCheck.encodable(message, argument: "message")
-        try perform(outbound.message(channel: channel, eventName: eventName, message: message, echo: echo, online: online))
+        try sendMessage(channel: channel, eventName: eventName, message: message, echo: echo)
     }
 
     public func join(channel: String, echo: Bool? = nil) throws(RealtimeError) {
@@ -102,6 +102,21 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         eventLoop.assertInEventLoop()
         try ArgumentCheck.encodable(data, argument: "data")
         try perform(outbound.update(data: data, echo: echo, online: online))
+    }
+
+    private func sendMessage(channel: String?, eventName: String, message: JSONValue, echo: Bool?) throws(RealtimeError) {
+        // Online with a text body (what a script sends): the payload is written straight
+        // into the packet. Offline, and for other bodies, OutboundState decides.
+        guard online, case .raw(let body) = message else {
+            return try perform(outbound.message(channel: channel, eventName: eventName, message: message, echo: echo, online: online))
+        }
+        do {
+            try connection.emit("message") { out in OutboundState.writeMessagePayload(channel, eventName, body, echo, into: &out) }
+        } catch where error.kind == .notConnected {
+            outbound.requeue([OutboundEmit(event: "message", payload: OutboundState.messagePayload(channel, eventName, message, echo))])
+        } catch {
+            throw RealtimeError(error)
+        }
     }
 
     private func perform(_ disposition: OutboundState.Disposition) throws(RealtimeError) {

@@ -89,9 +89,20 @@ public protocol SocketIOConnection: AnyObject {
     /// drops. Throws `.notConnected` when not connected, `.payloadTooLarge` above the
     /// server's maxPayload.
     func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError)
+    /// Sends EVENT `[event, argument]` without an ack, `argument` writing the one argument's
+    /// JSON text (valid JSON, no binary) into the packet being built. Throws like `emit`;
+    /// `.notConnected` may come before or after `argument` is called.
+    func emit(_ event: String, argumentText argument: (inout [UInt8]) -> Void) throws(SocketIOError)
 }
 
 extension SocketIOConnection {
+    /// Through `emit(_:_:ack:)`, with the argument as `.raw` text.
+    public func emit(_ event: String, argumentText argument: (inout [UInt8]) -> Void) throws(SocketIOError) {
+        var text: [UInt8] = []
+        argument(&text)
+        try emit(event, [.raw(RawJSON(unchecked: text))], ack: nil)
+    }
+
     /// For connections with nothing to wait for once `disconnect()` returns.
     public func disconnect(completion: @escaping () -> Void) {
         disconnect()

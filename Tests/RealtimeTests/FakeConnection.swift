@@ -41,13 +41,34 @@ final class FakeConnection: SocketIOConnection {
         closeWaiters.append(completion)
     }
 
-    func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
+    /// The Engine.IO frame text of every emit sent, in order (what the real client writes).
+    private(set) var frames: [String] = []
+    /// How many of the emits sent came through `emit(_:argumentText:)`.
+    private(set) var textEmits = 0
+
+    func emit(_ event: String, argumentText argument: (inout [UInt8]) -> Void) throws(SocketIOError) {
+        try checkEmit()
+        var frame: [UInt8] = []
+        SocketPacketEncoder.writeEventFrame(event, into: &frame, argument: argument)
+        frames.append(String(decoding: frame, as: UTF8.self))
+        textEmits += 1
+        var text: [UInt8] = []
+        argument(&text)
+        sent.append(OutboundEmit(event: event, payload: .raw(RawJSON(unchecked: text))))
+    }
+
+    private func checkEmit() throws(SocketIOError) {
         if let error = failNextEmit {
             failNextEmit = nil
             throw error
         }
         guard sid != nil else { throw SocketIOError(.notConnected, "not connected") }
+    }
+
+    func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
+        try checkEmit()
         precondition(args.count == 1, "the manager always emits one payload argument")
+        if ack == nil, let encoded = try? SocketPacketEncoder.encode(.event(event, args)) { frames.append(encoded.engineText) }
         if let ack {
             awaitingAck.append((OutboundEmit(event: event, payload: args[0]), ack))
         } else {

@@ -65,6 +65,42 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertNoThrow(try RawJSON(validating: first.bytes))
     }
 
+    /// Online, a text body is written straight into the packet (`emit(_:argumentText:)`);
+    /// offline it is buffered and later flushed through the general encoder. Both give the
+    /// exact frame python-socketio reads, for plain, escaped, unicode and nested bodies.
+    func testTextBodiesGoOutAsTheSamePacketOnlineAndAfterBuffering() throws {
+        let bodies = [#"{"seq":1,"ts":1764486280.25,"pad":"xx"}"#, #"{"q":"a\"b\\c\n\u0001"}"#, #"{"u":"é€😀"}"#,
+                      #"{"a":[1,{"b":[true,null,-2.5e-7]}],"o":{},"e":[]}"#, #""just text""#]
+        let expected = bodies.map { #"42["message",{"channel":"c\"h/é","eventName":"ev😀","message":"# + $0 + #","echo":false}]"# }
+            + bodies.map { #"42["message",{"eventName":"all","message":"# + $0 + "}]" }
+        let m = manager()
+        func sendAll() throws {
+            for body in bodies {
+                try m.send(channel: "c\"h/é", eventName: "ev😀", message: .raw(try RawJSON(validating: Array(body.utf8))), echo: false)
+            }
+            for body in bodies { try m.broadcast(eventName: "all", message: .raw(try RawJSON(validating: Array(body.utf8)))) }
+        }
+        try sendAll()
+        conn.serverAccepts()
+        XCTAssertEqual(conn.frames, expected, "buffered offline, flushed on connect")
+        XCTAssertEqual(conn.textEmits, 0)
+        try sendAll()
+        XCTAssertEqual(Array(conn.frames.dropFirst(expected.count)), expected, "online")
+        XCTAssertEqual(conn.textEmits, expected.count, "online text bodies take the direct path")
+    }
+
+    func testATextBodyThatFindsTheTransportGoneIsBufferedNotLost() throws {
+        let m = manager()
+        conn.serverAccepts()
+        conn.failNextEmit = SocketIOError(.notConnected, "gone")
+        try m.send(channel: "c", eventName: "late", message: .raw(try RawJSON(validating: Array(#"{"n":1}"#.utf8))), echo: true)
+        XCTAssertEqual(conn.takeSent(), [])
+        conn.transportDrops()
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.message("late", ["n": 1], channel: "c", echo: true)])
+        XCTAssertEqual(conn.frames, [#"42["message",{"channel":"c","eventName":"late","message":{"n":1},"echo":true}]"#])
+    }
+
     func testOfflineEmitsAreBufferedAndFlushedInOrderWithTheirEcho() throws {
         let m = manager()
         try m.broadcast(eventName: "a", message: 1)

@@ -53,6 +53,29 @@ final class SocketPacketCodecTests: XCTestCase {
         }
     }
 
+    /// The text-argument path writes the very frame `encode` makes from the same argument.
+    func testEventFrameWrittenFromArgumentTextMatchesTheEncoder() throws {
+        let cases: [(String, String)] = [
+            ("message", #"{"channel":"c","eventName":"e","message":{"seq":1,"pad":"xx"},"echo":false}"#),
+            ("q\"u\\o\nte\u{1}", #"{"s":"a\"b\\c\n"}"#),
+            ("é€😀", #"["é€😀",{"k":"\u0000"}]"#),
+            ("n", #"{"a":[1,{"b":[true,null,-2.5e-7]}],"o":{},"e":[]}"#),
+            ("", "null"),
+        ]
+        for (event, argument) in cases {
+            var frame: [UInt8] = [0xAA]  // appended after what is there
+            SocketPacketEncoder.writeEventFrame(event, into: &frame) { $0.append(contentsOf: argument.utf8) }
+            let encoded = try SocketPacketEncoder.encode(.event(event, [.raw(try RawJSON(validating: Array(argument.utf8)))]))
+            XCTAssertEqual(Array(frame.dropFirst()), encoded.engineFrame, event)
+            let decoded = try XCTUnwrap(try decode(String(decoding: frame.dropFirst(2), as: UTF8.self)))
+            XCTAssertEqual(decoded.eventName, event)
+            XCTAssertEqual(decoded.eventArgs, [try JSONValue.parse(Array(argument.utf8))])
+        }
+        var frame: [UInt8] = []
+        SocketPacketEncoder.writeEventFrame("a\"b", into: &frame) { $0.append(contentsOf: "1".utf8) }
+        XCTAssertEqual(String(decoding: frame, as: UTF8.self), #"42["a\"b",1]"#)
+    }
+
     func testBinaryEventUsesPlaceholdersAndAttachments() throws {
         let packet = SocketPacket.event("file", [["name": "a", "data": .binary([0xFF, 0x00])], .binary([1])], id: 4)
         let encoded = try SocketPacketEncoder.encode(packet)

@@ -38,6 +38,15 @@ final class SocketIOClientInteropTests: XCTestCase {
         XCTAssertEqual(try h.waitForEvent("echo"), args)
     }
 
+    /// python-socketio reads a packet written from the argument's text as the same value.
+    func testAnArgumentWrittenAsTextIsEchoedAsItsValue() throws {
+        let h = try connected()
+        _ = try h.waitForConnect()
+        let text = #"{"s":"héllo \"✓\"\n","n":[42,1.5,-2.5e-7,true,null],"o":{"nested":{}}}"#
+        try h.onLoop { try $0.emit("echo") { $0.append(contentsOf: text.utf8) } }
+        XCTAssertEqual(try h.waitForEvent("echo"), [try JSONValue.parse(text)])
+    }
+
     /// With `rawFromDepth` the containers inside each argument arrive as text, the text the
     /// server sent, and equal to the tree; binary events are still built whole.
     func testRawFromDepthKeepsNestedContainersAsText() throws {

@@ -44,6 +44,9 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     private var closingTransports = 0
     private var closedWaiters: [() -> Void] = []
     private var maskKeys = MaskKeyGenerator()
+    /// The text-argument emit's frame buffer, reused while it stays this small.
+    private var frameScratch: [UInt8] = []
+    private static let keptFrameCapacity = 1 << 16
 
     public convenience init(config: SocketIOClientConfig, eventLoop: EventLoop) {
         self.init(config: config, eventLoop: eventLoop, random: { Double.random(in: 0..<1) })
@@ -108,6 +111,25 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             pendingAcks[id] = ack
         }
         write(encoded)
+    }
+
+    /// The frame is written once, into a buffer kept from one emit to the next, and masked
+    /// from there into the outbox: no packet value, no argument array, no allocation.
+    public func emit(_ event: String, argumentText argument: (inout [UInt8]) -> Void) throws(SocketIOError) {
+        eventLoop.assertInEventLoop()
+        guard state == .connected, let maxPayload = handshake?.maxPayload else {
+            throw SocketIOError(.notConnected, "cannot emit '\(event)': not connected")
+        }
+        var frame = frameScratch
+        frameScratch = []
+        frame.removeAll(keepingCapacity: true)
+        SocketPacketEncoder.writeEventFrame(event, into: &frame, argument: argument)
+        defer { if frame.capacity <= Self.keptFrameCapacity { frameScratch = frame } }
+        guard frame.count <= maxPayload else {
+            throw SocketIOError(.payloadTooLarge,
+                "event '\(event)' is \(frame.count) bytes, above the server's maxPayload of \(maxPayload) bytes")
+        }
+        write(frame: frame, attachments: [])
     }
 
     // MARK: - Connection life
@@ -415,9 +437,13 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     /// Queues the packet's frames; one flush per event-loop tick carries everything written
     /// in it, so a burst of emits costs one syscall, not one each.
     private func write(_ encoded: EncodedSocketPacket) {
+        write(frame: encoded.engineFrame, attachments: encoded.attachments)
+    }
+
+    private func write(frame: [UInt8], attachments: [[UInt8]]) {
         guard channel != nil, let outlet, outlet.isReady else { return }
-        outlet.write(opcode: MaskedFrame.text, payload: encoded.engineFrame, maskKey: maskKeys.nextKey())
-        for attachment in encoded.attachments {
+        outlet.write(opcode: MaskedFrame.text, payload: frame, maskKey: maskKeys.nextKey())
+        for attachment in attachments {
             outlet.write(opcode: MaskedFrame.binary, payload: attachment, maskKey: maskKeys.nextKey())
         }
         guard !flushScheduled else { return }

@@ -57,6 +57,20 @@ public enum SocketPacketEncoder {
         return EncodedSocketPacket(engineFrame: out, attachments: attachments)
     }
 
+    /// The Engine.IO frame of EVENT `[event, <argument>]` (namespace "/", no ack id), the one
+    /// argument's JSON text written by `argument` straight into `out`: the bytes
+    /// `encode(.event(event, [argument]))` gives, without building the packet or its value.
+    /// `argument` must write one valid JSON value with no binary in it.
+    public static func writeEventFrame(_ event: String, into out: inout [UInt8], argument: (inout [UInt8]) -> Void) {
+        out.append(UInt8(ascii: "4"))
+        out.append(UInt8(ascii: "0") + SocketPacketType.event.rawValue)
+        out.append(UInt8(ascii: "["))
+        JSONValue.writeString(event, into: &out)
+        out.append(UInt8(ascii: ","))
+        argument(&out)
+        out.append(UInt8(ascii: "]"))
+    }
+
     static func extractBinary(_ v: JSONValue, into attachments: inout [[UInt8]]) -> JSONValue {
         switch v {
         case .binary(let bytes):

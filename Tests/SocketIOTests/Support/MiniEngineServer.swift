@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -12,11 +13,12 @@ final class MiniEngineServer {
     private(set) var channel: Channel!
 
     init(answersClose: Bool = true) throws {
+        let recorder = self.recorder
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: 1 << 20,
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler(answersClose: answersClose)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler(answersClose: answersClose, recorder: recorder)) }
             })
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -29,9 +31,20 @@ final class MiniEngineServer {
 
     var url: String { "ws://127.0.0.1:\(channel.localAddress!.port!)" }
 
+    /// Every event frame received (Engine.IO text, unmasked), in order.
+    var received: [String] { recorder.frames }
+    private let recorder = FrameRecorder()
+
     func shutdown() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
+    }
+
+    private final class FrameRecorder: @unchecked Sendable {  // under `lock`
+        private let lock = NSLock()
+        private var list: [String] = []
+        var frames: [String] { lock.withLock { list } }
+        func add(_ frame: String) { lock.withLock { list.append(frame) } }
     }
 
     private final class EchoHandler: ChannelInboundHandler {
@@ -39,8 +52,12 @@ final class MiniEngineServer {
         typealias OutboundOut = WebSocketFrame
 
         let answersClose: Bool
+        let recorder: FrameRecorder
 
-        init(answersClose: Bool) { self.answersClose = answersClose }
+        init(answersClose: Bool, recorder: FrameRecorder) {
+            self.answersClose = answersClose
+            self.recorder = recorder
+        }
 
         func handlerAdded(context: ChannelHandlerContext) {
             send(#"0{"sid":"mini","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#, context)
@@ -57,6 +74,7 @@ final class MiniEngineServer {
             if text.getString(at: text.readerIndex, length: 2) == "40" {
                 send(#"40{"sid":"mini-sid"}"#, context)
             } else {
+                recorder.add(text.getString(at: text.readerIndex, length: text.readableBytes) ?? "")
                 context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: text)), promise: nil)
             }
         }
