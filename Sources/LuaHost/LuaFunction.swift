@@ -84,7 +84,9 @@ enum Lua {
     /// The string at `index` as Swift text (invalid UTF-8 repaired), or nil when not a string.
     static func string(_ L: OpaquePointer, _ index: Int32) -> String? {
         guard lua_type(L, index) == LUA_TSTRING else { return nil }
-        return String(decoding: bytes(L, index), as: UTF8.self)
+        var len = 0
+        guard let p = lua_tolstring(L, index, &len) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
     }
 
     /// The type name lauxlib would print: `__name` of the metatable when there is one.

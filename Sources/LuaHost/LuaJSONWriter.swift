@@ -9,19 +9,26 @@ import RTJSON
 /// ways give the same JSON for the same table.
 extension LuaValueBridge {
     func jsonText(_ L: OpaquePointer, _ index: Int32) -> [UInt8]? {
-        let top = lua_gettop(L)
         var out: [UInt8] = []
         out.reserveCapacity(128)
-        var tables: [UnsafeRawPointer] = []  // the tables being written, to find cycles
-        guard write(L, lua_absindex(L, index), into: &out, depth: 0, tables: &tables) else {
-            lua_settop(L, top)
-            return nil
+        return writeJSONText(L, index, into: &out) ? out : nil
+    }
+
+    /// Appends the value at `index` as JSON text to `out`; false (the stack as it was, `out`
+    /// holding a partial text) when the full conversion must decide.
+    func writeJSONText(_ L: OpaquePointer, _ index: Int32, into out: inout [UInt8]) -> Bool {
+        let top = lua_gettop(L)
+        let index = lua_absindex(L, index)
+        // The tables being written, outermost first, to find cycles: on the stack, no allocation.
+        let ok = withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: Self.maxDepth) { tables in
+            write(L, index, into: &out, depth: 0, tables: tables)
         }
-        return out
+        if !ok { lua_settop(L, top) }
+        return ok
     }
 
     private func write(_ L: OpaquePointer, _ index: Int32, into out: inout [UInt8], depth: Int,
-                       tables: inout [UnsafeRawPointer]) -> Bool {
+                       tables: UnsafeMutableBufferPointer<UnsafeRawPointer>) -> Bool {
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE:
             out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
@@ -43,7 +50,7 @@ extension LuaValueBridge {
             guard lua_topointer(L, index) == nullPointer else { return false }
             out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case LUA_TTABLE:
-            return writeTable(L, index, into: &out, depth: depth, tables: &tables)
+            return writeTable(L, index, into: &out, depth: depth, tables: tables)
         default:
             return false
         }
@@ -51,11 +58,12 @@ extension LuaValueBridge {
     }
 
     private func writeTable(_ L: OpaquePointer, _ t: Int32, into out: inout [UInt8], depth: Int,
-                            tables: inout [UnsafeRawPointer]) -> Bool {
+                            tables: UnsafeMutableBufferPointer<UnsafeRawPointer>) -> Bool {
+        // `depth` counts the tables around this one: they are tables[0..<depth].
         let identity = lua_topointer(L, t)!
-        guard depth < Self.maxDepth, !tables.contains(identity), lua_checkstack(L, 6) != 0 else { return false }
-        tables.append(identity)
-        defer { tables.removeLast() }
+        guard depth < Self.maxDepth, lua_checkstack(L, 6) != 0 else { return false }
+        for i in 0..<depth where tables[i] == identity { return false }
+        tables[depth] = identity
         let markedArray = metatablePointer(L, t) == arrayMetaPointer
 
         // The same decision as `convertTable`: the keys choose between array and object.
@@ -82,7 +90,7 @@ extension LuaValueBridge {
             while i <= maxIndex {
                 if i > 1 { out.append(0x2C) }
                 lua_rawgeti(L, t, i)
-                guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: &tables) else { return false }
+                guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: tables) else { return false }
                 shim_lua_pop(L, 1)
                 i += 1
             }
@@ -103,7 +111,7 @@ extension LuaValueBridge {
             first = false
             JSONValue.writeString(utf8: key, into: &out)
             out.append(0x3A)
-            guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: &tables) else { return false }
+            guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: tables) else { return false }
             shim_lua_pop(L, 1)
         }
         out.append(0x7D)

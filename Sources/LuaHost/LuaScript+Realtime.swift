@@ -23,6 +23,7 @@ extension LuaScript {
 
     func installRealtimeGlobals() {
         luaL_newmetatable(L, Self.managerMeta)
+        managerMetaPointer = lua_topointer(L, -1)
         Lua.pushString(L, "realtime")
         lua_setfield(L, -2, "__name")
         lua_createtable(L, 0, Int32(Self.methods.count))
@@ -52,7 +53,9 @@ extension LuaScript {
 
     /// The manager a method was called on (argument 1), or the colon-call error.
     func binding(_ co: OpaquePointer, _ method: String) throws(LuaRaise) -> ManagerBinding {
-        guard let p = luaL_testudata(co, 1, Self.managerMeta), let b = managers[p.load(as: Int.self)] else {
+        // luaL_testudata, with the metatable compared by identity rather than looked up by name.
+        guard let p = lua_touserdata(co, 1), let meta = bridge.metatablePointer(co, 1), meta == managerMetaPointer,
+              let b = managers[p.load(as: Int.self)] else {
             throw LuaRaise.message("realtime.\(method) must be called with a colon: realtime:\(method)(…)")
         }
         return b
@@ -60,8 +63,14 @@ extension LuaScript {
 
     /// Argument `index` as a message (nil is null), refusing what has no JSON form.
     func message(_ co: OpaquePointer, _ index: Int32, root: String) throws(LuaRaise) -> JSONValue {
-        // Most messages are plain tables: written straight to text, carried as `.raw`.
-        if let text = bridge.jsonText(co, index) { return .raw(RawJSON(unchecked: text)) }
+        // Most messages are plain tables: written straight to text, carried as `.raw`. The
+        // buffer is kept for the next message; it is unique again once this one is sent.
+        var text = messageText
+        messageText = []
+        text.removeAll(keepingCapacity: true)
+        let written = bridge.writeJSONText(co, index, into: &text)
+        if text.capacity <= Self.keptMessageCapacity { messageText = text }
+        if written { return .raw(RawJSON(unchecked: text)) }
         do {
             return try bridge.toJSON(co, index, root: root)
         } catch {

@@ -44,6 +44,11 @@ public final class LuaScript: @unchecked Sendable {
     var completions: [OpaquePointer: () -> Void] = [:]
     /// Realtime managers the script reaches (the default one and `realtime.connect` ones).
     var managers: [Int: ManagerBinding] = [:]
+    /// Identity of the managers' metatable (set when the realtime globals are installed).
+    var managerMetaPointer: UnsafeRawPointer?
+    /// The last message's JSON text buffer, reused by the next (`message(_:_:root:)`).
+    var messageText: [UInt8] = []
+    static let keptMessageCapacity = 1 << 16
     /// Set by `exit(code)`; the script ends when the current resume returns.
     var exitCode: Int32?
     /// The idle and early collections (LuaScript+IdleCollect.swift): resumes so far, the

@@ -53,6 +53,22 @@ final class LuaJSONTextTests: XCTestCase {
         }
     }
 
+    /// The tables being written are kept in a fixed list of `maxDepth` entries: the deepest
+    /// nesting allowed still writes, one more gives up, and a cycle deep down is found.
+    func testNestingUpToTheLimitAndDeepCycles() throws {
+        let deepest = "(function() local t = {}; for i = 1, \(LuaValueBridge.maxDepth - 1) do t = {t} end; return t end)()"
+        let text = try XCTUnwrap(try h.directJSON(deepest).text)
+        XCTAssertEqual(text, String(repeating: "[", count: LuaValueBridge.maxDepth - 1) + "{}" + String(repeating: "]", count: LuaValueBridge.maxDepth - 1))
+        XCTAssertNoThrow(try h.toJSON(deepest).get())
+        let tooDeep = "(function() local t = {}; for i = 1, \(LuaValueBridge.maxDepth) do t = {t} end; return t end)()"
+        XCTAssertNil(try h.directJSON(tooDeep).text)
+        let cycle = "(function() local t = {a = {b = {1, 2}}}; t.a.b[3] = {c = t.a}; return {x = t} end)()"
+        let (cyclic, stackKept) = try h.directJSON(cycle)
+        XCTAssertNil(cyclic)
+        XCTAssertTrue(stackKept)
+        XCTAssertThrowsError(try h.toJSON(cycle).get())
+    }
+
     /// A repeated (not cyclic) table is fine both ways.
     func testASharedSubtableIsNotACycle() throws {
         let e = "(function() local s = {1}; return {a = s, b = s} end)()"

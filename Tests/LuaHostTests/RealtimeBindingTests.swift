@@ -36,8 +36,27 @@ final class LoopbackConnection: SocketIOConnection, @unchecked Sendable {
         eventLoop.execute { [self] in delegate?.socketDidDisconnect(reason: "io client disconnect", willReconnect: false) }
     }
 
+    /// Sees the Engine.IO frame text of every emit that reaches the "wire", and whether it was
+    /// written from the argument's text (`emit(_:argumentText:)`).
+    var onFrame: (@Sendable (String, _ fromText: Bool) -> Void)?
+
+    func emit(_ event: String, argumentText argument: (inout [UInt8]) -> Void) throws(SocketIOError) {
+        guard isConnected else { throw SocketIOError(.notConnected, "not connected") }
+        var frame: [UInt8] = []
+        SocketPacketEncoder.writeEventFrame(event, into: &frame, argument: argument)
+        var text: [UInt8] = []
+        argument(&text)
+        try deliver(event, [.raw(RawJSON(unchecked: text))], frame: (String(decoding: frame, as: UTF8.self), true))
+    }
+
     func emit(_ event: String, _ args: [JSONValue], ack: ((Result<[JSONValue], SocketIOError>) -> Void)?) throws(SocketIOError) {
         guard isConnected else { throw SocketIOError(.notConnected, "not connected") }
+        let encoded = try? SocketPacketEncoder.encode(.event(event, args))
+        try deliver(event, args, frame: encoded.map { ($0.engineText, false) })
+    }
+
+    private func deliver(_ event: String, _ args: [JSONValue], frame: (String, Bool)?) throws(SocketIOError) {
+        if let frame { onFrame?(frame.0, frame.1) }
         onEmit?(event, args)
         let p = args.first ?? .null
         var deliveries: [(String, JSONValue)] = []
@@ -231,6 +250,98 @@ final class RealtimeBindingTests: XCTestCase {
         XCTAssertEqual(lines[7], "test.lua:8: bad argument #2 to 'on' (function expected, got no value)")
     }
 
+    /// What a script's send puts on the wire, byte for byte: the packet python-socketio reads,
+    /// the same whether it was buffered while connecting (flushed through the encoder) or
+    /// written straight from the table's text once connected.
+    func testSentMessagesAreTheExactPacketsBufferedOrDirect() throws {
+        let frames = FrameLog()
+        let run = try runScript("""
+        local bodies = {
+          {seq = 1},
+          {'q"u\\\\o\\nte\\1'},
+          {u = "é€😀"},
+          {a = {1, {b = {true, json.null, 2.5, -0.125}}}},
+          {n = 1764486280.123456},
+          {e = json.array()},
+        }
+        local function sendAll(echo)
+          for _, b in ipairs(bodies) do realtime:send("c\\"h", "ev/é", b, echo) end
+        end
+        sendAll(false)  -- not connected yet: buffered
+        realtime:onConnect(function()
+          sendAll(false)
+          realtime:broadcast("all", {seq = 2})
+          realtime:close()
+        end)
+        """) { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                let connection = LoopbackConnection(eventLoop: loop)
+                connection.onFrame = { frames.add($0, $1) }
+                return RealtimeManager(config: config, connection: connection, http: http)
+            }
+        }
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        let bodies = [#"{"seq":1}"#, #"["q\"u\\o\nte\u0001"]"#, #"{"u":"é€😀"}"#, #"{"a":[1,{"b":[true,null,2.5,-0.125]}]}"#,
+                      #"{"n":1764486280.123456}"#, #"{"e":[]}"#]
+        let expected = bodies.map { #"42["message",{"channel":"c\"h","eventName":"ev/é","message":"# + $0 + #","echo":false}]"# }
+        let log = frames.all
+        XCTAssertEqual(log.map(\.text), expected + expected + [#"42["message",{"eventName":"all","message":{"seq":2}}]"#])
+        XCTAssertEqual(log.map(\.fromText), Array(repeating: false, count: bodies.count) + Array(repeating: true, count: bodies.count + 1),
+                       "buffered sends go through the encoder, connected ones are written from their text")
+    }
+
+    func testAMessageTextKeptByTheManagerIsNotOverwrittenByTheNextSend() throws {
+        // The profile is kept for the replay after a reconnect, while later messages reuse the
+        // text buffer: the profile must stay what it was.
+        let frames = FrameLog()
+        let run = try runScript("""
+        local connects = 0
+        realtime:onConnect(function()
+          connects = connects + 1
+          if connects == 1 then
+            realtime:updateProfile({name = "first"})
+            for i = 1, 3 do realtime:broadcast("m", {pad = string.rep("z", 40) .. i}) end  -- one key: a fixed order
+            realtime:close()
+          else
+            realtime:close()
+          end
+        end)
+        realtime:onDisconnect(function()
+          if connects == 1 then realtime:open() end
+        end)
+        realtime:open()
+        """) { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                let connection = LoopbackConnection(eventLoop: loop)
+                connection.onFrame = { frames.add($0, $1) }
+                return RealtimeManager(config: config, connection: connection, http: http)
+            }
+        }
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(frames.all.map(\.text), [
+            #"42["update",{"data":{"name":"first"}}]"#,
+            #"42["message",{"eventName":"m","message":{"pad":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz1"}}]"#,
+            #"42["message",{"eventName":"m","message":{"pad":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz2"}}]"#,
+            #"42["message",{"eventName":"m","message":{"pad":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz3"}}]"#,
+            #"42["update",{"data":{"name":"first"}}]"#,
+        ])
+    }
+
+    func testAMethodCalledOnAnotherUserdataIsTheColonError() throws {
+        let run = try runRealtime("""
+        print(select(2, pcall(function() realtime.send(json.null, "c", "e", {}) end)))
+        print(select(2, pcall(function() realtime.send(realtime.binary("x"), "c", "e", {}) end)))
+        print(select(2, pcall(function() realtime.send({}, "c", "e", {}) end)))
+        realtime:close()
+        """)
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.relativeLines, Array(repeating: "realtime.send must be called with a colon: realtime:send(…)", count: 3).enumerated().map {
+            "test.lua:\($0.offset + 1): " + $0.element
+        })
+    }
+
     func testAScriptThatNeverTouchesRealtimeOpensNothingAndEnds() throws {
         let run = try runScript("print('no socket')") { options in
             options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
@@ -350,4 +461,12 @@ final class SentLog: @unchecked Sendable {  // guarded by `lock`
     private var items: [(String, [JSONValue])] = []
     func append(_ event: String, _ args: [JSONValue]) { lock.withLock { items.append((event, args)) } }
     var entries: [(String, [JSONValue])] { lock.withLock { items } }
+}
+
+/// Frames seen by a LoopbackConnection, from the script's loop, read by the test after the run.
+final class FrameLog: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var list: [(text: String, fromText: Bool)] = []
+    var all: [(text: String, fromText: Bool)] { lock.withLock { list } }
+    func add(_ text: String, _ fromText: Bool) { lock.withLock { list.append((text, fromText)) } }
 }
