@@ -66,6 +66,26 @@ extension LuaValueBridge {
         tables[depth] = identity
         let markedArray = metatablePointer(L, t) == arrayMetaPointer
 
+        lua_pushnil(L)
+        guard lua_next(L, t) != 0 else {
+            out.append(contentsOf: markedArray ? [0x5B, 0x5D] : [0x7B, 0x7D])  // [] or {}
+            return true
+        }
+        // A string key rules the array form out: unless marked as an array, the table is an
+        // object, written in this same walk. A key that is not a string then gives up, as
+        // `convertTable`'s decision below would.
+        if !markedArray, lua_type(L, -2) == LUA_TSTRING {
+            out.append(0x7B)
+            var first = true
+            repeat {
+                guard writeMember(L, first: first, into: &out, depth: depth, tables: tables) else { return false }
+                first = false
+            } while lua_next(L, t) != 0
+            out.append(0x7D)
+            return true
+        }
+        shim_lua_pop(L, 2)
+
         // The same decision as `convertTable`: the keys choose between array and object.
         var count = 0
         var maxIndex: Int64 = 0
@@ -102,19 +122,27 @@ extension LuaValueBridge {
         var first = true
         lua_pushnil(L)
         while lua_next(L, t) != 0 {
-            guard lua_type(L, -2) == LUA_TSTRING else { return false }
-            var n = 0
-            let p = lua_tolstring(L, -2, &n)!  // a string key: no conversion, lua_next stays valid
-            let key = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: n)
-            guard JSONValue.isValidUTF8(key) else { return false }
-            if !first { out.append(0x2C) }
+            guard writeMember(L, first: first, into: &out, depth: depth, tables: tables) else { return false }
             first = false
-            JSONValue.writeString(utf8: key, into: &out)
-            out.append(0x3A)
-            guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: tables) else { return false }
-            shim_lua_pop(L, 1)
         }
         out.append(0x7D)
+        return true
+    }
+
+    /// `"key":value` for the key and value lua_next left on the stack (the value is popped);
+    /// false for a key that is not a UTF-8 string or a value the full conversion must decide.
+    private func writeMember(_ L: OpaquePointer, first: Bool, into out: inout [UInt8], depth: Int,
+                             tables: UnsafeMutableBufferPointer<UnsafeRawPointer>) -> Bool {
+        guard lua_type(L, -2) == LUA_TSTRING else { return false }
+        var n = 0
+        let p = lua_tolstring(L, -2, &n)!  // a string key: no conversion, lua_next stays valid
+        let key = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: n)
+        guard JSONValue.isValidUTF8(key) else { return false }
+        if !first { out.append(0x2C) }
+        JSONValue.writeString(utf8: key, into: &out)
+        out.append(0x3A)
+        guard write(L, lua_gettop(L), into: &out, depth: depth + 1, tables: tables) else { return false }
+        shim_lua_pop(L, 1)
         return true
     }
 }

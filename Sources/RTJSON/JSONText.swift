@@ -142,16 +142,24 @@ extension JSONValue {
 
     /// Decimal digits straight into `out`, without an intermediate String.
     public static func writeInteger(_ i: Int64, into out: inout [UInt8]) {
-        if i < 0 { out.append(0x2D) }
         var m = i.magnitude
-        if m < 10 { out.append(0x30 + UInt8(m)); return }
-        let start = out.count
-        while m > 0 {
-            let (q, r) = m.quotientAndRemainder(dividingBy: 10)
-            out.append(0x30 + UInt8(r))
-            m = q
+        if i >= 0, m < 10 { out.append(0x30 + UInt8(m)); return }
+        // Right to left into 20 bytes on the stack (Int64.min is a sign and 19 digits), then
+        // one append.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                let (q, r) = m.quotientAndRemainder(dividingBy: 10)
+                start -= 1
+                digits[start] = 0x30 + UInt8(r)
+                m = q
+            } while m > 0
+            if i < 0 {
+                start -= 1
+                digits[start] = 0x2D
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
         }
-        out[start...].reverse()
     }
 
     /// A quoted, escaped string.

@@ -69,6 +69,23 @@ final class LuaJSONTextTests: XCTestCase {
         XCTAssertThrowsError(try h.toJSON(cycle).get())
     }
 
+    /// An object is written in the walk that finds its first string key; a key that is not
+    /// a string, wherever the walk meets it, still gives up, as the two-pass decision does.
+    func testAnyNonStringKeyInAnObjectGivesUpWhereverItComes() throws {
+        for extra in ["[7] = 1", "[1] = 1", "[-1] = 1", "[1.5] = 1", "[true] = 1"] {
+            for n in [1, 5, 40] {
+                let keys = (0..<n).map { "k\($0) = \($0)" }.joined(separator: ", ")
+                for e in ["{\(keys), \(extra)}", "{\(extra), \(keys)}"] {
+                    let (text, stackKept) = try h.directJSON(e)
+                    XCTAssertNil(text, e)
+                    XCTAssertTrue(stackKept, e)
+                }
+            }
+        }
+        let text = try XCTUnwrap(try h.directJSON("{a = {}, b = json.array(), c = {x = {y = 'z'}}}").text)
+        XCTAssertEqual(try JSONValue.parse(text), ["a": [:], "b": [], "c": ["x": ["y": "z"]]])
+    }
+
     /// A repeated (not cyclic) table is fine both ways.
     func testASharedSubtableIsNotACycle() throws {
         let e = "(function() local s = {1}; return {a = s, b = s} end)()"
