@@ -55,21 +55,50 @@ struct OutboundState {
         return .raw(RawJSON(unchecked: out))
     }
 
-    /// The text of a message payload with a text body, appended to `out` (the send path
-    /// writes it straight into the packet).
+    /// The text of a message payload with a text body, appended to `out`.
     static func writeMessagePayload(_ channel: String?, _ eventName: String, _ body: RawJSON, _ echo: Bool?, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
-        if let channel {
-            out.append(contentsOf: #""channel":"#.utf8)
-            JSONValue.writeString(channel, into: &out)
-            out.append(UInt8(ascii: ","))
-        }
-        out.append(contentsOf: #""eventName":"#.utf8)
-        JSONValue.writeString(eventName, into: &out)
-        out.append(contentsOf: #","message":"#.utf8)
+        writeMessageHead(channel, eventName, into: &out)
         out.append(contentsOf: body.bytes)
-        if let echo { out.append(contentsOf: (echo ? #","echo":true"# : #","echo":false"#).utf8) }
-        out.append(UInt8(ascii: "}"))
+        writeMessageTail(echo, into: &out)
+    }
+
+    /// `{"channel":…,"eventName":…,"message":`, the payload up to its body.
+    static func writeMessageHead(_ channel: String?, _ eventName: String, into out: inout [UInt8]) {
+        if let channel {
+            append(#"{"channel":"#, to: &out)
+            JSONValue.writeString(channel, into: &out)
+            append(#","eventName":"#, to: &out)
+        } else {
+            append(#"{"eventName":"#, to: &out)
+        }
+        JSONValue.writeString(eventName, into: &out)
+        append(#","message":"#, to: &out)
+    }
+
+    /// What follows the body: the echo, if given, and the closing brace.
+    static func writeMessageTail(_ echo: Bool?, into out: inout [UInt8]) {
+        switch echo {
+        case nil: out.append(UInt8(ascii: "}"))
+        case true?: append(#","echo":true}"#, to: &out)
+        case false?: append(#","echo":false}"#, to: &out)
+        }
+    }
+
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// The head of the last message payload written from text, kept: a script sends on the
+    /// same channel with the same event name over and over.
+    private var lastMessageHead: (channel: String?, eventName: String, bytes: [UInt8])?
+
+    /// `writeMessageHead`'s bytes, from the kept copy when the channel and event name repeat.
+    mutating func messageHead(_ channel: String?, _ eventName: String) -> [UInt8] {
+        if let head = lastMessageHead, head.eventName == eventName, head.channel == channel { return head.bytes }
+        var bytes: [UInt8] = []
+        Self.writeMessageHead(channel, eventName, into: &bytes)
+        lastMessageHead = (channel, eventName, bytes)
+        return bytes
     }
 
     mutating func join(channel: String, echo: Bool?, online: Bool) -> Disposition {

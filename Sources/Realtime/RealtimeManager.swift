@@ -110,8 +110,13 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         guard online, case .raw(let body) = message else {
             return try perform(outbound.message(channel: channel, eventName: eventName, message: message, echo: echo, online: online))
         }
+        let head = outbound.messageHead(channel, eventName)
         do {
-            try connection.emit("message") { out in OutboundState.writeMessagePayload(channel, eventName, body, echo, into: &out) }
+            try connection.emit("message") { out in
+                out.append(contentsOf: head)
+                out.append(contentsOf: body.bytes)
+                OutboundState.writeMessageTail(echo, into: &out)
+            }
         } catch where error.kind == .notConnected {
             outbound.requeue([OutboundEmit(event: "message", payload: OutboundState.messagePayload(channel, eventName, message, echo))])
         } catch {

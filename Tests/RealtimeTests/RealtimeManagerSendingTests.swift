@@ -89,6 +89,33 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertEqual(conn.textEmits, expected.count, "online text bodies take the direct path")
     }
 
+    /// The payload head of the last text message is kept; any change of channel or event
+    /// name (or none for a broadcast) must write its own, and the echo is never part of it.
+    func testChannelsEventsAndEchoChangingFromSendToSend() throws {
+        let m = manager()
+        conn.serverAccepts()
+        let body = JSONValue.raw(try RawJSON(validating: Array("1".utf8)))
+        try m.send(channel: "a", eventName: "e", message: body, echo: true)
+        try m.send(channel: "a", eventName: "e", message: body, echo: false)
+        try m.send(channel: "a", eventName: "e", message: body)
+        try m.send(channel: "b", eventName: "e", message: body)
+        try m.broadcast(eventName: "e", message: body)
+        try m.send(channel: "b", eventName: "f", message: body)
+        try m.send(channel: "a", eventName: "e", message: body)
+        try m.send(channel: "e", eventName: "a", message: body)
+        XCTAssertEqual(conn.frames, [
+            #"42["message",{"channel":"a","eventName":"e","message":1,"echo":true}]"#,
+            #"42["message",{"channel":"a","eventName":"e","message":1,"echo":false}]"#,
+            #"42["message",{"channel":"a","eventName":"e","message":1}]"#,
+            #"42["message",{"channel":"b","eventName":"e","message":1}]"#,
+            #"42["message",{"eventName":"e","message":1}]"#,
+            #"42["message",{"channel":"b","eventName":"f","message":1}]"#,
+            #"42["message",{"channel":"a","eventName":"e","message":1}]"#,
+            #"42["message",{"channel":"e","eventName":"a","message":1}]"#,
+        ])
+        XCTAssertEqual(conn.textEmits, 8)
+    }
+
     func testATextBodyThatFindsTheTransportGoneIsBufferedNotLost() throws {
         let m = manager()
         conn.serverAccepts()

@@ -36,6 +36,10 @@ final class MaskedFrameTests: XCTestCase {
             XCTAssertEqual(r.payload, payload, "length \(n)")
             let headerLength = n < 126 ? 6 : n <= 65535 ? 8 : 14
             XCTAssertEqual(frame.readableBytes, headerLength + n, "the shortest length form (\(n))")
+            var header = allocator.buffer(capacity: 14)
+            WebSocketWire.writeHeader(opcode: MaskedFrame.text, length: n, maskKey: 0xA1B2_C3D4, into: &header)
+            XCTAssertEqual(Array(frame.readableBytesView.prefix(headerLength)), Array(header.readableBytesView),
+                           "the header WebSocketWire writes (\(n))")
             if n >= 8 {
                 let wire = Array(frame.readableBytesView.dropFirst(headerLength))
                 XCTAssertNotEqual(wire, payload, "the payload is masked on the wire")

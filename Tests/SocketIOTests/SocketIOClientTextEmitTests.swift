@@ -39,6 +39,25 @@ final class SocketIOClientTextEmitTests: XCTestCase {
         XCTAssertEqual(echoed, arguments.flatMap { a in Array(repeating: [try! JSONValue.parse(a)], count: 2) })
     }
 
+    /// The frame head of the last event is kept; a different event name must not reuse it.
+    func testEventNamesChangingFromEmitToEmit() throws {
+        let mini = try MiniEngineServer()
+        defer { mini.shutdown() }
+        let h = ClientHarness(config: ClientHarness.config(url: mini.url))
+        defer { h.shutdown() }
+        try h.onLoop { $0.connect() }
+        _ = try h.waitForConnect()
+        let events = ["message", "message", "join", "message", "é\"v", "é\"v", "message"]
+        try h.onLoop { client in
+            for (i, event) in events.enumerated() { try client.emit(event) { $0.append(contentsOf: String(i).utf8) } }
+        }
+        try h.waitFor("\(events.count) echoes") { log in
+            log.filter { if case .event = $0 { true } else { false } }.count == events.count ? true : nil
+        }
+        XCTAssertEqual(mini.received, [#"42["message",0]"#, #"42["message",1]"#, #"42["join",2]"#, #"42["message",3]"#,
+                                       #"42["é\"v",4]"#, #"42["é\"v",5]"#, #"42["message",6]"#])
+    }
+
     func testRefusalsMatchTheGeneralEmit() throws {
         let mini = try MiniEngineServer()
         defer { mini.shutdown() }

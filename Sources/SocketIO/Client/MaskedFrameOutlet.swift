@@ -70,14 +70,24 @@ enum MaskedFrame {
         return buffer
     }
 
-    /// Appends the frame to `buffer`.
+    /// Appends the frame to `buffer`: the header (as `WebSocketWire.writeHeader` writes it)
+    /// and the masked payload in one reservation of the buffer.
     static func write(opcode: UInt8, payload: [UInt8], maskKey: UInt32, into buffer: inout ByteBuffer) {
         let n = payload.count
-        WebSocketWire.writeHeader(opcode: opcode, length: n, maskKey: maskKey, into: &buffer)
+        let lengthBytes = n < 126 ? 0 : n <= Int(UInt16.max) ? 2 : 8
+        let header = 2 + lengthBytes + 4
         _ = payload.withUnsafeBytes { src in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { dst in
-                WebSocketWire.mask(key: maskKey, from: src, to: dst)
-                return n
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: header + n) { dst in
+                dst[0] = 0x80 | opcode
+                dst[1] = 0x80 | (lengthBytes == 0 ? UInt8(n) : lengthBytes == 2 ? 126 : 127)
+                for i in 0..<lengthBytes {  // big-endian
+                    dst[2 + i] = UInt8(truncatingIfNeeded: UInt64(n) >> (8 * (lengthBytes - 1 - i)))
+                }
+                for i in 0..<4 {  // wire order: the first byte is the key's top byte
+                    dst[2 + lengthBytes + i] = UInt8(truncatingIfNeeded: maskKey >> (24 - 8 * i))
+                }
+                WebSocketWire.mask(key: maskKey, from: src, to: UnsafeMutableRawBufferPointer(rebasing: dst[header...]))
+                return header + n
             }
         }
     }

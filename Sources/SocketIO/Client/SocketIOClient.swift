@@ -47,6 +47,8 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     /// The text-argument emit's frame buffer, reused while it stays this small.
     private var frameScratch: [UInt8] = []
     private static let keptFrameCapacity = 1 << 16
+    /// `42["event",` of the last text-argument emit (the manager emits "message" again and again).
+    private var lastEventHead: (event: String, bytes: [UInt8])?
 
     public convenience init(config: SocketIOClientConfig, eventLoop: EventLoop) {
         self.init(config: config, eventLoop: eventLoop, random: { Double.random(in: 0..<1) })
@@ -120,10 +122,17 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         guard state == .connected, let maxPayload = handshake?.maxPayload else {
             throw SocketIOError(.notConnected, "cannot emit '\(event)': not connected")
         }
+        if lastEventHead?.event != event {
+            var head: [UInt8] = []
+            SocketPacketEncoder.writeEventFrameHead(event, into: &head)
+            lastEventHead = (event, head)
+        }
         var frame = frameScratch
         frameScratch = []
         frame.removeAll(keepingCapacity: true)
-        SocketPacketEncoder.writeEventFrame(event, into: &frame, argument: argument)
+        frame.append(contentsOf: lastEventHead!.bytes)  // = SocketPacketEncoder.writeEventFrame
+        argument(&frame)
+        frame.append(UInt8(ascii: "]"))
         defer { if frame.capacity <= Self.keptFrameCapacity { frameScratch = frame } }
         guard frame.count <= maxPayload else {
             throw SocketIOError(.payloadTooLarge,

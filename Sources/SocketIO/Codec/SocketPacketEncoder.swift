@@ -62,13 +62,18 @@ public enum SocketPacketEncoder {
     /// `encode(.event(event, [argument]))` gives, without building the packet or its value.
     /// `argument` must write one valid JSON value with no binary in it.
     public static func writeEventFrame(_ event: String, into out: inout [UInt8], argument: (inout [UInt8]) -> Void) {
+        writeEventFrameHead(event, into: &out)
+        argument(&out)
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `42["event",`: the event frame up to its argument, which `]` closes.
+    public static func writeEventFrameHead(_ event: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "4"))
         out.append(UInt8(ascii: "0") + SocketPacketType.event.rawValue)
         out.append(UInt8(ascii: "["))
         JSONValue.writeString(event, into: &out)
         out.append(UInt8(ascii: ","))
-        argument(&out)
-        out.append(UInt8(ascii: "]"))
     }
 
     static func extractBinary(_ v: JSONValue, into attachments: inout [[UInt8]]) -> JSONValue {
