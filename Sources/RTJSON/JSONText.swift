@@ -111,8 +111,19 @@ extension JSONValue {
             out.append(0x2E)
             out.append(0x30)
         } else {
-            out.append(contentsOf: d.description.utf8)
+            // The digits of `description`, without the String: Double.write(to:) hands them
+            // to the stream as ASCII bytes (`_writeASCII`; any other stream gets `write`).
+            withUnsafeMutablePointer(to: &out) { p in
+                var sink = AppendingSink(out: p)
+                d.write(to: &sink)
+            }
         }
+    }
+
+    private struct AppendingSink: TextOutputStream {
+        let out: UnsafeMutablePointer<[UInt8]>
+        mutating func write(_ string: String) { out.pointee.append(contentsOf: string.utf8) }
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { out.pointee.append(contentsOf: buffer) }
     }
 
     /// A quoted, escaped string from UTF-8 bytes the caller has checked (`isValidUTF8`).
