@@ -86,6 +86,33 @@ final class LuaJSONTextTests: XCTestCase {
         XCTAssertEqual(try JSONValue.parse(text), ["a": [:], "b": [], "c": ["x": ["y": "z"]]])
     }
 
+    /// The eight-bytes-at-a-time test for strings that are their own JSON text agrees with
+    /// the byte-by-byte rule for every byte value at every place in the word and the tail.
+    func testPlainTextCheckAgreesWithTheByteRule() {
+        func plain(_ b: [UInt8]) -> Bool { b.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C } }
+        for length in [1, 7, 8, 9, 16, 19] {
+            for at in 0..<length {
+                for byte in 0...255 {
+                    var b = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    b[at] = UInt8(byte)
+                    let fast = b.withUnsafeBufferPointer { LuaValueBridge.isPlainText($0) }
+                    XCTAssertEqual(fast, plain(b), "\(b)")
+                }
+            }
+        }
+        XCTAssertTrue([UInt8]().withUnsafeBufferPointer { LuaValueBridge.isPlainText($0) })
+        for s in ["", "plain text ~!", "tab\there", "q\"uote", "back\\slash", "é€😀", "\u{7F}del", String(repeating: "abcdefg\u{1}", count: 5)] {
+            var fast: [UInt8] = [], full: [UInt8] = []
+            let written = Array(s.utf8).withUnsafeBufferPointer { LuaValueBridge.writeString($0, into: &fast) }
+            XCTAssertTrue(written)
+            JSONValue.writeString(s, into: &full)
+            XCTAssertEqual(fast, full, s)
+        }
+        var out: [UInt8] = []
+        XCTAssertFalse([0xFF, 0x41].withUnsafeBufferPointer { LuaValueBridge.writeString($0, into: &out) })
+        XCTAssertEqual(out, [], "nothing written for bytes that are not UTF-8")
+    }
+
     /// A repeated (not cyclic) table is fine both ways.
     func testASharedSubtableIsNotACycle() throws {
         let e = "(function() local s = {1}; return {a = s, b = s} end)()"
