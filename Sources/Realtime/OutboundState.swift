@@ -92,6 +92,13 @@ struct OutboundState {
     /// same channel with the same event name over and over.
     private var lastMessageHead: (channel: String?, eventName: String, bytes: [UInt8])?
 
+    /// Whether the kept head is for `channel` and `eventName`. It is made only by messages
+    /// whose channel and event name passed the argument checks (which depend on nothing else).
+    func keepsMessageHead(_ channel: String?, _ eventName: String) -> Bool {
+        guard let head = lastMessageHead else { return false }
+        return head.eventName == eventName && head.channel == channel
+    }
+
     /// `writeMessageHead`'s bytes, from the kept copy when the channel and event name repeat.
     mutating func messageHead(_ channel: String?, _ eventName: String) -> [UInt8] {
         if let head = lastMessageHead, head.eventName == eventName, head.channel == channel { return head.bytes }

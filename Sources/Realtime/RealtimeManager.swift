@@ -73,15 +73,18 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
 
     public func broadcast(eventName: String, message: JSONValue, echo: Bool? = nil) throws(RealtimeError) {
         eventLoop.assertInEventLoop()
-        try ArgumentCheck.eventName(eventName)
+        if !outbound.keepsMessageHead(nil, eventName) { try ArgumentCheck.eventName(eventName) }  // as in send
         try ArgumentCheck.encodable(message, argument: "message")
         try sendMessage(channel: nil, eventName: eventName, message: message, echo: echo)
     }
 
     public func send(channel: String, eventName: String, message: JSONValue, echo: Bool? = nil) throws(RealtimeError) {
         eventLoop.assertInEventLoop()
-        try ArgumentCheck.channel(channel)
-        try ArgumentCheck.eventName(eventName)
+        // The same channel and event as the last message sent from text passed these then.
+        if !outbound.keepsMessageHead(channel, eventName) {
+            try ArgumentCheck.channel(channel)
+            try ArgumentCheck.eventName(eventName)
+        }
         try ArgumentCheck.encodable(message, argument: "message")
         try sendMessage(channel: channel, eventName: eventName, message: message, echo: echo)
     }

@@ -51,6 +51,30 @@ final class RealtimeManagerEventTests: XCTestCase {
         XCTAssertEqual(conn.sent, [])
     }
 
+    /// The checks are skipped only for the very channel and event name of the last message
+    /// sent from text: anything else, however close, is still checked, with the same errors.
+    func testChecksStillRunAfterATextMessageWasSent() throws {
+        let text = JSONValue.raw(try RawJSON(validating: Array("{}".utf8)))
+        let long = String(repeating: "x", count: 257)
+        try m.send(channel: "c", eventName: "e", message: text)
+        try m.broadcast(eventName: "e", message: text)
+        for _ in 0..<2 {
+            assertRefused("eventName must not be a reserved name ('connect')") { try m.send(channel: "c", eventName: "connect", message: text) }
+            assertRefused("eventName must not be a reserved name ('connect')") { try m.broadcast(eventName: "connect", message: text) }
+            assertRefused("eventName must not be empty") { try m.send(channel: "c", eventName: "", message: text) }
+            assertRefused("eventName must not start with 'user:' ('user:e')") { try m.broadcast(eventName: "user:e", message: text) }
+            assertRefused("channel must not be empty") { try m.send(channel: "", eventName: "e", message: text) }
+            assertRefused("channel must be at most 256 bytes (got 257)") { try m.send(channel: long, eventName: "e", message: text) }
+            assertRefused("eventName must not start with 'channel:' ('channel:e')") {
+                try m.send(channel: "c", eventName: "channel:e", message: text)
+            }
+            try m.send(channel: "c", eventName: "e", message: text)
+            try m.broadcast(eventName: "e", message: text)
+        }
+        XCTAssertEqual(conn.frames, Array(repeating: [#"42["message",{"channel":"c","eventName":"e","message":{}}]"#,
+                                                      #"42["message",{"eventName":"e","message":{}}]"#], count: 3).flatMap { $0 })
+    }
+
     func testLimitsAreInclusive() throws {
         try m.join(channel: String(repeating: "é", count: 128))  // exactly 256 bytes
         try m.broadcast(eventName: "message", message: .null)  // not reserved by the contract
