@@ -7,6 +7,14 @@ import RTJSON
 /// integer keys in an object (`{[1]=…, ["1"]=…}` must collapse the way `toJSON` does). The
 /// caller then takes `toJSON`, which builds the value or the error naming its path, so both
 /// ways give the same JSON for the same table.
+/// The tables being written, outermost first, where `writeJSONText` looks for cycles: one
+/// buffer of `maxDepth` entries per VM, made once (no Lua code runs while a value is written,
+/// so one write never starts inside another).
+final class OpenTables {
+    let slots = UnsafeMutableBufferPointer<UnsafeRawPointer>.allocate(capacity: LuaValueBridge.maxDepth)
+    deinit { slots.deallocate() }
+}
+
 extension LuaValueBridge {
     func jsonText(_ L: OpaquePointer, _ index: Int32) -> [UInt8]? {
         var out: [UInt8] = []
@@ -18,11 +26,7 @@ extension LuaValueBridge {
     /// holding a partial text) when the full conversion must decide.
     func writeJSONText(_ L: OpaquePointer, _ index: Int32, into out: inout [UInt8]) -> Bool {
         let top = lua_gettop(L)
-        let index = lua_absindex(L, index)
-        // The tables being written, outermost first, to find cycles: on the stack, no allocation.
-        let ok = withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: Self.maxDepth) { tables in
-            write(L, index, into: &out, depth: 0, tables: tables)
-        }
+        let ok = write(L, lua_absindex(L, index), into: &out, depth: 0, tables: openTables.slots)
         if !ok { lua_settop(L, top) }
         return ok
     }

@@ -15,6 +15,8 @@ struct LuaValueBridge {
     let arrayMetaPointer: UnsafeRawPointer
     let binaryMetaPointer: UnsafeRawPointer
     let nullPointer: UnsafeRawPointer
+    /// For `writeJSONText` (LuaJSONWriter.swift).
+    let openTables = OpenTables()
 
     /// Creates the marker metatables and the `json.null` sentinel in the registry of `L`.
     static func install(in L: OpaquePointer) -> LuaValueBridge {
