@@ -188,3 +188,34 @@ enum Lua {
         return "(error object is a \(typeName(L, index)) value)"
     }
 }
+
+/// The Swift text of the last bytes asked for, kept with them: the same bytes again give the
+/// same String without decoding them again.
+struct NameCache {
+    private var bytes: [UInt8] = []
+    private var text = ""
+
+    mutating func string(_ b: UnsafeRawBufferPointer) -> String {
+        if b.count == bytes.count, bytes.withUnsafeBytes({ Self.same($0, b) }) {
+            return text
+        }
+        bytes = Array(b)
+        text = String(decoding: b, as: UTF8.self)
+        return text
+    }
+
+    /// Equal bytes (`a` and `b` of one length), eight at a time.
+    private static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        var i = 0
+        while i + 8 <= n {
+            guard a.loadUnaligned(fromByteOffset: i, as: UInt64.self) == b.loadUnaligned(fromByteOffset: i, as: UInt64.self) else { return false }
+            i += 8
+        }
+        while i < n {
+            guard a[i] == b[i] else { return false }
+            i += 1
+        }
+        return true
+    }
+}

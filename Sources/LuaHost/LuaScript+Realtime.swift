@@ -78,6 +78,15 @@ extension LuaScript {
         }
     }
 
+    /// `Lua.checkString` for the channel and event name of a send: the String made from the
+    /// same bytes last time is reused (a script sends with the same names over and over).
+    func checkName(_ co: OpaquePointer, _ arg: Int32, _ cache: inout NameCache) throws(LuaRaise) -> String {
+        guard lua_type(co, arg) == LUA_TSTRING else { return try Lua.checkString(co, arg) }
+        var len = 0
+        let p = lua_tolstring(co, arg, &len)!
+        return cache.string(UnsafeRawBufferPointer(start: p, count: len))
+    }
+
     func pushEventData(_ co: OpaquePointer, _ data: EventData) {
         lua_createtable(co, 0, 2)
         if let channel = data.channel {
@@ -217,7 +226,7 @@ private let rtOffAny: LuaSwiftFunction = { L in
 
 private let rtBroadcast: LuaSwiftFunction = { L in
     methodBody(L, "broadcast") { L, host, _, m throws(LuaRaise) in
-        let event = try Lua.checkString(L, 2)
+        let event = try host.checkName(L, 2, &host.eventName)
         let message = try host.message(L, 3, root: "message")
         let echo = try Lua.optBoolean(L, 4)
         try realtimeCall { () throws(RealtimeError) in try m!.broadcast(eventName: event, message: message, echo: echo) }
@@ -227,8 +236,8 @@ private let rtBroadcast: LuaSwiftFunction = { L in
 
 private let rtSend: LuaSwiftFunction = { L in
     methodBody(L, "send") { L, host, _, m throws(LuaRaise) in
-        let channel = try Lua.checkString(L, 2)
-        let event = try Lua.checkString(L, 3)
+        let channel = try host.checkName(L, 2, &host.channelName)
+        let event = try host.checkName(L, 3, &host.eventName)
         let message = try host.message(L, 4, root: "message")
         let echo = try Lua.optBoolean(L, 5)
         try realtimeCall { () throws(RealtimeError) in

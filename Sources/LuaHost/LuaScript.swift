@@ -49,6 +49,9 @@ public final class LuaScript: @unchecked Sendable {
     /// The last message's JSON text buffer, reused by the next (`message(_:_:root:)`).
     var messageText: [UInt8] = []
     static let keptMessageCapacity = 1 << 16
+    /// The last channel and event names sent with (`checkName`).
+    var channelName = NameCache()
+    var eventName = NameCache()
     /// Set by `exit(code)`; the script ends when the current resume returns.
     var exitCode: Int32?
     /// The idle and early collections (LuaScript+IdleCollect.swift): resumes so far, the

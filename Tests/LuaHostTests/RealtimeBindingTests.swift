@@ -291,6 +291,35 @@ final class RealtimeBindingTests: XCTestCase {
                        "buffered sends go through the encoder, connected ones are written from their text")
     }
 
+    /// Channel and event names change from send to send (strings of the same length, a
+    /// number, bytes that are not UTF-8): each send carries its own.
+    func testNamesChangingFromSendToSend() throws {
+        let frames = FrameLog()
+        let run = try runScript("""
+        realtime:onConnect(function()
+          for _, c in ipairs({"ab", "ab", "cd", 7, "ab", "\\xff"}) do
+            for _, e in ipairs({"e1", "e2"}) do realtime:send(c, e, {n = 1}) end
+          end
+          realtime:broadcast("e2", 1)
+          realtime:broadcast(3, 2)
+          realtime:close()
+        end)
+        realtime:open()
+        """) { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                let connection = LoopbackConnection(eventLoop: loop)
+                connection.onFrame = { frames.add($0, $1) }
+                return RealtimeManager(config: config, connection: connection, http: http)
+            }
+        }
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        let channels = ["ab", "ab", "cd", "7", "ab", "\u{FFFD}"]
+        XCTAssertEqual(frames.all.map(\.text), channels.flatMap { c in
+            ["e1", "e2"].map { #"42["message",{"channel":""# + c + #"","eventName":""# + $0 + #"","message":{"n":1}}]"# }
+        } + [#"42["message",{"eventName":"e2","message":1}]"#, #"42["message",{"eventName":"3","message":2}]"#])
+    }
+
     func testAMessageTextKeptByTheManagerIsNotOverwrittenByTheNextSend() throws {
         // The profile is kept for the replay after a reconnect, while later messages reuse the
         // text buffer: the profile must stay what it was.
@@ -469,4 +498,28 @@ final class FrameLog: @unchecked Sendable {  // guarded by `lock`
     private var list: [(text: String, fromText: Bool)] = []
     var all: [(text: String, fromText: Bool)] { lock.withLock { list } }
     func add(_ text: String, _ fromText: Bool) { lock.withLock { list.append((text, fromText)) } }
+}
+
+final class NameCacheTests: XCTestCase {
+    /// The kept String comes back only for the very same bytes: a difference in the
+    /// eight-byte words or in the tail, or another length, makes a new one.
+    func testSameBytesOnly() {
+        var cache = NameCache()
+        func name(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { cache.string($0) } }
+        let base = Array("channel-name-17x".utf8)  // two words
+        XCTAssertEqual(name(base), "channel-name-17x")
+        XCTAssertEqual(name(base), "channel-name-17x")
+        for at in base.indices {
+            var other = base
+            other[at] ^= 0x01
+            XCTAssertEqual(name(other), String(decoding: other, as: UTF8.self), "byte \(at)")
+            XCTAssertEqual(name(base), "channel-name-17x")
+        }
+        XCTAssertEqual(name(Array(base.dropLast())), "channel-name-17")
+        XCTAssertEqual(name([]), "")
+        XCTAssertEqual(name([0x61, 0xFF]), "a\u{FFFD}", "repaired like Lua.string")
+        XCTAssertEqual(name([0x61, 0xFE]), "a\u{FFFD}")
+        XCTAssertEqual(name(Array("abcdefghi".utf8)), "abcdefghi")
+        XCTAssertEqual(name(Array("abcdefghj".utf8)), "abcdefghj")
+    }
 }
