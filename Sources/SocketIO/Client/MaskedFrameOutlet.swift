@@ -78,15 +78,20 @@ enum MaskedFrame {
         let header = 2 + lengthBytes + 4
         _ = payload.withUnsafeBytes { src in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: header + n) { dst in
-                dst[0] = 0x80 | opcode
-                dst[1] = 0x80 | (lengthBytes == 0 ? UInt8(n) : lengthBytes == 2 ? 126 : 127)
-                for i in 0..<lengthBytes {  // big-endian
-                    dst[2 + i] = UInt8(truncatingIfNeeded: UInt64(n) >> (8 * (lengthBytes - 1 - i)))
+                let d = dst.baseAddress!
+                d.storeBytes(of: 0x80 | opcode, as: UInt8.self)
+                switch lengthBytes {
+                case 0:
+                    d.storeBytes(of: 0x80 | UInt8(n), toByteOffset: 1, as: UInt8.self)
+                case 2:
+                    d.storeBytes(of: 0x80 | 126, toByteOffset: 1, as: UInt8.self)
+                    d.storeBytes(of: UInt16(n).bigEndian, toByteOffset: 2, as: UInt16.self)
+                default:
+                    d.storeBytes(of: 0x80 | 127, toByteOffset: 1, as: UInt8.self)
+                    d.storeBytes(of: UInt64(n).bigEndian, toByteOffset: 2, as: UInt64.self)
                 }
-                for i in 0..<4 {  // wire order: the first byte is the key's top byte
-                    dst[2 + lengthBytes + i] = UInt8(truncatingIfNeeded: maskKey >> (24 - 8 * i))
-                }
-                WebSocketWire.mask(key: maskKey, from: src, to: UnsafeMutableRawBufferPointer(rebasing: dst[header...]))
+                d.storeBytes(of: maskKey.bigEndian, toByteOffset: 2 + lengthBytes, as: UInt32.self)  // wire order
+                WebSocketWire.mask(key: maskKey, from: src, to: UnsafeMutableRawBufferPointer(start: d + header, count: n))
                 return header + n
             }
         }
