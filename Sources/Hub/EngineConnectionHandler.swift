@@ -16,9 +16,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
     private var timerTask: Scheduled<Void>?
-    /// Containers inside an event's arguments (a message body, member data) stay JSON text:
-    /// the hub only reads the payload's top-level fields and relays the rest verbatim.
-    private var decoder = SocketPacketDecoder(rawFromDepth: 2)
+    /// An event's arguments stay JSON text (`.raw`): ClientCommand reads the payload's few
+    /// fields straight from it and relays the body (a message, member data) as it came.
+    private var decoder = SocketPacketDecoder(rawFromDepth: 1)
     /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
     private var textPayload: [UInt8] = []
     /// Small frames written since the last flush, copied into one buffer: a fan-out then

@@ -55,4 +55,123 @@ final class ClientCommandTests: XCTestCase {
         XCTAssertEqual(parse("chat", [["eventName": "e"]]), .failure(.unknownEvent))
         XCTAssertEqual(parse("chat", []), .failure(.unknownEvent))
     }
+
+    /// The hub's decoder hands the payload over as text (`.raw`); a payload built as a tree
+    /// (a binary event's) gives the same command or the same drop reason.
+    func testTextAndTreePayloadsGiveTheSameResult() throws {
+        let long = String(repeating: "x", count: 257)
+        let table: [(String, String, Int?, Result<ClientCommand, DropReason>)] = [
+            ("message", #"{"channel":"ch","eventName":"bnchtick","echo":false,"message":{"seq":1,"t":2.5}}"#, nil,
+             .success(.message(channel: "ch", eventName: "bnchtick", message: ["seq": 1, "t": 2.5], echo: false))),
+            ("message", #"{ "eventName" : "e" , "message" : [ 1 , {"s":"}\"{]"} ] , "echo" : null }"#, nil,
+             .success(.message(channel: nil, eventName: "e", message: [1, ["s": "}\"{]"]], echo: nil))),
+            ("message", #"{"message":{"eventName":"inner","channel":5,"echo":"x"},"eventName":"outer"}"#, nil,
+             .success(.message(channel: nil, eventName: "outer", message: ["eventName": "inner", "channel": 5, "echo": "x"], echo: nil))),
+            ("message", #"{"eventName":"e","channel":null,"data":{"ignored":["}"]}}"#, nil,
+             .success(.message(channel: nil, eventName: "e", message: nil, echo: nil))),
+            ("message", #"{"event\u004eame":"\u00e9v","chan\u006eel":"c\"h","Echo":5,"echoes":[],"x":{"y":[1,{}]}}"#, nil,
+             .success(.message(channel: "c\"h", eventName: "év", message: nil, echo: nil))),
+            // Repeated keys: the last one counts.
+            ("message", #"{"eventName":"a","eventName":"b","message":1,"message":{"m":"}"},"echo":"no","echo":true}"#, nil,
+             .success(.message(channel: nil, eventName: "b", message: ["m": "}"], echo: true))),
+            ("message", #"{"eventName":"e","echo":true,"echo":"no"}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","channel":"c","channel":null}"#, nil, .success(.message(channel: nil, eventName: "e", message: nil, echo: nil))),
+            ("message", #"{"eventName":"e","channel":null,"channel":""}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"connect","eventName":"ok"}"#, nil, .success(.message(channel: nil, eventName: "ok", message: nil, echo: nil))),
+            ("message", #"{"eventName":"ok","eventName":"user:x"}"#, nil, .failure(.reservedName)),
+            // Wrong types and values.
+            ("message", #"{"eventName":""}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":null}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":5}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":["e"]}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":{"e":1}}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":true}"#, nil, .failure(.badPayload)),
+            ("message", #"{"message":1}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","channel":5}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","channel":true}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","channel":["c"]}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","channel":"\#(long)"}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","echo":1}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","echo":"true"}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"e","echo":{}}"#, nil, .failure(.badPayload)),
+            ("message", #"{"eventName":"disconnecting"}"#, nil, .failure(.reservedName)),
+            ("message", #"{"eventName":"channel:update"}"#, nil, .failure(.reservedName)),
+            ("connect", #"{"eventName":"e"}"#, nil, .failure(.reservedName)),
+            ("message", "{}", nil, .failure(.badPayload)),
+            ("message", "[]", nil, .failure(.badPayload)),
+            ("message", #"[{"eventName":"e"}]"#, nil, .failure(.badPayload)),
+            ("message", #""{\"eventName\":\"e\"}""#, nil, .failure(.badPayload)),
+            ("message", "null", nil, .failure(.badPayload)),
+            ("message", "5", nil, .failure(.badPayload)),
+            ("join", #"{"channel":"c","echo":false}"#, nil, .success(.join(channel: "c", echo: false))),
+            ("join", #"{"channel":"a","channel":"b"}"#, nil, .success(.join(channel: "b", echo: nil))),
+            ("join", #"{"channel":null}"#, nil, .failure(.badPayload)),
+            ("join", #"{"channel":"\#(long)"}"#, nil, .failure(.badPayload)),
+            ("join", "[]", nil, .failure(.badPayload)),
+            ("leave", #"{"channel":"c","eventName":5,"message":{"x":1}}"#, nil, .success(.leave(channel: "c", echo: nil))),
+            ("leave", #"{"echo":true}"#, nil, .failure(.badPayload)),
+            ("update", #"{"data":{"name":"ann","tags":["}"]},"echo":true}"#, nil, .success(.update(data: ["name": "ann", "tags": ["}"]], echo: true))),
+            ("update", #"{"data":"s","data":null}"#, nil, .success(.update(data: nil, echo: nil))),
+            ("update", "{}", nil, .success(.update(data: nil, echo: nil))),
+            ("update", #"{"message":{"x":1}}"#, nil, .success(.update(data: nil, echo: nil))),
+            ("update", #"{"data":1,"echo":0}"#, nil, .failure(.badPayload)),
+            ("update", "3", nil, .failure(.badPayload)),
+            ("members", #"{"channel":"c"}"#, 7, .success(.members(channel: "c", ackID: 7))),
+            ("members", #"{"channel":"c"}"#, nil, .failure(.badPayload)),
+            ("members", #"{"channel":""}"#, 7, .failure(.badPayload)),
+            ("members", #"{"channel":"c","echo":[]}"#, 7, .failure(.badPayload)),
+            // Names outside §3: unknown, unless the echo field is already wrong.
+            ("chat", #"{"eventName":"e"}"#, nil, .failure(.unknownEvent)),
+            ("chat", "[1]", nil, .failure(.unknownEvent)),
+            ("chat", "null", nil, .failure(.unknownEvent)),
+            ("chat", #"{"echo":"x"}"#, nil, .failure(.badPayload)),
+        ]
+        for (name, text, ack, expected) in table {
+            let tree = try JSONValue.parse(text)
+            let raw = JSONValue.raw(try RawJSON(validating: Array(text.utf8)))
+            XCTAssertEqual(ClientCommand.parse(event: name, payload: raw, ackID: ack), expected, "\(name) \(text) as text")
+            XCTAssertEqual(ClientCommand.parse(event: name, payload: tree, ackID: ack), expected, "\(name) \(text) as a tree")
+        }
+    }
+
+    /// A body read from the payload's text is that text, byte for byte: the hub relays it
+    /// without rewriting numbers, escapes or spacing.
+    func testBodyIsKeptAsItsTextByteForByte() throws {
+        let bodies = [
+            #"{ "z" : 1.50e+2 , "a" : [ -0.0 , "\u00e9\"}" ] }"#, "1.50", "12345678901234567890", "1E2", "-0",
+            #""\u00e9\/""#, "null", "true", "[ ]", #"{"k":{"k":{"k":"]"}}}"#,
+        ]
+        for body in bodies {
+            for (name, key) in [("message", "message"), ("update", "data")] {
+                let text = #"{"eventName":"e","\#(key)":\#(body) ,"echo":false}"#
+                let payload = JSONValue.raw(try RawJSON(validating: Array(text.utf8)))
+                let kept: JSONValue?
+                switch ClientCommand.parse(event: name, payload: payload, ackID: nil) {
+                case .success(.message(_, _, let m, _)): kept = m
+                case .success(.update(let d, _)): kept = d
+                default: kept = nil
+                }
+                guard case .raw(let r)? = kept else { return XCTFail("\(name) \(body): body not kept as text: \(String(describing: kept))") }
+                XCTAssertEqual(String(decoding: r.bytes, as: UTF8.self), body, name)
+            }
+        }
+    }
+
+    func testBinaryBodiesComeFromTreePayloads() throws {
+        let body: JSONValue = ["b": .binary([1, 2]), "s": "x"]
+        XCTAssertEqual(try parse("message", [["eventName": "e", "channel": "c", "message": body]]).get(), .message(channel: "c", eventName: "e", message: body, echo: nil))
+        XCTAssertEqual(try parse("update", [["data": body, "echo": false]]).get(), .update(data: body, echo: false))
+    }
+
+    func testPayloadKeysAreMatchedExactly() {
+        let keys: [(String, PayloadFields.Key)] = [
+            ("echo", .echo), ("data", .data), ("channel", .channel), ("message", .message), ("eventName", .eventName),
+            ("ech", .other), ("echO", .other), ("date", .other), ("Channel", .other), ("messages", .other),
+            ("eventname", .other), ("eventNam", .other), ("", .other), ("éch", .other),
+        ]
+        for (k, expected) in keys {
+            var k = k
+            XCTAssertEqual(k.withUTF8 { PayloadFields.Key(utf8: $0) }, expected, k)
+        }
+    }
 }

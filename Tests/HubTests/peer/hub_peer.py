@@ -513,6 +513,8 @@ async def raw_relay():
     odd = [
         '{ "z" : 1.50e+2 ,\t"a":[ -0.0,1E-7, 12345678901234567890, "\\u00e9\u00e9\\ud83d\\ude00 \\/" , {"k":null} ] }',
         '[]', '{}', '[ [ [ ] ] , { } ]', '{"b":1,"a":2}', '{"a":2,"b":1}',
+        # Scalars too: not re-written (1.50 stays 1.50, an escape stays an escape).
+        '1.50', '1E2', '-0', '12345678901234567890', '"\\u00e9\\/ }"', 'null', 'true',
     ]
     watcher = await Peer("W").connect()
     await watcher.emit("join", {"channel": "r"})
