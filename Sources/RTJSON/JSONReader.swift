@@ -9,11 +9,13 @@ public struct JSONReader {
     private var p: JSONParser
     /// Unescaped string bytes, reused from string to string.
     private var scratch: [UInt8] = []
-    /// False for text already checked (a `RawJSON`): strings are then not checked again.
+    /// False for text already checked (a `RawJSON`): strings are then not checked again,
+    /// and skipped values are skipped by their structure alone.
     private let checksStrings: Bool
 
     /// `checkedText`: the bytes are known to be valid JSON (a `RawJSON`), so the reader
-    /// need not check string bytes again; it still never reads out of bounds.
+    /// need not check string bytes again, nor what `skipValue` and `readRaw` pass over; it
+    /// still never reads out of bounds.
     public init(_ bytes: UnsafeBufferPointer<UInt8>, checkedText: Bool = false) {
         p = JSONParser(bytes)
         checksStrings = !checkedText
@@ -101,9 +103,10 @@ public struct JSONReader {
         }
     }
 
-    /// Skips the next value, checked as `JSONValue.parse` would check it.
+    /// Skips the next value, checked as `JSONValue.parse` would check it (checked text: by
+    /// its brackets and strings only).
     public mutating func skipValue() throws(JSONError) {
-        try p.skipValue(depth: 0)
+        if checksStrings { try p.skipValue(depth: 0) } else { try p.skipCheckedValue() }
     }
 
     /// The next value's text (checked), copied out as a `RawJSON`: a member a reader passes
@@ -111,7 +114,7 @@ public struct JSONReader {
     public mutating func readRaw() throws(JSONError) -> RawJSON {
         p.skipWhitespace()
         let start = p.i
-        try p.skipValue(depth: 0)
+        try skipValue()
         return RawJSON(unchecked: Array(p.b[start..<p.i]))
     }
 
@@ -143,5 +146,82 @@ extension JSONParser {
             try k.skipUTF8Sequence()
             if k.i > range.upperBound { throw JSONError("invalid UTF-8", offset: range.upperBound) }
         }
+    }
+
+    /// Moves past one value of text known to be valid JSON (a `RawJSON`) by its structure
+    /// alone: strings and brackets are matched, nothing else is looked at. A second check of
+    /// text the parser has checked costs as much as the first. Stays in bounds on any input
+    /// and throws when the text ends inside the value; no recursion, so no depth limit.
+    mutating func skipCheckedValue() throws(JSONError) {
+        skipWhitespace()
+        let n = b.count
+        guard i < n, let base = b.baseAddress else { throw JSONError("unexpected end of JSON", offset: i) }
+        var k = i  // a local, so the loops keep it in a register
+        defer { i = k }
+        switch base[k] {
+        case 0x22:
+            k = Self.skipCheckedString(base, n, from: k)
+            if k > n {
+                k = n
+                throw JSONError("unterminated string", offset: n)
+            }
+            return
+        case 0x7B, 0x5B:
+            break
+        case 0x7D, 0x5D, 0x2C, 0x3A:
+            throw JSONError("unexpected character '\(Character(Unicode.Scalar(base[k])))'", offset: k)
+        default:
+            // A number or literal: up to the byte that ends it.
+            repeat { k += 1 } while k < n && !Self.endsScalar(base[k])
+            return
+        }
+        var depth = 0
+        while k < n {
+            switch base[k] {
+            case 0x22:
+                k = Self.skipCheckedString(base, n, from: k)
+            case 0x7B, 0x5B:
+                depth += 1
+                k += 1
+            case 0x7D, 0x5D:
+                depth -= 1
+                k += 1
+                if depth == 0 { return }
+            default:
+                k += 1
+            }
+        }
+        k = min(k, n)
+        throw JSONError("unexpected end of JSON", offset: n)
+    }
+
+    /// From a string's opening quote at `k` to just past its closing one (past `n` when the
+    /// text ends first), eight bytes at a time while none is a quote or a backslash.
+    @inline(__always)
+    private static func skipCheckedString(_ base: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Int {
+        var k = start + 1
+        while true {
+            while k + 8 <= n {
+                let w = UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)
+                if hasByte(w, 0x22) || hasByte(w, 0x5C) { break }
+                k += 8
+            }
+            guard k < n else { return n + 1 }
+            switch base[k] {
+            case 0x22: return k + 1
+            case 0x5C: k += 2
+            default: k += 1
+            }
+        }
+    }
+
+    @inline(__always) private static func hasByte(_ w: UInt64, _ c: UInt8) -> Bool {
+        let x = w ^ (0x0101_0101_0101_0101 &* UInt64(c))
+        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// `,` `}` `]` or whitespace: what may follow a number or literal.
+    @inline(__always) private static func endsScalar(_ c: UInt8) -> Bool {
+        c == 0x2C || c == 0x7D || c == 0x5D || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09
     }
 }

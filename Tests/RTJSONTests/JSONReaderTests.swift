@@ -109,4 +109,60 @@ final class JSONReaderTests: XCTestCase {
             }
         }
     }
+
+    /// On checked text (a RawJSON) skipValue and readRaw go by brackets and strings alone,
+    /// and land where the checking ones do.
+    func testCheckedTextIsSkippedByItsStructure() throws {
+        var values = [
+            "null", "true", "false", "-12.5e+3", "0", "12345678901234567890", #""""#, #""a\"b\\""#, #""\\""#, #""}]\"{[,:""#,
+            "[]", "{}", "[ 1 , [ ] , { } ]", #"{"seq":1,"s":"a\"b}","n":[1,{"x":null}],"t":"\u00e9\\","e":"é😀"}"#,
+            "[[[[[]]]],{\"a\":{\"b\":[]}}]",
+        ]
+        // Quotes and backslashes at every offset of the eight-byte scan.
+        for n in 0..<18 {
+            let x = String(repeating: "x", count: n)
+            values += [#""\#(x)""#, #""\#(x)\"\#(x)""#, #""\#(x)\\""#, #"["\#(x)\\\"",{"\#(x)":"\#(x)"}]"#]
+        }
+        for v in values {
+            let doc = #"{"k": \#(v) ,"after":[\#(v)],"end":1}"#
+            for checked in [false, true] {
+                try Array(doc.utf8).withUnsafeBufferPointer { b in
+                    var r = JSONReader(b, checkedText: checked)
+                    XCTAssertFalse(try r.beginObject())
+                    _ = try r.readKey { _ in 0 }
+                    XCTAssertEqual(String(decoding: try r.readRaw().bytes, as: UTF8.self), v, "\(v) checked: \(checked)")
+                    XCTAssertTrue(try r.nextMember())
+                    _ = try r.readKey { _ in 0 }
+                    XCTAssertFalse(try r.beginArray())
+                    try r.skipValue()
+                    XCTAssertFalse(try r.nextElement(), v)
+                    XCTAssertTrue(try r.nextMember())
+                    XCTAssertEqual(try r.readKey { String(decoding: $0, as: UTF8.self) }, "end")
+                    XCTAssertEqual(try r.readNumber(), 1)
+                    XCTAssertFalse(try r.nextMember())
+                    try r.finish()
+                }
+            }
+        }
+    }
+
+    /// Checked text is trusted (not checked a second time), yet text cut short still
+    /// throws rather than reading past its end.
+    func testCheckedSkipTrustsTheTextButStaysInBounds() throws {
+        let trusted = try Array(#"{"a":tru}"#.utf8).withUnsafeBufferPointer { b in
+            var r = JSONReader(b, checkedText: true)
+            _ = try r.beginObject()
+            _ = try r.readKey { _ in 0 }
+            return try r.readRaw().bytes
+        }
+        XCTAssertEqual(trusted, Array("tru".utf8))
+        for cut in [#"{"a":[1,2"#, #"{"a":"abc"#, #"{"a":"abc\"#, #"{"a":{"b":"}"#, #"{"a":"#, #"{"a":}"#, #"{"a":,"#] {
+            XCTAssertThrowsError(try Array(cut.utf8).withUnsafeBufferPointer { b in
+                var r = JSONReader(b, checkedText: true)
+                _ = try r.beginObject()
+                _ = try r.readKey { _ in 0 }
+                try r.skipValue()
+            }, cut)
+        }
+    }
 }
