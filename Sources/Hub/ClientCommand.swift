@@ -40,17 +40,59 @@ extension ClientCommand {
     }
 
     /// Reads an EVENT's name and first argument (nil when it has none); `ackID` is the packet's id.
-    /// The hub's decoder keeps the argument as JSON text (`.raw`): its fields are read
-    /// straight from the text, and the body (`message`, `data`) is copied out as text.
+    /// The argument is JSON text (`.raw`, as the hub's decoder keeps it) or a tree (a binary
+    /// event's); either way only the fields §3 names are read, and the body is kept as it is.
     static func parse(event name: String, payload argument: JSONValue?, ackID: Int?) -> Result<ClientCommand, DropReason> {
         if isReservedEventName(name) { return .failure(.reservedName) }
-        let body: PayloadFields.Key = name == "message" ? .message : name == "update" ? .data : .other
         let fields: PayloadFields?
         switch argument {
-        case .raw(let r)?: fields = PayloadFields(text: r.bytes, body: body)
-        case .object(let o)?: fields = PayloadFields(tree: o, body: body)
+        case .raw(let r)?: fields = PayloadFields(text: r.bytes, body: PayloadFields.bodyKey(of: name))
+        case .object(let o)?: fields = PayloadFields(tree: o, body: PayloadFields.bodyKey(of: name))
         default: fields = nil
         }
+        return command(name, fields, ackID: ackID)
+    }
+
+    /// A plain EVENT packet for "/" (`2["name",…]` or `2<id>[…]`, the Socket.IO packet without
+    /// the Engine.IO "4"), read from its text in one pass: checked as the decoder checks it,
+    /// the payload's fields picked out, the body copied out as text, and no packet built.
+    /// Nil for any other packet and for text that does not read as such an event: the
+    /// decoder then decodes it and gives its verdict (bad JSON is malformed there).
+    static func parse(eventPacket p: UnsafeBufferPointer<UInt8>) -> Result<ClientCommand, DropReason>? {
+        guard p.count > 1, p[0] == UInt8(ascii: "2") else { return nil }
+        var i = 1
+        var ackID: Int?
+        while i < p.count, p[i] >= UInt8(ascii: "0"), p[i] <= UInt8(ascii: "9") {
+            guard i <= 15 else { return nil }  // the decoder refuses longer ids
+            ackID = (ackID ?? 0) * 10 + Int(p[i] - UInt8(ascii: "0"))
+            i += 1
+        }
+        guard i < p.count, p[i] == UInt8(ascii: "[") else { return nil }
+        var r = JSONReader(UnsafeBufferPointer(rebasing: p[i...]))
+        do throws(JSONError) {
+            // The data array is depth 0 of the packet's JSON, the payload depth 1.
+            if try r.beginArray() { return nil }
+            guard try r.peek() == .string else { return nil }
+            let name = try r.readString { String(decoding: $0, as: UTF8.self) }
+            var fields: PayloadFields?
+            if try r.nextElement() {
+                if try r.peek() == .object {
+                    fields = try PayloadFields(reading: &r, depth: 1, body: PayloadFields.bodyKey(of: name))
+                } else {
+                    try r.skipValue(depth: 1)
+                }
+                while try r.nextElement() { try r.skipValue(depth: 1) }
+            }
+            try r.finish()
+            return command(name, fields, ackID: ackID)
+        } catch {
+            return nil
+        }
+    }
+
+    /// §3's rules, on the payload's fields (nil when the payload is not an object).
+    private static func command(_ name: String, _ fields: PayloadFields?, ackID: Int?) -> Result<ClientCommand, DropReason> {
+        if isReservedEventName(name) { return .failure(.reservedName) }
         guard let payload = fields else {
             return .failure(name == "message" || name == "join" || name == "leave" || name == "update" || name == "members"
                 ? .badPayload : .unknownEvent)
@@ -106,34 +148,43 @@ struct PayloadFields {
     /// The member named by `body` (`message` or `data`), as it is: text stays text.
     var body: JSONValue?
 
-    /// From the JSON text of the payload, with no dictionary: keys are compared as bytes and
-    /// the body is copied out as text. Nil when the text is not an object (or not JSON).
+    /// The member a command relays: `message` for "message", `data` for "update".
+    static func bodyKey(of name: String) -> Key {
+        name == "message" ? .message : name == "update" ? .data : .other
+    }
+
+    /// From the payload's JSON text (checked: a `RawJSON`). Nil when it is not an object.
     init?(text: [UInt8], body: Key) {
-        let read: Result<PayloadFields, JSONError> = text.withUnsafeBufferPointer { b in
-            do throws(JSONError) { return .success(try PayloadFields(reading: b, body: body)) } catch { return .failure(error) }
+        let read: Result<PayloadFields?, JSONError> = text.withUnsafeBufferPointer { b in
+            var r = JSONReader(b, checkedText: true)
+            do throws(JSONError) {
+                guard try r.peek() == .object else { return .success(nil) }
+                let fields = try PayloadFields(reading: &r, depth: 0, body: body)
+                try r.finish()
+                return .success(fields)
+            } catch {
+                return .failure(error)
+            }
         }
-        guard case .success(let fields) = read else { return nil }
+        guard case .success(let fields?) = read else { return nil }
         self = fields
     }
 
-    private init(reading text: UnsafeBufferPointer<UInt8>, body: Key) throws(JSONError) {
-        // A RawJSON was checked when it was made (the decoder validates what it keeps).
-        var r = JSONReader(text, checkedText: true)
-        guard try r.peek() == .object else { throw JSONError("not an object") }
-        if try !r.beginObject() {
-            repeat {
-                let key = try r.readKey(Key.init(utf8:))
-                switch key {
-                case .echo: echo = try Self.readScalar(&r)
-                case .eventName: eventName = try Self.readScalar(&r)
-                case .channel: channel = try Self.readScalar(&r)
-                case .message, .data:
-                    if key == body { self.body = .raw(try r.readRaw()) } else { try r.skipValue() }
-                case .other: try r.skipValue()
-                }
-            } while try r.nextMember()
-        }
-        try r.finish()
+    /// Reads the object at the reader, `depth` deep in its document, with no dictionary:
+    /// keys are compared as bytes, other members skipped, the body copied out as text.
+    init(reading r: inout JSONReader, depth: Int, body: Key) throws(JSONError) {
+        if try r.beginObject() { return }
+        repeat {
+            let key = try r.readKey(Key.init(utf8:))
+            switch key {
+            case .echo: echo = try Self.readScalar(&r, depth: depth + 1)
+            case .eventName: eventName = try Self.readScalar(&r, depth: depth + 1)
+            case .channel: channel = try Self.readScalar(&r, depth: depth + 1)
+            case .message, .data:
+                if key == body { self.body = .raw(try r.readRaw(depth: depth + 1)) } else { try r.skipValue(depth: depth + 1) }
+            case .other: try r.skipValue(depth: depth + 1)
+            }
+        } while try r.nextMember()
     }
 
     /// From a payload already built as a tree (a binary event's, or one made in code).
@@ -148,13 +199,13 @@ struct PayloadFields {
         }
     }
 
-    private static func readScalar(_ r: inout JSONReader) throws(JSONError) -> Scalar {
+    private static func readScalar(_ r: inout JSONReader, depth: Int) throws(JSONError) -> Scalar {
         switch try r.peek() {
         case .string: return .string(try r.readString { String(decoding: $0, as: UTF8.self) })
         case .literal:
             if case .bool(let b) = try r.readLiteral() { return .bool(b) }
             return .null
-        default: try r.skipValue(); return .other
+        default: try r.skipValue(depth: depth); return .other
         }
     }
 

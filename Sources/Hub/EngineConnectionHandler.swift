@@ -16,8 +16,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
     private var timerTask: Scheduled<Void>?
-    /// An event's arguments stay JSON text (`.raw`): ClientCommand reads the payload's few
-    /// fields straight from it and relays the body (a message, member data) as it came.
+    /// For the packets `ClientCommand.parse(eventPacket:)` leaves to it. An event's arguments
+    /// stay JSON text (`.raw`): the payload's few fields are read straight from it and the
+    /// body (a message, member data) is relayed as it came.
     private var decoder = SocketPacketDecoder(rawFromDepth: 1)
     /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
     private var textPayload: [UInt8] = []
@@ -126,6 +127,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             // Parts of the packet are relayed byte for byte, so broken UTF-8 is refused here
             // rather than passed on.
             guard JSONValue.isValidUTF8(packet) else { return core.countDrop(.malformed) }
+            // A plain event (nearly all traffic) is read in one pass, with no packet built.
+            if !decoder.isAwaitingAttachments, let event = ClientCommand.parse(eventPacket: packet) {
+                return receiveEvent(event)
+            }
             do {
                 if let packet = try decoder.receiveText(bytes: packet) { receive(packet) }
             } catch {
@@ -176,16 +181,21 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             core.disconnectSocket(key)
         case .event, .binaryEvent:
             guard packet.namespace == "/" else { return core.countDrop(.badNamespace) }
-            guard socketConnected else { return core.countDrop(.notConnected) }
             guard case .array(let data)? = packet.data, case .string(let name)? = data.first else {
                 return core.countDrop(.malformed)
             }
-            switch ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id) {
-            case .success(let command): core.handle(command, from: key)
-            case .failure(let reason): core.countDrop(reason)
-            }
+            receiveEvent(ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id))
         case .ack, .binaryAck, .connectError:
             core.countDrop(.unknownType)
+        }
+    }
+
+    /// An EVENT for "/", read into a command (or why not).
+    private func receiveEvent(_ event: Result<ClientCommand, DropReason>) {
+        guard socketConnected else { return core.countDrop(.notConnected) }
+        switch event {
+        case .success(let command): core.handle(command, from: key)
+        case .failure(let reason): core.countDrop(reason)
         }
     }
 

@@ -104,17 +104,18 @@ public struct JSONReader {
     }
 
     /// Skips the next value, checked as `JSONValue.parse` would check it (checked text: by
-    /// its brackets and strings only).
-    public mutating func skipValue() throws(JSONError) {
-        if checksStrings { try p.skipValue(depth: 0) } else { try p.skipCheckedValue() }
+    /// its brackets and strings only). `depth`: how deep the value sits in the document (0
+    /// is the top), so nesting is limited as when the whole document is parsed.
+    public mutating func skipValue(depth: Int = 0) throws(JSONError) {
+        if checksStrings { try p.skipValue(depth: depth) } else { try p.skipCheckedValue() }
     }
 
     /// The next value's text (checked), copied out as a `RawJSON`: a member a reader passes
-    /// on without looking inside, such as a message body.
-    public mutating func readRaw() throws(JSONError) -> RawJSON {
+    /// on without looking inside, such as a message body. `depth` as for `skipValue`.
+    public mutating func readRaw(depth: Int = 0) throws(JSONError) -> RawJSON {
         p.skipWhitespace()
         let start = p.i
-        try skipValue()
+        try skipValue(depth: depth)
         return RawJSON(unchecked: Array(p.b[start..<p.i]))
     }
 

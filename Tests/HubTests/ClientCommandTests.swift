@@ -1,4 +1,5 @@
 import RTJSON
+import SocketIO
 import XCTest
 
 @testable import Hub
@@ -59,8 +60,18 @@ final class ClientCommandTests: XCTestCase {
     /// The hub's decoder hands the payload over as text (`.raw`); a payload built as a tree
     /// (a binary event's) gives the same command or the same drop reason.
     func testTextAndTreePayloadsGiveTheSameResult() throws {
+        for (name, text, ack, expected) in Self.payloads {
+            let tree = try JSONValue.parse(text)
+            let raw = JSONValue.raw(try RawJSON(validating: Array(text.utf8)))
+            XCTAssertEqual(ClientCommand.parse(event: name, payload: raw, ackID: ack), expected, "\(name) \(text) as text")
+            XCTAssertEqual(ClientCommand.parse(event: name, payload: tree, ackID: ack), expected, "\(name) \(text) as a tree")
+        }
+    }
+
+    /// Event name, payload text, ack id, and what the hub makes of them.
+    static let payloads: [(String, String, Int?, Result<ClientCommand, DropReason>)] = {
         let long = String(repeating: "x", count: 257)
-        let table: [(String, String, Int?, Result<ClientCommand, DropReason>)] = [
+        return [
             ("message", #"{"channel":"ch","eventName":"bnchtick","echo":false,"message":{"seq":1,"t":2.5}}"#, nil,
              .success(.message(channel: "ch", eventName: "bnchtick", message: ["seq": 1, "t": 2.5], echo: false))),
             ("message", #"{ "eventName" : "e" , "message" : [ 1 , {"s":"}\"{]"} ] , "echo" : null }"#, nil,
@@ -126,13 +137,7 @@ final class ClientCommandTests: XCTestCase {
             ("chat", "null", nil, .failure(.unknownEvent)),
             ("chat", #"{"echo":"x"}"#, nil, .failure(.badPayload)),
         ]
-        for (name, text, ack, expected) in table {
-            let tree = try JSONValue.parse(text)
-            let raw = JSONValue.raw(try RawJSON(validating: Array(text.utf8)))
-            XCTAssertEqual(ClientCommand.parse(event: name, payload: raw, ackID: ack), expected, "\(name) \(text) as text")
-            XCTAssertEqual(ClientCommand.parse(event: name, payload: tree, ackID: ack), expected, "\(name) \(text) as a tree")
-        }
-    }
+    }()
 
     /// A body read from the payload's text is that text, byte for byte: the hub relays it
     /// without rewriting numbers, escapes or spacing.
@@ -173,5 +178,68 @@ final class ClientCommandTests: XCTestCase {
             var k = k
             XCTAssertEqual(k.withUTF8 { PayloadFields.Key(utf8: $0) }, expected, k)
         }
+    }
+
+    /// What the hub's decoder path makes of a Socket.IO packet's text (an EVENT, or junk).
+    func decoderVerdict(_ text: String) -> Result<ClientCommand, DropReason> {
+        var decoder = SocketPacketDecoder(rawFromDepth: 1)
+        guard let packet = try? decoder.receiveText(text) else { return .failure(.malformed) }
+        guard packet.type == .event else { return .failure(.unknownType) }
+        guard packet.namespace == "/" else { return .failure(.badNamespace) }
+        guard case .array(let data)? = packet.data, case .string(let name)? = data.first else { return .failure(.malformed) }
+        return ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id)
+    }
+
+    func onePass(_ text: String) -> Result<ClientCommand, DropReason>? {
+        var text = text
+        return text.withUTF8 { ClientCommand.parse(eventPacket: $0) }
+    }
+
+    /// The one-pass reader of plain events gives the decoder's verdict on every packet it
+    /// takes, and takes every well-formed plain event; the rest it leaves to the decoder.
+    func testOnePassEventReadingAgreesWithTheDecoder() throws {
+        let nest = { (n: Int) in String(repeating: "[", count: n) + String(repeating: "]", count: n) }
+        let limit = JSONValue.maxParseDepth
+        var taken: [String] = [
+            #"2["message",{"channel":"ch","eventName":"bnchtick","echo":false,"message":{"seq":1,"ts":1.5,"pad":"x"}}]"#,
+            #"2[ "message" , { "eventName" : "e" , "message" : [ 1 ] } ] "#,
+            #"27["members",{"channel":"c"}]"#, #"2123456789012345["members",{"channel":"c"}]"#,
+            #"2["message",{"eventName":"e"},1,{"x":[2]},"s"]"#, #"2["message"]"#, #"2["chat"]"#, #"2["connect",{}]"#,
+            #"2["join","c"]"#, #"2["update",[1]]"#, #"2["x",null]"#, #"2["mess\u0061ge",{"eventName":"e"}]"#,
+            // Nesting at the parser's limit (the message sits at depth 2, an extra argument at 1).
+            #"2["message",{"eventName":"e","message":\#(nest(limit - 1))}]"#,
+            #"2["message",{"eventName":"e","other":\#(nest(limit - 1))}]"#,
+            #"2["message",{"eventName":\#(nest(limit - 1))}]"#,
+            #"2["message",{"eventName":"e"},\#(nest(limit))]"#,
+        ]
+        taken += Self.payloads.map { name, payload, ack, _ in "2\(ack.map(String.init) ?? "")[\"\(name)\",\(payload)]" }
+        let left = [
+            "2", "2[]", "2[1]", "2{}", #"2 ["message",{"eventName":"e"}]"#, #"2/admin,["message",{"eventName":"e"}]"#,
+            #"21234567890123456["members",{"channel":"c"}]"#, #"2["message",{"eventName":"e",}]"#,
+            #"2["message",{"eventName":"e"}"#, #"2["message",{"eventName":"e"}]x"#, #"2["message",{"eventName":"e"}]]"#,
+            #"2["message",{"eventName":"e","message":[1,]}]"#, #"2["message",{"eventName":"e\u12"}]"#,
+            "2[\"message\",{\"eventName\":\"e\u{01}\"}]", #"2["message",{"eventName":"e","message":tru}]"#,
+            #"2["message",{"eventName":"e","echo":01}]"#, #"2["message",{"eventName":"e"},[1,]]"#, #"2["message",{"eventName" "e"}]"#,
+            #"2["message",{"eventName":"e","message":\#(nest(limit))}]"#, #"2["message",{"eventName":"e","other":\#(nest(limit))}]"#,
+            #"2["message",{"eventName":\#(nest(limit))}]"#, #"2["message",{"eventName":"e"},\#(nest(limit + 1))]"#,
+            #"3["message",{"eventName":"e"}]"#, #"0{}"#, #"51-["message",{"eventName":"e"}]"#,
+        ]
+        for text in taken {
+            guard let got = onePass(text) else {
+                XCTFail("left to the decoder: \(text.prefix(120))")
+                continue
+            }
+            let expected = decoderVerdict(text)
+            XCTAssertEqual(got, expected, String(text.prefix(120)))
+            if case .success(.message(_, _, .raw(let a), _)) = got, case .success(.message(_, _, .raw(let b), _)) = expected {
+                XCTAssertEqual(a.bytes, b.bytes, "the same body text: \(text.prefix(120))")
+            }
+        }
+        for text in left {
+            XCTAssertNil(onePass(text), String(text.prefix(120)))
+        }
+        XCTAssertEqual(decoderVerdict(#"2["message",{"eventName":"e","message":\#(nest(limit))}]"#), .failure(.malformed))
+        XCTAssertEqual(decoderVerdict(#"2["message",{"eventName":"e","message":\#(nest(limit - 1))}]"#),
+                       .success(.message(channel: nil, eventName: "e", message: try JSONValue.parse(nest(limit - 1)), echo: nil)))
     }
 }

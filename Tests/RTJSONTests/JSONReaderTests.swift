@@ -165,4 +165,33 @@ final class JSONReaderTests: XCTestCase {
             }, cut)
         }
     }
+
+    /// A value read at some depth of a document is held to the parser's nesting limit for
+    /// the whole document.
+    func testSkipAndReadRawCountTheDepthTheValueSitsAt() throws {
+        let limit = JSONValue.maxParseDepth
+        for inner in [limit - 2, limit - 1, limit, limit + 1] {
+            let value = String(repeating: "[", count: inner) + String(repeating: "]", count: inner)
+            let doc = #"["e",{"m":\#(value)}]"#  // the value sits at depth 2
+            let parses = (try? JSONValue.parse(doc)) != nil
+            XCTAssertEqual(parses, inner < limit, "\(inner)")  // the innermost is at depth inner + 1
+            for raw in [false, true] {
+                let read: Bool = Array(doc.utf8).withUnsafeBufferPointer { b in
+                    var r = JSONReader(b)
+                    do {
+                        _ = try r.beginArray()
+                        _ = try r.readString { _ in 0 }
+                        _ = try r.nextElement()
+                        _ = try r.beginObject()
+                        _ = try r.readKey { _ in 0 }
+                        if raw { _ = try r.readRaw(depth: 2) } else { try r.skipValue(depth: 2) }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+                XCTAssertEqual(read, parses, "nesting \(inner), raw: \(raw)")
+            }
+        }
+    }
 }
