@@ -22,14 +22,31 @@ struct HubRouter: Sendable {
         var channels: [String] = []
     }
 
-    /// Members of one channel with their join sequence (members listings keep join order).
+    /// Members of one channel. `keys`, in join order, is both the recipients of every event
+    /// to the channel (shared with each delivery, not copied per message) and the order of
+    /// a members listing.
     struct Channel: Sendable {
-        var members: [SocketKey: UInt64] = [:]
+        private(set) var keys: [SocketKey] = []
+        private var members: Set<SocketKey> = []
+
+        var isEmpty: Bool { keys.isEmpty }
+        func contains(_ key: SocketKey) -> Bool { members.contains(key) }
+
+        /// False when `key` is a member already.
+        mutating func add(_ key: SocketKey) -> Bool {
+            guard members.insert(key).inserted else { return false }
+            keys.append(key)
+            return true
+        }
+
+        mutating func remove(_ key: SocketKey) {
+            guard members.remove(key) != nil, let i = keys.firstIndex(of: key) else { return }
+            keys.remove(at: i)
+        }
     }
 
     private(set) var sockets: [SocketKey: Socket] = [:]
     private(set) var channels: [String: Channel] = [:]
-    private var joinSequence: UInt64 = 0
 
     var socketCount: Int { sockets.count }
     var channelCount: Int { channels.count }
@@ -46,7 +63,7 @@ struct HubRouter: Sendable {
         var out: [Delivery] = []
         for c in socket.channels {
             removeMember(key, from: c)
-            let remaining = channels[c].map { Array($0.members.keys) } ?? []
+            let remaining = channels[c]?.keys ?? []
             if !remaining.isEmpty {
                 out.append(Delivery(event: "channel:leave", args: [Self.eventData(channel: c, presence(socket))], recipients: remaining))
             }
@@ -63,7 +80,7 @@ struct HubRouter: Sendable {
             var recipients: [SocketKey]
             if let channel {
                 guard let ch = channels[channel] else { return ([], nil) }
-                recipients = Array(ch.members.keys)
+                recipients = ch.keys
             } else {
                 recipients = Array(sockets.keys)
             }
@@ -77,22 +94,20 @@ struct HubRouter: Sendable {
             return ([], nil)  // handled above
 
         case let .join(channel, echo):
-            if channels[channel]?.members[key] != nil { return ([], nil) }
-            joinSequence += 1
-            channels[channel, default: Channel()].members[key] = joinSequence
+            guard channels[channel, default: Channel()].add(key) else { return ([], nil) }
             socket.channels.append(channel)
             sockets[key] = socket
-            var recipients = Array(channels[channel]!.members.keys)
+            var recipients = channels[channel]!.keys
             if !(echo ?? socket.echoMessages) { recipients.removeAll { $0 == key } }
             let d = Delivery(event: "channel:join", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .leave(channel, echo):
-            guard channels[channel]?.members[key] != nil else { return ([], nil) }
+            guard channels[channel]?.contains(key) == true else { return ([], nil) }
             removeMember(key, from: channel)
             socket.channels.removeAll { $0 == channel }
             sockets[key] = socket
-            var recipients = channels[channel].map { Array($0.members.keys) } ?? []
+            var recipients = channels[channel]?.keys ?? []
             if echo ?? socket.echoMessages { recipients.append(key) }
             let d = Delivery(event: "channel:leave", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
@@ -104,7 +119,7 @@ struct HubRouter: Sendable {
             var out: [Delivery] = []
             for c in socket.channels {
                 guard let ch = channels[c] else { continue }
-                var recipients = Array(ch.members.keys)
+                var recipients = ch.keys
                 if !echoes { recipients.removeAll { $0 == key } }
                 if !recipients.isEmpty {
                     out.append(Delivery(event: "channel:update", args: [Self.eventData(channel: c, presence(socket))], recipients: recipients))
@@ -120,8 +135,7 @@ struct HubRouter: Sendable {
     /// `[{"id": SID, "data": D}, …]` in join order; empty for an unknown channel.
     func members(of channel: String) -> JSONValue {
         guard let ch = channels[channel] else { return .array([]) }
-        let ordered = ch.members.sorted { $0.value < $1.value }
-        return .array(ordered.compactMap { key, _ in sockets[key].map(presence) })
+        return .array(ch.keys.compactMap { sockets[$0].map(presence) })
     }
 
     /// Sockets whose auth `Session` is `to`, or every socket for "*".
@@ -131,8 +145,8 @@ struct HubRouter: Sendable {
     }
 
     private mutating func removeMember(_ key: SocketKey, from channel: String) {
-        channels[channel]?.members[key] = nil
-        if channels[channel]?.members.isEmpty == true { channels[channel] = nil }
+        channels[channel]?.remove(key)
+        if channels[channel]?.isEmpty == true { channels[channel] = nil }
     }
 
     private func presence(_ s: Socket) -> JSONValue {
