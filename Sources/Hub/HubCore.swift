@@ -116,7 +116,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     /// Encodes `delivery` once and writes the same frames to every recipient.
     func deliver(_ delivery: Delivery) {
-        guard let frames = eventFrames(delivery.event, delivery.args) else { return }
+        guard let frames = eventFrames(delivery) else { return }
         metrics.eventsEncoded += 1
         var slow: [EngineConnectionHandler] = []
         for key in delivery.recipients {
@@ -149,6 +149,31 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     /// reused buffer: no packet array, no growing a fresh buffer per event.
     func eventFrames(_ event: String, _ args: [JSONValue]) -> [ByteBuffer]? {
         if args.contains(where: \.containsBinary) { return frames(for: .event(event, args)) }
+        return eventFrame(event) { (text: inout [UInt8]) throws(JSONError) in
+            for a in args {
+                text.append(UInt8(ascii: ","))
+                try a.write(into: &text)
+            }
+        }
+    }
+
+    /// A delivery's frames; a channel event's argument is written in place, as
+    /// `HubRouter.eventData` would write it.
+    func eventFrames(_ delivery: Delivery) -> [ByteBuffer]? {
+        guard case .channelEvent(let channel, let message) = delivery.content, !message.containsBinary else {
+            return eventFrames(delivery.event, delivery.args)
+        }
+        return eventFrame(delivery.event) { (text: inout [UInt8]) throws(JSONError) in
+            text.append(contentsOf: #",{"channel":"#.utf8)
+            try (channel.map(JSONValue.string) ?? .null).write(into: &text)
+            text.append(contentsOf: #","message":"#.utf8)
+            try message.write(into: &text)
+            text.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// `42["event"` + what `writeArgs` writes + `]`, built in the reused buffer.
+    private func eventFrame(_ event: String, _ writeArgs: (inout [UInt8]) throws(JSONError) -> Void) -> [ByteBuffer]? {
         var text: [UInt8] = []
         swap(&text, &eventText)
         defer { if text.capacity <= 64 * 1024 { eventText = text } }
@@ -156,10 +181,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         text.append(contentsOf: #"42["#.utf8)
         do {
             try JSONValue.string(event).write(into: &text)
-            for a in args {
-                text.append(UInt8(ascii: ","))
-                try a.write(into: &text)
-            }
+            try writeArgs(&text)
         } catch {
             return nil
         }

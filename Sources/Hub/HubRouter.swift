@@ -3,8 +3,38 @@ import RTJSON
 /// One event to deliver: encoded once, written to every recipient.
 struct Delivery: Equatable, Sendable {
     var event: String
-    var args: [JSONValue]
+    var content: Content
     var recipients: [HubRouter.SocketKey]
+
+    enum Content: Sendable {
+        case args([JSONValue])
+        /// The one argument `{"channel": C or null, "message": M}` of every channel event,
+        /// kept apart so the encoder writes it straight into the frame (a relayed body is
+        /// then copied once, not first into an argument of its own).
+        case channelEvent(channel: String?, message: JSONValue)
+    }
+
+    init(event: String, args: [JSONValue], recipients: [HubRouter.SocketKey]) {
+        self.init(event: event, content: .args(args), recipients: recipients)
+    }
+
+    init(event: String, content: Content, recipients: [HubRouter.SocketKey]) {
+        self.event = event
+        self.content = content
+        self.recipients = recipients
+    }
+
+    /// The event's arguments as values.
+    var args: [JSONValue] {
+        switch content {
+        case .args(let a): return a
+        case .channelEvent(let channel, let message): return [HubRouter.eventData(channel: channel, message)]
+        }
+    }
+
+    static func == (a: Delivery, b: Delivery) -> Bool {
+        a.event == b.event && a.recipients == b.recipients && a.args == b.args
+    }
 }
 
 /// The channel and presence rules of PROTOCOL.md §3–§4 as a pure model: sockets, their
@@ -65,7 +95,7 @@ struct HubRouter: Sendable {
             removeMember(key, from: c)
             let remaining = channels[c]?.keys ?? []
             if !remaining.isEmpty {
-                out.append(Delivery(event: "channel:leave", args: [Self.eventData(channel: c, presence(socket))], recipients: remaining))
+                out.append(Delivery(event: "channel:leave", content: .channelEvent(channel: c, message: presence(socket)), recipients: remaining))
             }
         }
         sockets[key] = nil
@@ -86,7 +116,7 @@ struct HubRouter: Sendable {
             }
             if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
             if recipients.isEmpty { return ([], nil) }
-            return ([Delivery(event: eventName, args: [Self.eventData(channel: channel, message)], recipients: recipients)], nil)
+            return ([Delivery(event: eventName, content: .channelEvent(channel: channel, message: message), recipients: recipients)], nil)
         }
         guard var socket = sockets[key] else { return ([], nil) }
         switch command {
@@ -99,7 +129,7 @@ struct HubRouter: Sendable {
             sockets[key] = socket
             var recipients = channels[channel]!.keys
             if !(echo ?? socket.echoMessages) { recipients.removeAll { $0 == key } }
-            let d = Delivery(event: "channel:join", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
+            let d = Delivery(event: "channel:join", content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .leave(channel, echo):
@@ -109,7 +139,7 @@ struct HubRouter: Sendable {
             sockets[key] = socket
             var recipients = channels[channel]?.keys ?? []
             if echo ?? socket.echoMessages { recipients.append(key) }
-            let d = Delivery(event: "channel:leave", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
+            let d = Delivery(event: "channel:leave", content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .update(data, echo):
@@ -122,7 +152,7 @@ struct HubRouter: Sendable {
                 var recipients = ch.keys
                 if !echoes { recipients.removeAll { $0 == key } }
                 if !recipients.isEmpty {
-                    out.append(Delivery(event: "channel:update", args: [Self.eventData(channel: c, presence(socket))], recipients: recipients))
+                    out.append(Delivery(event: "channel:update", content: .channelEvent(channel: c, message: presence(socket)), recipients: recipients))
                 }
             }
             return (out, nil)
@@ -153,9 +183,9 @@ struct HubRouter: Sendable {
         .object(["id": .string(s.sid), "data": s.data])
     }
 
-    /// `{"channel": C or null, "message": M}`, written as JSON text at once: a relayed body
-    /// is `.raw` already, so this is a copy, and the fan-out writes the text as it is.
-    /// Binary stays in a tree, for the encoder to turn into attachments.
+    /// `{"channel": C or null, "message": M}` as a value: JSON text (the fan-out writes a
+    /// channel event's argument straight into its frame instead, the same text). Binary
+    /// stays in a tree, for the encoder to turn into attachments.
     static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
         let channelValue = channel.map(JSONValue.string) ?? .null
         if !message.containsBinary {
