@@ -93,6 +93,10 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     func handle(_ command: ClientCommand, from key: HubRouter.SocketKey) {
         loop.preconditionInEventLoop()
+        if case let .message(channel, eventName, message, echo) = command {
+            if let d = router.relay(channel: channel, eventName: eventName, message: message, echo: echo, from: key) { deliver(d) }
+            return
+        }
         let (deliveries, ack) = router.handle(command, from: key)
         metrics.channels = router.channelCount
         for d in deliveries { deliver(d) }

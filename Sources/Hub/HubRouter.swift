@@ -104,19 +104,9 @@ struct HubRouter: Sendable {
 
     /// Applies `command` from socket `key`. Returns what to deliver and, for `members`, the ack.
     mutating func handle(_ command: ClientCommand, from key: SocketKey) -> (deliveries: [Delivery], ack: (id: Int, args: [JSONValue])?) {
-        // Messages, the bulk of the traffic, read one flag of the sender: no copy of its record.
         if case let .message(channel, eventName, message, echo) = command {
-            guard let echoMessages = sockets[key]?.echoMessages else { return ([], nil) }
-            var recipients: [SocketKey]
-            if let channel {
-                guard let ch = channels[channel] else { return ([], nil) }
-                recipients = ch.keys
-            } else {
-                recipients = Array(sockets.keys)
-            }
-            if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
-            if recipients.isEmpty { return ([], nil) }
-            return ([Delivery(event: eventName, content: .channelEvent(channel: channel, message: message), recipients: recipients)], nil)
+            let d = relay(channel: channel, eventName: eventName, message: message, echo: echo, from: key)
+            return (d.map { [$0] } ?? [], nil)
         }
         guard var socket = sockets[key] else { return ([], nil) }
         switch command {
@@ -160,6 +150,23 @@ struct HubRouter: Sendable {
         case let .members(channel, ackID):
             return ([], (ackID, [members(of: channel)]))
         }
+    }
+
+    /// A message from socket `key`: its delivery, or nil when nobody is to get it. Messages
+    /// are the bulk of the traffic, so the hub calls this rather than `handle`, whose array
+    /// of deliveries would cost an allocation per message.
+    func relay(channel: String?, eventName: String, message: JSONValue, echo: Bool?, from key: SocketKey) -> Delivery? {
+        guard let echoMessages = sockets[key]?.echoMessages else { return nil }
+        var recipients: [SocketKey]
+        if let channel {
+            guard let ch = channels[channel] else { return nil }
+            recipients = ch.keys
+        } else {
+            recipients = Array(sockets.keys)
+        }
+        if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
+        if recipients.isEmpty { return nil }
+        return Delivery(event: eventName, content: .channelEvent(channel: channel, message: message), recipients: recipients)
     }
 
     /// `[{"id": SID, "data": D}, …]` in join order; empty for an unknown channel.
