@@ -168,9 +168,9 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
             return eventFrames(delivery.event, delivery.args)
         }
         return eventFrame(delivery.event) { (text: inout [UInt8]) throws(JSONError) in
-            text.append(contentsOf: #",{"channel":"#.utf8)
+            Self.append(#",{"channel":"#, to: &text)
             try (channel.map(JSONValue.string) ?? .null).write(into: &text)
-            text.append(contentsOf: #","message":"#.utf8)
+            Self.append(#","message":"#, to: &text)
             try message.write(into: &text)
             text.append(UInt8(ascii: "}"))
         }
@@ -182,7 +182,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         swap(&text, &eventText)
         defer { if text.capacity <= 64 * 1024 { eventText = text } }
         text.removeAll(keepingCapacity: true)
-        text.append(contentsOf: #"42["#.utf8)
+        Self.append(#"42["#, to: &text)
         do {
             try JSONValue.string(event).write(into: &text)
             try writeArgs(&text)
@@ -191,6 +191,11 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         }
         text.append(UInt8(ascii: "]"))
         return [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
+    }
+
+    /// A literal's bytes, copied at once (appending a String's UTF-8 view goes byte by byte).
+    private static func append(_ s: StaticString, to text: inout [UInt8]) {
+        text.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     /// A connection wrote without flushing; flush it once the loop has read its batch.
