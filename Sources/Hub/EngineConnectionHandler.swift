@@ -262,6 +262,20 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         return true
     }
 
+    /// Frames a small text payload (an event's `42[…]`) straight into the outbox, as
+    /// `write` would copy the frame `WireFrame.make` builds. Same contract as `write`.
+    func writeText(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard let context, !closing else { return true }
+        guard context.channel.isWritable else { return false }
+        let n = WireFrame.size(ofText: payload.count)
+        if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
+        if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
+        WebSocketWire.writeHeader(opcode: WireFrame.text, length: payload.count, maskKey: nil, into: &outbox!)
+        outbox!.writeBytes(payload)
+        markDirty()
+        return true
+    }
+
     /// Hands the coalesced frames to the pipeline; done before any other write, so the
     /// client gets everything in the order it was written.
     private func releaseOutbox() {

@@ -560,7 +560,10 @@ async def raw_relay():
 async def mixed_sizes_in_order():
     """Small events (coalesced per connection) and big ones (written as shared buffers),
     text and binary, interleaved: every receiver gets all of them, in order, intact."""
-    sizes = [10, 5000, 100, 70000, 4000, 4200, 1]
+    # Around the frame header's 2/4-byte switch (125/126 payload bytes) and the 4096-byte
+    # limit between frames framed into each outbox and shared buffers (payload 4092; the
+    # digits of i move the sizes).
+    sizes = [10, 5000, 100, 70000, 4000, 4200, 1, 67, 68, 69, 4033, 4035, 4037]
     rx = [await Peer(f"R{i}").connect() for i in range(3)]
     tx = await Peer("T").connect()
     for r in rx:
