@@ -44,11 +44,11 @@ extension ClientCommand {
     /// event's); either way only the fields §3 names are read, and the body is kept as it is.
     static func parse(event name: String, payload argument: JSONValue?, ackID: Int?) -> Result<ClientCommand, DropReason> {
         if isReservedEventName(name) { return .failure(.reservedName) }
-        let fields: PayloadFields?
+        let fields: PayloadFields
         switch argument {
         case .raw(let r)?: fields = PayloadFields(text: r.bytes, body: PayloadFields.bodyKey(of: name))
         case .object(let o)?: fields = PayloadFields(tree: o, body: PayloadFields.bodyKey(of: name))
-        default: fields = nil
+        default: fields = PayloadFields()
         }
         return command(name, fields, ackID: ackID)
     }
@@ -74,10 +74,10 @@ extension ClientCommand {
             if try r.beginArray() { return nil }
             guard try r.peek() == .string else { return nil }
             let name = try r.readString { String(decoding: $0, as: UTF8.self) }
-            var fields: PayloadFields?
+            var fields = PayloadFields()
             if try r.nextElement() {
                 if try r.peek() == .object {
-                    fields = try PayloadFields(reading: &r, depth: 1, body: PayloadFields.bodyKey(of: name))
+                    try fields.read(&r, depth: 1, body: PayloadFields.bodyKey(of: name))
                 } else {
                     try r.skipValue(depth: 1)
                 }
@@ -90,10 +90,10 @@ extension ClientCommand {
         }
     }
 
-    /// §3's rules, on the payload's fields (nil when the payload is not an object).
-    private static func command(_ name: String, _ fields: PayloadFields?, ackID: Int?) -> Result<ClientCommand, DropReason> {
+    /// §3's rules, on the payload's fields.
+    private static func command(_ name: String, _ payload: PayloadFields, ackID: Int?) -> Result<ClientCommand, DropReason> {
         if isReservedEventName(name) { return .failure(.reservedName) }
-        guard let payload = fields else {
+        guard payload.isObject else {
             return .failure(name == "message" || name == "join" || name == "leave" || name == "update" || name == "members"
                 ? .badPayload : .unknownEvent)
         }
@@ -142,37 +142,44 @@ struct PayloadFields {
     enum Scalar: Equatable { case absent, null, bool(Bool), string(String), other }
     enum Key { case echo, eventName, channel, message, data, other }
 
+    /// False when the payload is not an object, or there is none.
+    var isObject = false
     var echo = Scalar.absent
     var eventName = Scalar.absent
     var channel = Scalar.absent
     /// The member named by `body` (`message` or `data`), as it is: text stays text.
     var body: JSONValue?
 
+    /// No object payload.
+    init() {}
+
     /// The member a command relays: `message` for "message", `data` for "update".
     static func bodyKey(of name: String) -> Key {
         name == "message" ? .message : name == "update" ? .data : .other
     }
 
-    /// From the payload's JSON text (checked: a `RawJSON`). Nil when it is not an object.
-    init?(text: [UInt8], body: Key) {
-        let read: Result<PayloadFields?, JSONError> = text.withUnsafeBufferPointer { b in
+    /// From the payload's JSON text (checked: a `RawJSON`); not an object when the text
+    /// is not one (nor, against its contract, JSON).
+    init(text: [UInt8], body: Key) {
+        let read: PayloadFields? = text.withUnsafeBufferPointer { b in
             var r = JSONReader(b, checkedText: true)
+            var fields = PayloadFields()
             do throws(JSONError) {
-                guard try r.peek() == .object else { return .success(nil) }
-                let fields = try PayloadFields(reading: &r, depth: 0, body: body)
+                guard try r.peek() == .object else { return nil }
+                try fields.read(&r, depth: 0, body: body)
                 try r.finish()
-                return .success(fields)
+                return fields
             } catch {
-                return .failure(error)
+                return nil
             }
         }
-        guard case .success(let fields?) = read else { return nil }
-        self = fields
+        self = read ?? PayloadFields()
     }
 
     /// Reads the object at the reader, `depth` deep in its document, with no dictionary:
     /// keys are compared as bytes, other members skipped, the body copied out as text.
-    init(reading r: inout JSONReader, depth: Int, body: Key) throws(JSONError) {
+    mutating func read(_ r: inout JSONReader, depth: Int, body: Key) throws(JSONError) {
+        isObject = true
         if try r.beginObject() { return }
         repeat {
             let key = try r.readKey(Key.init(utf8:))
@@ -189,6 +196,7 @@ struct PayloadFields {
 
     /// From a payload already built as a tree (a binary event's, or one made in code).
     init(tree o: [String: JSONValue], body: Key) {
+        isObject = true
         echo = Self.scalar(o["echo"])
         eventName = Self.scalar(o["eventName"])
         channel = Self.scalar(o["channel"])
