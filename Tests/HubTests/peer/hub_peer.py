@@ -461,6 +461,9 @@ async def bad_input():
             '451-["message",{"eventName":"b","message":{"_placeholder":true,"num":5}}]', "\x00\x01",
             '4511-["message",{}]', '42' + "[" * 600 + "]" * 600, "44{}", "5", "6",
         ]
+        # A text packet while a binary one awaits its attachment: both are dropped.
+        await ws.send_str('451-["message",{"eventName":"pending","message":{"_placeholder":true,"num":0}}]')
+        await ws.send_str('42["message",{"eventName":"during"}]')
         for t in junk_text:
             await ws.send_str(t)
         await ws.send_bytes(b"\x01\x02 unexpected attachment")
