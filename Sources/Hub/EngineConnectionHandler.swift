@@ -20,6 +20,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// stay JSON text (`.raw`): the payload's few fields are read straight from it and the
     /// body (a message, member data) is relayed as it came.
     private var decoder = SocketPacketDecoder(rawFromDepth: 1)
+    /// `decoder.isAwaitingAttachments`, kept after each decoder call: a text packet then
+    /// goes to the decoder (which refuses it), and the hot path asks no decoder.
+    private var awaitingAttachments = false
     /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
     private var textPayload: [UInt8] = []
     /// Small frames written since the last flush, copied into one buffer: a fan-out then
@@ -92,11 +95,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .binary:
             core.countPacketIn()
             let bytes = Array(frame.unmaskedData.readableBytesView)
-            do {
-                if let packet = try decoder.receiveBinary(bytes) { receive(packet) }
-            } catch {
-                core.countDrop(.malformed)
-            }
+            let packet: SocketPacket?
+            do { packet = try decoder.receiveBinary(bytes) } catch { packet = nil; core.countDrop(.malformed) }
+            awaitingAttachments = decoder.isAwaitingAttachments
+            if let packet { receive(packet) }
         case .connectionClose:
             // Answer the close handshake with the client's code, then hang up.
             var reply = frame.unmaskedData
@@ -128,14 +130,13 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             // rather than passed on.
             guard JSONValue.isValidUTF8(packet) else { return core.countDrop(.malformed) }
             // A plain event (nearly all traffic) is read in one pass, with no packet built.
-            if !decoder.isAwaitingAttachments, let event = ClientCommand.parse(eventPacket: packet) {
+            if !awaitingAttachments, let event = ClientCommand.parse(eventPacket: packet) {
                 return receiveEvent(event)
             }
-            do {
-                if let packet = try decoder.receiveText(bytes: packet) { receive(packet) }
-            } catch {
-                core.countDrop(.malformed)
-            }
+            let decoded: SocketPacket?
+            do { decoded = try decoder.receiveText(bytes: packet) } catch { decoded = nil; core.countDrop(.malformed) }
+            awaitingAttachments = decoder.isAwaitingAttachments
+            if let decoded { receive(decoded) }
         case UInt8(ascii: "3"):
             timers.pongReceived(now: Self.nowMillis())
             scheduleTimer()
