@@ -68,6 +68,8 @@ public struct JSONReader {
         var i = start
         // No escapes (the usual case): the bytes are read in place.
         while i < p.b.count {
+            i = JSONParser.plainRun(p.b, from: i)
+            guard i < p.b.count else { break }
             let c = p.b[i]
             if c == 0x22 {
                 if checksStrings { try p.checkStringBody(start..<i) }
@@ -182,9 +184,7 @@ extension JSONParser {
     private mutating func skipCheckedString() {
         i += 1
         while i < b.count {
-            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                i += 8
-            }
+            i = JSONParser.plainRun(b, from: i)
             guard i < b.count else { return }
             switch b[i] {
             case 0x22: i += 1; return
