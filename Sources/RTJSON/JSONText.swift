@@ -210,18 +210,25 @@ struct JSONParser {
         self.rawFromDepth = rawFromDepth
     }
 
-    mutating func skipWhitespace() {
+    @inline(__always) mutating func skipWhitespace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
     }
 
     /// After a member or element: true at `,` (another follows), false at `close` (`}` or
     /// `]`, the container ends); either is read.
-    mutating func commaOrEnd(_ close: UInt8) throws(JSONError) -> Bool {
+    /// Inlined (it runs after every member and element); the error is built out of line.
+    @inline(__always) mutating func commaOrEnd(_ close: UInt8) throws(JSONError) -> Bool {
         skipWhitespace()
-        guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
-        if b[i] == 0x2C { i += 1; return true }
-        if b[i] == close { i += 1; return false }
-        throw JSONError("expected ',' or '\(Character(Unicode.Scalar(close)))'", offset: i)
+        if i < b.count {
+            if b[i] == 0x2C { i += 1; return true }
+            if b[i] == close { i += 1; return false }
+        }
+        throw commaOrEndError(close)
+    }
+
+    @inline(never) func commaOrEndError(_ close: UInt8) -> JSONError {
+        i < b.count ? JSONError("expected ',' or '\(Character(Unicode.Scalar(close)))'", offset: i)
+            : JSONError("unexpected end of JSON", offset: i)
     }
 
     mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
