@@ -70,6 +70,8 @@ public struct JSONReader {
         var i = start
         // No escapes (the usual case): the bytes are read in place.
         while i < p.b.count {
+            i = JSONParser.plainRun(p.b, from: i)
+            guard i < p.b.count else { break }
             let c = p.b[i]
             if c == 0x22 {
                 if checksStrings { try p.checkStringBody(start..<i) }
@@ -103,19 +105,21 @@ public struct JSONReader {
         }
     }
 
-    /// Skips the next value, checked as `JSONValue.parse` would check it (checked text: by
-    /// its brackets and strings only). `depth`: how deep the value sits in the document (0
-    /// is the top), so nesting is limited as when the whole document is parsed.
+    /// Skips the next value, checked as `JSONValue.parse` would check it; in checked text
+    /// only its brackets and strings are followed. `depth`: how deep the value sits in the
+    /// document (0 is the top), so nesting is limited as when the whole document is parsed.
     public mutating func skipValue(depth: Int = 0) throws(JSONError) {
-        if checksStrings { try p.skipValue(depth: depth) } else { try p.skipCheckedValue() }
+        if checksStrings { try p.skipValue(depth: depth) } else { p.skipCheckedValue() }
     }
 
-    /// The next value's text (checked), copied out as a `RawJSON`: a member a reader passes
-    /// on without looking inside, such as a message body. `depth` as for `skipValue`.
+    /// The next value's text, copied out as a `RawJSON`: a member a reader passes on
+    /// without looking inside, such as a message body. Checked as `skipValue` checks it;
+    /// `depth` as for `skipValue`.
     public mutating func readRaw(depth: Int = 0) throws(JSONError) -> RawJSON {
         p.skipWhitespace()
         let start = p.i
         try skipValue(depth: depth)
+        guard p.i > start else { throw JSONError("unexpected end of JSON", offset: p.i) }
         return RawJSON(unchecked: Array(p.b[start..<p.i]))
     }
 
@@ -148,81 +152,50 @@ extension JSONParser {
             if k.i > range.upperBound { throw JSONError("invalid UTF-8", offset: range.upperBound) }
         }
     }
+}
 
-    /// Moves past one value of text known to be valid JSON (a `RawJSON`) by its structure
-    /// alone: strings and brackets are matched, nothing else is looked at. A second check of
-    /// text the parser has checked costs as much as the first. Stays in bounds on any input
-    /// and throws when the text ends inside the value; no recursion, so no depth limit.
-    mutating func skipCheckedValue() throws(JSONError) {
+extension JSONParser {
+    /// Skips one value of text known to be valid JSON (a `RawJSON`), following only its
+    /// brackets and strings. Never reads out of bounds, whatever the text.
+    mutating func skipCheckedValue() {
         skipWhitespace()
-        let n = b.count
-        guard i < n, let base = b.baseAddress else { throw JSONError("unexpected end of JSON", offset: i) }
-        var k = i  // a local, so the loops keep it in a register
-        defer { i = k }
-        switch base[k] {
+        guard i < b.count else { return }
+        switch b[i] {
         case 0x22:
-            k = Self.skipCheckedString(base, n, from: k)
-            if k > n {
-                k = n
-                throw JSONError("unterminated string", offset: n)
-            }
-            return
+            skipCheckedString()
         case 0x7B, 0x5B:
-            break
-        case 0x7D, 0x5D, 0x2C, 0x3A:
-            throw JSONError("unexpected character '\(Character(Unicode.Scalar(base[k])))'", offset: k)
-        default:
-            // A number or literal: up to the byte that ends it.
-            repeat { k += 1 } while k < n && !Self.endsScalar(base[k])
-            return
-        }
-        var depth = 0
-        while k < n {
-            switch base[k] {
-            case 0x22:
-                k = Self.skipCheckedString(base, n, from: k)
-            case 0x7B, 0x5B:
-                depth += 1
-                k += 1
-            case 0x7D, 0x5D:
-                depth -= 1
-                k += 1
-                if depth == 0 { return }
-            default:
-                k += 1
-            }
-        }
-        k = min(k, n)
-        throw JSONError("unexpected end of JSON", offset: n)
-    }
-
-    /// From a string's opening quote at `k` to just past its closing one (past `n` when the
-    /// text ends first), eight bytes at a time while none is a quote or a backslash.
-    @inline(__always)
-    private static func skipCheckedString(_ base: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Int {
-        var k = start + 1
-        while true {
-            while k + 8 <= n {
-                let w = UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)
-                if hasByte(w, 0x22) || hasByte(w, 0x5C) { break }
-                k += 8
-            }
-            guard k < n else { return n + 1 }
-            switch base[k] {
-            case 0x22: return k + 1
-            case 0x5C: k += 2
-            default: k += 1
+            var depth = 0
+            repeat {
+                switch b[i] {
+                case 0x22: skipCheckedString(); continue
+                case 0x7B, 0x5B: depth += 1
+                case 0x7D, 0x5D: depth -= 1
+                default: break
+                }
+                i += 1
+            } while depth > 0 && i < b.count
+        default:  // a number or a literal: up to the next delimiter
+            while i < b.count {
+                switch b[i] {
+                case 0x2C, 0x7D, 0x5D, 0x20, 0x0A, 0x0D, 0x09: return
+                default: i += 1
+                }
             }
         }
     }
 
-    @inline(__always) private static func hasByte(_ w: UInt64, _ c: UInt8) -> Bool {
-        let x = w ^ (0x0101_0101_0101_0101 &* UInt64(c))
-        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0
-    }
-
-    /// `,` `}` `]` or whitespace: what may follow a number or literal.
-    @inline(__always) private static func endsScalar(_ c: UInt8) -> Bool {
-        c == 0x2C || c == 0x7D || c == 0x5D || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09
+    /// From a string's opening quote to past its closing one, eight plain bytes at a time.
+    private mutating func skipCheckedString() {
+        i += 1
+        while i < b.count {
+            i = JSONParser.plainRun(b, from: i)
+            guard i < b.count else { return }
+            switch b[i] {
+            case 0x22: i += 1; return
+            case 0x5C: i += 2
+            default: i += 1
+            }
+        }
+        i = min(i, b.count)
     }
 }

@@ -35,9 +35,9 @@ public struct RealtimeConfig: Sendable {
     /// The user's session token.
     public var session: String?
     public var options: RealtimeOptions
-    /// Deliver message bodies (and presence data) as `.raw` JSON text, checked but not
-    /// built, for a consumer that converts them further anyway: the Lua host builds Lua
-    /// tables straight from the text.
+    /// Deliver message bodies, presence data and ack arguments as `.raw` JSON text, checked
+    /// but not built, for a consumer that converts them further anyway: the Lua host builds
+    /// Lua tables straight from the text.
     public var messagesAsText = false
 
     public init(

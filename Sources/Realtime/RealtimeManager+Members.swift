@@ -61,7 +61,7 @@ extension RealtimeManager {
             try connection.emit("members", [["channel": .string(channel)]]) { result in
                 switch result {
                 case .success(let args):
-                    if let members = args.first, case .array = members {
+                    if let members = args.first, members.arrayValue != nil {  // may be .raw text
                         completion(.success(members))
                     } else {
                         completion(.failure(RealtimeError(message: "members ack carried no array", code: "invalid_response")))

@@ -32,8 +32,9 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         socketConfig.reconnectionDelay = config.options.reconnectionDelay
         socketConfig.reconnectionDelayMax = max(config.options.reconnectionDelayMax, config.options.reconnectionDelay)
         socketConfig.timeout = config.options.timeout
-        // Depth 2: inside the one {"channel","message"} argument.
-        if config.messagesAsText { socketConfig.rawFromDepth = 2 }
+        // Depth 1: each event argument stays text; EventData reads the {"channel","message"}
+        // envelope from it without building a dictionary.
+        if config.messagesAsText { socketConfig.rawFromDepth = 1 }
         self.init(config: config, connection: SocketIOClient(config: socketConfig, eventLoop: eventLoop), http: http)
     }
 

@@ -177,6 +177,31 @@ final class RealtimeManagerEventTests: XCTestCase {
         ])
     }
 
+    /// With `messagesAsText` each argument arrives as text (`rawFromDepth` 1): the envelope
+    /// is read from the text with the tree branch's rules, and an object or array body
+    /// stays text for the Lua bridge.
+    func testEnvelopesReadFromTextAgreeWithTrees() throws {
+        let texts = [
+            #"{"channel":"c","message":{"a":1}}"#, #"{"message":{"a":[1,2]}}"#, #"{"message":"str"}"#,
+            #"{"channel":null,"message":5}"#, #"{"channel":7,"message":5}"#, #"{"channel":{"x":1},"message":[true]}"#,
+            #"{"channel":"c","message":1,"extra":true}"#, #"{"channel":"c"}"#, "{}", "[1,2]",
+            #"{"message":1,"message":{"b":2}}"#, #"{"channel":"a","channel":"b","message":null}"#,
+            #"{ "channel" : "c\"q" , "message" : {"s":"}\\"} }"#, #"{"extra":1,"message":2}"#,
+        ]
+        for text in texts {
+            let tree = try JSONValue.parse(text)
+            let raw = JSONValue.raw(try RawJSON(validating: Array(text.utf8)))
+            let fromText = EventData(args: [raw])
+            XCTAssertEqual(fromText, EventData(args: [tree]), text)
+            XCTAssertEqual(fromText.channel, EventData(args: [tree]).channel, text)  // == of messages sees through text
+        }
+        let data = EventData(args: [.raw(try RawJSON(validating: Array(#"{"channel":"c","message":{"a":"x"}}"#.utf8)))])
+        guard case .raw(let body) = data.message else { return XCTFail("the body should stay text") }
+        XCTAssertEqual(String(decoding: body.bytes, as: UTF8.self), #"{"a":"x"}"#)
+        guard case .string("str") = EventData(args: [.raw(try RawJSON(validating: Array(#"{"message":"str"}"#.utf8)))]).message
+        else { return XCTFail("a plain body is a plain value") }
+    }
+
     // MARK: §2 connection life
 
     func testConnectListenersRunAfterTheReplay() throws {
