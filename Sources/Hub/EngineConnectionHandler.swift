@@ -268,7 +268,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func writeText(_ payload: UnsafeRawBufferPointer) -> Bool {
         guard let context, !closing else { return true }
         guard context.channel.isWritable else { return false }
-        let n = WireFrame.size(ofText: payload.count)
+        let n = WireFrame.size(ofPayload: payload.count)
         if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
         if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
         WebSocketWire.writeHeader(opcode: WireFrame.text, length: payload.count, maskKey: nil, into: &outbox!)

@@ -133,7 +133,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         case .binary:
             guard let f = self.frames(for: .event(delivery.event, delivery.args)) else { return }
             frames = f
-        case .text where WireFrame.size(ofText: text.count) <= EngineConnectionHandler.coalescedFrameLimit:
+        case .text where WireFrame.size(ofPayload: text.count) <= EngineConnectionHandler.coalescedFrameLimit:
             text.withUnsafeBytes { payload in fanOut(delivery.recipients) { $0.writeText(payload) } }
             return
         case .text:
@@ -189,7 +189,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         }
     }
 
-    enum EventText { case text, binary, unencodable }
+    private enum EventText { case text, binary, unencodable }
 
     /// Writes the delivery's Engine.IO text `42["event",…]` into `text` (emptied first); a
     /// channel event's argument is written in place, as `HubRouter.eventData` would write

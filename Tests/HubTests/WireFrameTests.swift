@@ -94,4 +94,12 @@ final class WireFrameTests: XCTestCase {
         XCTAssertEqual(Array(withBinary[1].readableBytesView), [0x82, 2, 7, 8])
         XCTAssertNil(core.eventFrames(Delivery(event: "e", content: .channelEvent(channel: nil, message: .double(.nan)), recipients: [1])))
     }
+
+    /// The size the fan-out decides by is the size of the frame `make` builds.
+    func testFrameSizeMatchesTheBuiltFrame() {
+        for n in [0, 1, 125, 126, 127, 4090, 4092, 4093, 65535, 65536, 70000] {
+            let frame = WireFrame.make(opcode: WireFrame.text, payload: [UInt8](repeating: 0x61, count: n), allocator: ByteBufferAllocator())
+            XCTAssertEqual(WireFrame.size(ofPayload: n), frame.readableBytes, "\(n)")
+        }
+    }
 }
