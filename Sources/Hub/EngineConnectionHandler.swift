@@ -16,9 +16,13 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
     private var timerTask: Scheduled<Void>?
-    /// Containers inside an event's arguments (a message body, member data) stay JSON text:
-    /// the hub only reads the payload's top-level fields and relays the rest verbatim.
-    private var decoder = SocketPacketDecoder(rawFromDepth: 2)
+    /// For the packets `ClientCommand.parse(eventPacket:)` leaves to it. An event's arguments
+    /// stay JSON text (`.raw`): the payload's few fields are read straight from it and the
+    /// body (a message, member data) is relayed as it came.
+    private var decoder = SocketPacketDecoder(rawFromDepth: 1)
+    /// `decoder.isAwaitingAttachments`, kept after each decoder call: a text packet then
+    /// goes to the decoder (which refuses it), and the hot path asks no decoder.
+    private var awaitingAttachments = false
     /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
     private var textPayload: [UInt8] = []
     /// Small frames written since the last flush, copied into one buffer: a fan-out then
@@ -91,11 +95,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .binary:
             core.countPacketIn()
             let bytes = Array(frame.unmaskedData.readableBytesView)
-            do {
-                if let packet = try decoder.receiveBinary(bytes) { receive(packet) }
-            } catch {
-                core.countDrop(.malformed)
-            }
+            let packet: SocketPacket?
+            do { packet = try decoder.receiveBinary(bytes) } catch { packet = nil; core.countDrop(.malformed) }
+            awaitingAttachments = decoder.isAwaitingAttachments
+            if let packet { receive(packet) }
         case .connectionClose:
             // Answer the close handshake with the client's code, then hang up.
             var reply = frame.unmaskedData
@@ -126,11 +129,14 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             // Parts of the packet are relayed byte for byte, so broken UTF-8 is refused here
             // rather than passed on.
             guard JSONValue.isValidUTF8(packet) else { return core.countDrop(.malformed) }
-            do {
-                if let packet = try decoder.receiveText(bytes: packet) { receive(packet) }
-            } catch {
-                core.countDrop(.malformed)
+            // A plain event (nearly all traffic) is read in one pass, with no packet built.
+            if !awaitingAttachments, let event = ClientCommand.parse(eventPacket: packet) {
+                return receiveEvent(event)
             }
+            let decoded: SocketPacket?
+            do { decoded = try decoder.receiveText(bytes: packet) } catch { decoded = nil; core.countDrop(.malformed) }
+            awaitingAttachments = decoder.isAwaitingAttachments
+            if let decoded { receive(decoded) }
         case UInt8(ascii: "3"):
             timers.pongReceived(now: Self.nowMillis())
             scheduleTimer()
@@ -176,16 +182,21 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             core.disconnectSocket(key)
         case .event, .binaryEvent:
             guard packet.namespace == "/" else { return core.countDrop(.badNamespace) }
-            guard socketConnected else { return core.countDrop(.notConnected) }
             guard case .array(let data)? = packet.data, case .string(let name)? = data.first else {
                 return core.countDrop(.malformed)
             }
-            switch ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id) {
-            case .success(let command): core.handle(command, from: key)
-            case .failure(let reason): core.countDrop(reason)
-            }
+            receiveEvent(ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id))
         case .ack, .binaryAck, .connectError:
             core.countDrop(.unknownType)
+        }
+    }
+
+    /// An EVENT for "/", read into a command (or why not).
+    private func receiveEvent(_ event: Result<ClientCommand, DropReason>) {
+        guard socketConnected else { return core.countDrop(.notConnected) }
+        switch event {
+        case .success(let command): core.handle(command, from: key)
+        case .failure(let reason): core.countDrop(reason)
         }
     }
 
@@ -248,6 +259,20 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
             outbox!.writeImmutableBuffer(f)
         }
+        markDirty()
+        return true
+    }
+
+    /// Frames a small text payload (an event's `42[…]`) straight into the outbox, as
+    /// `write` would copy the frame `WireFrame.make` builds. Same contract as `write`.
+    func writeText(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard let context, !closing else { return true }
+        guard context.channel.isWritable else { return false }
+        let n = WireFrame.size(ofPayload: payload.count)
+        if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
+        if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
+        WebSocketWire.writeHeader(opcode: WireFrame.text, length: payload.count, maskKey: nil, into: &outbox!)
+        outbox!.writeBytes(payload)
         markDirty()
         return true
     }

@@ -93,6 +93,10 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     func handle(_ command: ClientCommand, from key: HubRouter.SocketKey) {
         loop.preconditionInEventLoop()
+        if case let .message(channel, eventName, message, echo) = command {
+            if let d = router.relay(channel: channel, eventName: eventName, message: message, echo: echo, from: key) { deliver(d) }
+            return
+        }
         let (deliveries, ack) = router.handle(command, from: key)
         metrics.channels = router.channelCount
         for d in deliveries { deliver(d) }
@@ -114,14 +118,37 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     // MARK: fan-out
 
-    /// Encodes `delivery` once and writes the same frames to every recipient.
+    /// Encodes `delivery` once and writes it to every recipient. A small text event (nearly
+    /// every one) is copied into each recipient's outbox anyway, so it goes there straight
+    /// from the text, framed on the way, with no frame buffer of its own; a big or binary
+    /// one is built as frames every recipient shares.
     func deliver(_ delivery: Delivery) {
-        guard let frames = eventFrames(delivery.event, delivery.args) else { return }
+        var text: [UInt8] = []
+        swap(&text, &eventText)  // borrowed: a nested delivery (a write closing a connection) gets its own
+        defer { if text.capacity <= 64 * 1024 { eventText = text } }
+        let frames: [ByteBuffer]
+        switch writeEventText(delivery, into: &text) {
+        case .unencodable:
+            return
+        case .binary:
+            guard let f = self.frames(for: .event(delivery.event, delivery.args)) else { return }
+            frames = f
+        case .text where WireFrame.size(ofPayload: text.count) <= EngineConnectionHandler.coalescedFrameLimit:
+            text.withUnsafeBytes { payload in fanOut(delivery.recipients) { $0.writeText(payload) } }
+            return
+        case .text:
+            frames = [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
+        }
+        fanOut(delivery.recipients) { $0.write(frames) }
+    }
+
+    /// One encoded event to each recipient; a recipient whose buffer is full is dropped.
+    private func fanOut(_ recipients: [HubRouter.SocketKey], _ write: (EngineConnectionHandler) -> Bool) {
         metrics.eventsEncoded += 1
         var slow: [EngineConnectionHandler] = []
-        for key in delivery.recipients {
+        for key in recipients {
             guard let connection = connections[key] else { continue }
-            if connection.write(frames) {
+            if write(connection) {
                 metrics.eventsDelivered += 1
             } else {
                 slow.append(connection)
@@ -144,27 +171,61 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         return frames
     }
 
-    /// An EVENT's frames. Without binary (every delivery but a relayed binary message) the
-    /// text `42["event",arg,…]`, as SocketPacketEncoder writes it, goes straight into a
-    /// reused buffer: no packet array, no growing a fresh buffer per event.
+    /// An EVENT's frames, as `deliver` would write them. Without binary (every delivery but
+    /// a relayed binary message) the text `42["event",arg,…]`, as SocketPacketEncoder writes
+    /// it, is built in a reused buffer: no packet array, no growing a fresh buffer per event.
     func eventFrames(_ event: String, _ args: [JSONValue]) -> [ByteBuffer]? {
-        if args.contains(where: \.containsBinary) { return frames(for: .event(event, args)) }
+        eventFrames(Delivery(event: event, args: args, recipients: []))
+    }
+
+    func eventFrames(_ delivery: Delivery) -> [ByteBuffer]? {
         var text: [UInt8] = []
         swap(&text, &eventText)
         defer { if text.capacity <= 64 * 1024 { eventText = text } }
+        switch writeEventText(delivery, into: &text) {
+        case .text: return [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
+        case .binary: return frames(for: .event(delivery.event, delivery.args))
+        case .unencodable: return nil
+        }
+    }
+
+    private enum EventText { case text, binary, unencodable }
+
+    /// Writes the delivery's Engine.IO text `42["event",…]` into `text` (emptied first); a
+    /// channel event's argument is written in place, as `HubRouter.eventData` would write
+    /// it. `.binary`: it must go as a binary event (the encoder makes the attachments).
+    private func writeEventText(_ delivery: Delivery, into text: inout [UInt8]) -> EventText {
+        switch delivery.content {
+        case .args(let args): if args.contains(where: \.containsBinary) { return .binary }
+        case .channelEvent(_, let message): if message.containsBinary { return .binary }
+        }
         text.removeAll(keepingCapacity: true)
-        text.append(contentsOf: #"42["#.utf8)
+        Self.append(#"42["#, to: &text)
         do {
-            try JSONValue.string(event).write(into: &text)
-            for a in args {
-                text.append(UInt8(ascii: ","))
-                try a.write(into: &text)
+            try JSONValue.string(delivery.event).write(into: &text)
+            switch delivery.content {
+            case .args(let args):
+                for a in args {
+                    text.append(UInt8(ascii: ","))
+                    try a.write(into: &text)
+                }
+            case .channelEvent(let channel, let message):
+                Self.append(#",{"channel":"#, to: &text)
+                try (channel.map(JSONValue.string) ?? .null).write(into: &text)
+                Self.append(#","message":"#, to: &text)
+                try message.write(into: &text)
+                text.append(UInt8(ascii: "}"))
             }
         } catch {
-            return nil
+            return .unencodable
         }
         text.append(UInt8(ascii: "]"))
-        return [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
+        return .text
+    }
+
+    /// A literal's bytes, copied at once (appending a String's UTF-8 view goes byte by byte).
+    private static func append(_ s: StaticString, to text: inout [UInt8]) {
+        text.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     /// A connection wrote without flushing; flush it once the loop has read its batch.

@@ -3,8 +3,38 @@ import RTJSON
 /// One event to deliver: encoded once, written to every recipient.
 struct Delivery: Equatable, Sendable {
     var event: String
-    var args: [JSONValue]
+    var content: Content
     var recipients: [HubRouter.SocketKey]
+
+    enum Content: Sendable {
+        case args([JSONValue])
+        /// The one argument `{"channel": C or null, "message": M}` of every channel event,
+        /// kept apart so the encoder writes it straight into the frame (a relayed body is
+        /// then copied once, not first into an argument of its own).
+        case channelEvent(channel: String?, message: JSONValue)
+    }
+
+    init(event: String, args: [JSONValue], recipients: [HubRouter.SocketKey]) {
+        self.init(event: event, content: .args(args), recipients: recipients)
+    }
+
+    init(event: String, content: Content, recipients: [HubRouter.SocketKey]) {
+        self.event = event
+        self.content = content
+        self.recipients = recipients
+    }
+
+    /// The event's arguments as values.
+    var args: [JSONValue] {
+        switch content {
+        case .args(let a): return a
+        case .channelEvent(let channel, let message): return [HubRouter.eventData(channel: channel, message)]
+        }
+    }
+
+    static func == (a: Delivery, b: Delivery) -> Bool {
+        a.event == b.event && a.recipients == b.recipients && a.args == b.args
+    }
 }
 
 /// The channel and presence rules of PROTOCOL.md §3–§4 as a pure model: sockets, their
@@ -22,14 +52,31 @@ struct HubRouter: Sendable {
         var channels: [String] = []
     }
 
-    /// Members of one channel with their join sequence (members listings keep join order).
+    /// Members of one channel. `keys`, in join order, is both the recipients of every event
+    /// to the channel (shared with each delivery, not copied per message) and the order of
+    /// a members listing.
     struct Channel: Sendable {
-        var members: [SocketKey: UInt64] = [:]
+        private(set) var keys: [SocketKey] = []
+        private var members: Set<SocketKey> = []
+
+        var isEmpty: Bool { keys.isEmpty }
+        func contains(_ key: SocketKey) -> Bool { members.contains(key) }
+
+        /// False when `key` is a member already.
+        mutating func add(_ key: SocketKey) -> Bool {
+            guard members.insert(key).inserted else { return false }
+            keys.append(key)
+            return true
+        }
+
+        mutating func remove(_ key: SocketKey) {
+            guard members.remove(key) != nil, let i = keys.firstIndex(of: key) else { return }
+            keys.remove(at: i)
+        }
     }
 
     private(set) var sockets: [SocketKey: Socket] = [:]
     private(set) var channels: [String: Channel] = [:]
-    private var joinSequence: UInt64 = 0
 
     var socketCount: Int { sockets.count }
     var channelCount: Int { channels.count }
@@ -46,9 +93,9 @@ struct HubRouter: Sendable {
         var out: [Delivery] = []
         for c in socket.channels {
             removeMember(key, from: c)
-            let remaining = channels[c].map { Array($0.members.keys) } ?? []
+            let remaining = channels[c]?.keys ?? []
             if !remaining.isEmpty {
-                out.append(Delivery(event: "channel:leave", args: [Self.eventData(channel: c, presence(socket))], recipients: remaining))
+                out.append(Delivery(event: "channel:leave", content: .channelEvent(channel: c, message: presence(socket)), recipients: remaining))
             }
         }
         sockets[key] = nil
@@ -57,19 +104,9 @@ struct HubRouter: Sendable {
 
     /// Applies `command` from socket `key`. Returns what to deliver and, for `members`, the ack.
     mutating func handle(_ command: ClientCommand, from key: SocketKey) -> (deliveries: [Delivery], ack: (id: Int, args: [JSONValue])?) {
-        // Messages, the bulk of the traffic, read one flag of the sender: no copy of its record.
         if case let .message(channel, eventName, message, echo) = command {
-            guard let echoMessages = sockets[key]?.echoMessages else { return ([], nil) }
-            var recipients: [SocketKey]
-            if let channel {
-                guard let ch = channels[channel] else { return ([], nil) }
-                recipients = Array(ch.members.keys)
-            } else {
-                recipients = Array(sockets.keys)
-            }
-            if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
-            if recipients.isEmpty { return ([], nil) }
-            return ([Delivery(event: eventName, args: [Self.eventData(channel: channel, message)], recipients: recipients)], nil)
+            let d = relay(channel: channel, eventName: eventName, message: message, echo: echo, from: key)
+            return (d.map { [$0] } ?? [], nil)
         }
         guard var socket = sockets[key] else { return ([], nil) }
         switch command {
@@ -77,24 +114,22 @@ struct HubRouter: Sendable {
             return ([], nil)  // handled above
 
         case let .join(channel, echo):
-            if channels[channel]?.members[key] != nil { return ([], nil) }
-            joinSequence += 1
-            channels[channel, default: Channel()].members[key] = joinSequence
+            guard channels[channel, default: Channel()].add(key) else { return ([], nil) }
             socket.channels.append(channel)
             sockets[key] = socket
-            var recipients = Array(channels[channel]!.members.keys)
+            var recipients = channels[channel]!.keys
             if !(echo ?? socket.echoMessages) { recipients.removeAll { $0 == key } }
-            let d = Delivery(event: "channel:join", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
+            let d = Delivery(event: "channel:join", content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .leave(channel, echo):
-            guard channels[channel]?.members[key] != nil else { return ([], nil) }
+            guard channels[channel]?.contains(key) == true else { return ([], nil) }
             removeMember(key, from: channel)
             socket.channels.removeAll { $0 == channel }
             sockets[key] = socket
-            var recipients = channels[channel].map { Array($0.members.keys) } ?? []
+            var recipients = channels[channel]?.keys ?? []
             if echo ?? socket.echoMessages { recipients.append(key) }
-            let d = Delivery(event: "channel:leave", args: [Self.eventData(channel: channel, presence(socket))], recipients: recipients)
+            let d = Delivery(event: "channel:leave", content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .update(data, echo):
@@ -104,10 +139,10 @@ struct HubRouter: Sendable {
             var out: [Delivery] = []
             for c in socket.channels {
                 guard let ch = channels[c] else { continue }
-                var recipients = Array(ch.members.keys)
+                var recipients = ch.keys
                 if !echoes { recipients.removeAll { $0 == key } }
                 if !recipients.isEmpty {
-                    out.append(Delivery(event: "channel:update", args: [Self.eventData(channel: c, presence(socket))], recipients: recipients))
+                    out.append(Delivery(event: "channel:update", content: .channelEvent(channel: c, message: presence(socket)), recipients: recipients))
                 }
             }
             return (out, nil)
@@ -117,11 +152,27 @@ struct HubRouter: Sendable {
         }
     }
 
+    /// A message from socket `key`: its delivery, or nil when nobody is to get it. Messages
+    /// are the bulk of the traffic, so the hub calls this rather than `handle`, whose array
+    /// of deliveries would cost an allocation per message.
+    func relay(channel: String?, eventName: String, message: JSONValue, echo: Bool?, from key: SocketKey) -> Delivery? {
+        guard let echoMessages = sockets[key]?.echoMessages else { return nil }
+        var recipients: [SocketKey]
+        if let channel {
+            guard let ch = channels[channel] else { return nil }
+            recipients = ch.keys
+        } else {
+            recipients = Array(sockets.keys)
+        }
+        if !(echo ?? echoMessages), let i = recipients.firstIndex(of: key) { recipients.remove(at: i) }
+        if recipients.isEmpty { return nil }
+        return Delivery(event: eventName, content: .channelEvent(channel: channel, message: message), recipients: recipients)
+    }
+
     /// `[{"id": SID, "data": D}, …]` in join order; empty for an unknown channel.
     func members(of channel: String) -> JSONValue {
         guard let ch = channels[channel] else { return .array([]) }
-        let ordered = ch.members.sorted { $0.value < $1.value }
-        return .array(ordered.compactMap { key, _ in sockets[key].map(presence) })
+        return .array(ch.keys.compactMap { sockets[$0].map(presence) })
     }
 
     /// Sockets whose auth `Session` is `to`, or every socket for "*".
@@ -131,17 +182,17 @@ struct HubRouter: Sendable {
     }
 
     private mutating func removeMember(_ key: SocketKey, from channel: String) {
-        channels[channel]?.members[key] = nil
-        if channels[channel]?.members.isEmpty == true { channels[channel] = nil }
+        channels[channel]?.remove(key)
+        if channels[channel]?.isEmpty == true { channels[channel] = nil }
     }
 
     private func presence(_ s: Socket) -> JSONValue {
         .object(["id": .string(s.sid), "data": s.data])
     }
 
-    /// `{"channel": C or null, "message": M}`, written as JSON text at once: a relayed body
-    /// is `.raw` already, so this is a copy, and the fan-out writes the text as it is.
-    /// Binary stays in a tree, for the encoder to turn into attachments.
+    /// `{"channel": C or null, "message": M}` as a value: JSON text (the fan-out writes a
+    /// channel event's argument straight into its frame instead, the same text). Binary
+    /// stays in a tree, for the encoder to turn into attachments.
     static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
         let channelValue = channel.map(JSONValue.string) ?? .null
         if !message.containsBinary {

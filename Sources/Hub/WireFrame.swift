@@ -18,6 +18,11 @@ enum WireFrame {
         buffer.writeBytes(payload)
         return buffer
     }
+
+    /// The size of an unmasked frame with `n` payload bytes.
+    static func size(ofPayload n: Int) -> Int {
+        n + (n < 126 ? 2 : n <= Int(UInt16.max) ? 4 : 10)
+    }
 }
 
 extension WireFrame {

@@ -23,11 +23,12 @@ public final class LuaScript: @unchecked Sendable {
     /// A REPL keeps the script alive while it has nothing to run.
     var keepAlive = false
 
-    /// Coroutines the host started, each with the registry ref that keeps it alive.
+    /// Coroutines the host started, each with the registry ref that keeps it alive; the
+    /// idle ones below stay in here, so a callback adds and removes no entry.
     var coroutines: [OpaquePointer: Int32] = [:]
-    /// Finished coroutines (with their registry refs) kept for the next callback, so a
-    /// callback does not cost a new thread. Only ones whose last resume returned LUA_OK.
-    var idleCoroutines: [(co: OpaquePointer, ref: Int32)] = []
+    /// Finished coroutines kept for the next callback, so a callback does not cost a new
+    /// thread. Only ones whose last resume returned LUA_OK.
+    var idleCoroutines: [OpaquePointer] = []
     static let idleCoroutineLimit = 16
     /// Coroutines paused by a waiting function, to be resumed from the loop.
     var waiting: Set<OpaquePointer> = []
@@ -128,8 +129,7 @@ public final class LuaScript: @unchecked Sendable {
         }
         let co: OpaquePointer
         if let idle = idleCoroutines.popLast() {
-            co = idle.co
-            coroutines[co] = idle.ref
+            co = idle
         } else {
             co = lua_newthread(L)!
             coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
@@ -212,17 +212,17 @@ public final class LuaScript: @unchecked Sendable {
     /// Forgets a coroutine that is done. One that finished normally (`reusable`) goes back to
     /// the idle pool with an empty stack and no debug hook; others are dropped.
     private func release(_ co: OpaquePointer, reusable: Bool = false) {
-        waiting.remove(co)
-        if let ref = coroutines.removeValue(forKey: co) {
-            if reusable, idleCoroutines.count < Self.idleCoroutineLimit, lua_status(co) == LUA_OK {
-                lua_settop(co, 0)
-                lua_sethook(co, nil, 0, 0)
-                idleCoroutines.append((co, ref))
-            } else {
-                luaL_unref(L, shim_LUA_REGISTRYINDEX(), ref)
-            }
+        // Checked first: a lookup in an empty set or dictionary still hashes the key.
+        if !waiting.isEmpty { waiting.remove(co) }
+        assert(coroutines[co] != nil, "release of a coroutine the host did not start")
+        if reusable, idleCoroutines.count < Self.idleCoroutineLimit, lua_status(co) == LUA_OK {
+            lua_settop(co, 0)
+            lua_sethook(co, nil, 0, 0)
+            idleCoroutines.append(co)
+        } else if let ref = coroutines.removeValue(forKey: co) {
+            luaL_unref(L, shim_LUA_REGISTRYINDEX(), ref)
         }
-        completions.removeValue(forKey: co)?()
+        if !completions.isEmpty { completions.removeValue(forKey: co)?() }
     }
 
     // MARK: life

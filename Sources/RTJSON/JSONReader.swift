@@ -9,11 +9,13 @@ public struct JSONReader {
     private var p: JSONParser
     /// Unescaped string bytes, reused from string to string.
     private var scratch: [UInt8] = []
-    /// False for text already checked (a `RawJSON`): strings are then not checked again.
+    /// False for text already checked (a `RawJSON`): strings are then not checked again,
+    /// and skipped values are skipped by their structure alone.
     private let checksStrings: Bool
 
     /// `checkedText`: the bytes are known to be valid JSON (a `RawJSON`), so the reader
-    /// need not check string bytes again; it still never reads out of bounds.
+    /// need not check string bytes again, nor what `skipValue` and `readRaw` pass over; it
+    /// still never reads out of bounds.
     public init(_ bytes: UnsafeBufferPointer<UInt8>, checkedText: Bool = false) {
         p = JSONParser(bytes)
         checksStrings = !checkedText
@@ -68,6 +70,8 @@ public struct JSONReader {
         var i = start
         // No escapes (the usual case): the bytes are read in place.
         while i < p.b.count {
+            i = JSONParser.plainRun(p.b, from: i)
+            guard i < p.b.count else { break }
             let c = p.b[i]
             if c == 0x22 {
                 if checksStrings { try p.checkStringBody(start..<i) }
@@ -102,17 +106,19 @@ public struct JSONReader {
     }
 
     /// Skips the next value, checked as `JSONValue.parse` would check it; in checked text
-    /// only its brackets and strings are followed.
-    public mutating func skipValue() throws(JSONError) {
-        if checksStrings { try p.skipValue(depth: 0) } else { p.skipCheckedValue() }
+    /// only its brackets and strings are followed. `depth`: how deep the value sits in the
+    /// document (0 is the top), so nesting is limited as when the whole document is parsed.
+    public mutating func skipValue(depth: Int = 0) throws(JSONError) {
+        if checksStrings { try p.skipValue(depth: depth) } else { p.skipCheckedValue() }
     }
 
     /// The next value's text, copied out as a `RawJSON`: a member a reader passes on
-    /// without looking inside, such as a message body. Checked as `skipValue` checks it.
-    public mutating func readRaw() throws(JSONError) -> RawJSON {
+    /// without looking inside, such as a message body. Checked as `skipValue` checks it;
+    /// `depth` as for `skipValue`.
+    public mutating func readRaw(depth: Int = 0) throws(JSONError) -> RawJSON {
         p.skipWhitespace()
         let start = p.i
-        try skipValue()
+        try skipValue(depth: depth)
         guard p.i > start else { throw JSONError("unexpected end of JSON", offset: p.i) }
         return RawJSON(unchecked: Array(p.b[start..<p.i]))
     }
@@ -182,9 +188,7 @@ extension JSONParser {
     private mutating func skipCheckedString() {
         i += 1
         while i < b.count {
-            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                i += 8
-            }
+            i = JSONParser.plainRun(b, from: i)
             guard i < b.count else { return }
             switch b[i] {
             case 0x22: i += 1; return

@@ -189,9 +189,7 @@ extension JSONValue {
         var i = 0
         while i < b.count {
             // Eight bytes that need no escape at a time (bytes ≥ 0x80 go the slow way).
-            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                i += 8
-            }
+            i = JSONParser.plainRun(b, from: i)
             guard i < b.count else { break }
             let c = b[i]
             if c >= 0x20, c != 0x22, c != 0x5C { i += 1; continue }
@@ -232,18 +230,25 @@ struct JSONParser {
         self.rawFromDepth = rawFromDepth
     }
 
-    mutating func skipWhitespace() {
+    @inline(__always) mutating func skipWhitespace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
     }
 
     /// After a member or element: true at `,` (another follows), false at `close` (`}` or
     /// `]`, the container ends); either is read.
-    mutating func commaOrEnd(_ close: UInt8) throws(JSONError) -> Bool {
+    /// Inlined (it runs after every member and element); the error is built out of line.
+    @inline(__always) mutating func commaOrEnd(_ close: UInt8) throws(JSONError) -> Bool {
         skipWhitespace()
-        guard i < b.count else { throw JSONError("unexpected end of JSON", offset: i) }
-        if b[i] == 0x2C { i += 1; return true }
-        if b[i] == close { i += 1; return false }
-        throw JSONError("expected ',' or '\(Character(Unicode.Scalar(close)))'", offset: i)
+        if i < b.count {
+            if b[i] == 0x2C { i += 1; return true }
+            if b[i] == close { i += 1; return false }
+        }
+        throw commaOrEndError(close)
+    }
+
+    @inline(never) func commaOrEndError(_ close: UInt8) -> JSONError {
+        i < b.count ? JSONError("expected ',' or '\(Character(Unicode.Scalar(close)))'", offset: i)
+            : JSONError("unexpected end of JSON", offset: i)
     }
 
     mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
@@ -310,6 +315,8 @@ struct JSONParser {
         let start = i
         // Fast path: no escapes.
         while i < b.count {
+            i = JSONParser.plainRun(b, from: i)
+            guard i < b.count else { break }
             let c = b[i]
             if c == 0x22 {
                 let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
@@ -450,9 +457,7 @@ struct JSONParser {
         i += 1
         while i < b.count {
             // Eight plain ASCII bytes (no quote, backslash or control character) at a time.
-            while i + 8 <= b.count, JSONParser.isPlainASCII(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                i += 8
-            }
+            i = JSONParser.plainRun(b, from: i)
             guard i < b.count else { break }
             let c = b[i]
             if c == 0x22 { i += 1; return }
@@ -473,13 +478,31 @@ struct JSONParser {
         throw JSONError("unterminated string", offset: i)
     }
 
-    /// True when none of the eight bytes of `w` is ≥ 0x80, < 0x20, `"` or `\` (the
-    /// classic has-zero-byte test, applied to `w` and to `w` XOR the byte to look for).
-    @inline(__always) static func isPlainASCII(_ w: UInt64) -> Bool {
+    /// True when none of the eight bytes of `w` is ≥ 0x80, < 0x20, `"` or `\`.
+    @inline(__always) static func isPlainASCII(_ w: UInt64) -> Bool { specialBytes(w) == 0 }
+
+    /// The high bit of each byte of `w` (loaded little-endian) that is ≥ 0x80, < 0x20, `"`
+    /// or `\`: the classic has-zero-byte test, applied to `w` and to `w` XOR the byte to look
+    /// for. A borrow can also mark a byte above a marked one, never one below, so the lowest
+    /// mark is always the first such byte.
+    @inline(__always) static func specialBytes(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
-        return w & highs == 0 && (w &- ones &* 0x20) & highs == 0 && !hasZeroByte(w ^ (ones &* 0x22)) && !hasZeroByte(w ^ (ones &* 0x5C))
+        @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        return (w & highs) | ((w &- ones &* 0x20) & highs) | zeroBytes(w ^ (ones &* 0x22)) | zeroBytes(w ^ (ones &* 0x5C))
+    }
+
+    /// From `start`, the index of the first byte that is not plain ASCII (see `specialBytes`),
+    /// eight bytes at a time. Where fewer than eight bytes are left it stops before them,
+    /// for the caller's byte loop.
+    @inline(__always) static func plainRun(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var i = start
+        while i + 8 <= b.count {
+            let marks = specialBytes(UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)))
+            if marks != 0 { return i + (marks.trailingZeroBitCount >> 3) }
+            i += 8
+        }
+        return i
     }
 
     /// One multi-byte UTF-8 sequence starting at `i` (RFC 3629: no overlongs, no surrogates).

@@ -112,7 +112,8 @@ extension RealtimeManager {
     /// One event from the server: catch-all listeners, then the event's listeners, then,
     /// for the user events, the onUserEvent listeners with (name, session).
     func dispatch(event: String, args: [JSONValue]) {
-        let isUserEvent = event.hasPrefix("user:") && Listeners.userEvents.contains(event)  // no hashing per message
+        // Most names are cleared by their first byte: no prefix walk, no hashing per message.
+        let isUserEvent = event.utf8.first == UInt8(ascii: "u") && event.hasPrefix("user:") && Listeners.userEvents.contains(event)
         // User events carry (name, session); everyone else one {"channel","message"} object.
         let session: JSONValue = args.count >= 2 ? args[1] : (args.first ?? .null)
         let data = isUserEvent ? EventData(channel: nil, message: session) : EventData(args: args)

@@ -147,4 +147,79 @@ final class HubRouterTests: XCTestCase {
         guard case .object(let data)? = d.first?.args.first else { return XCTFail("\(d)") }
         XCTAssertEqual(data["message"], ["b": .binary([1, 2])])
     }
+
+    /// A channel's events go to its members in join order, the order of a members listing,
+    /// through joins, leaves and disconnects.
+    func testChannelRecipientsAreTheMembersInJoinOrder() {
+        var order: [Int] = []
+        for i in 0..<40 {
+            let key = 10 + (i * 17) % 40  // a fixed shuffle of 10...49
+            router.connect(key, sid: "s\(key)", echoMessages: true, session: nil)
+            run(.join(channel: "r", echo: nil), from: key)
+            order.append(key)
+        }
+        func check(_ what: String) {
+            let d = run(.message(channel: "r", eventName: "m", message: 1, echo: nil), from: 1)
+            XCTAssertEqual(d.first?.recipients, order, what)
+            XCTAssertEqual(router.members(of: "r").arrayValue?.map { $0["id"]!.stringValue! }, order.map { "s\($0)" }, what)
+        }
+        check("joined")
+        run(.leave(channel: "r", echo: nil), from: order[5])
+        _ = router.disconnect(order[20])
+        run(.join(channel: "r", echo: nil), from: order[0])  // a member already: no change
+        order.remove(at: 20)
+        let rejoining = order.remove(at: 5)
+        check("after a leave and a disconnect")
+        run(.join(channel: "r", echo: nil), from: rejoining)
+        order.append(rejoining)
+        check("rejoined at the end")
+        let withoutSender = run(.message(channel: "r", eventName: "m", message: 1, echo: false), from: order[3])
+        XCTAssertEqual(withoutSender.first?.recipients, order.filter { $0 != order[3] })
+    }
+
+    /// Seeded joins, leaves and disconnects: every channel message reaches exactly the
+    /// sockets the model says are members, once each.
+    func testChannelMembershipMatchesAModelUnderChurn() {
+        var rng = SplitMix(seed: 42)
+        var model: [String: Set<Int>] = [:]
+        var connected: Set<Int> = [1, 2, 3]
+        for step in 0..<2000 {
+            let key = Int(rng.next() % 8) + 1
+            let channel = ["a", "b", "c"][Int(rng.next() % 3)]
+            if !connected.contains(key) {
+                router.connect(key, sid: "s\(key)", echoMessages: true, session: nil)
+                connected.insert(key)
+            }
+            switch rng.next() % 6 {
+            case 0, 1, 2:
+                run(.join(channel: channel, echo: nil), from: key)
+                model[channel, default: []].insert(key)
+            case 3, 4:
+                run(.leave(channel: channel, echo: nil), from: key)
+                model[channel]?.remove(key)
+            default:
+                _ = router.disconnect(key)
+                connected.remove(key)
+                for c in model.keys { model[c]?.remove(key) }
+            }
+            guard let sender = connected.first else { continue }
+            let d = run(.message(channel: channel, eventName: "m", message: nil, echo: true), from: sender)
+            let members = model[channel] ?? []
+            XCTAssertEqual(d.first?.recipients.count ?? 0, members.count, "step \(step): no duplicates")
+            XCTAssertEqual(Set(d.first?.recipients ?? []), members, "step \(step)")
+        }
+        XCTAssertEqual(router.channelCount, model.values.filter { !$0.isEmpty }.count)
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
 }

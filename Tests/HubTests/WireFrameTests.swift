@@ -71,4 +71,35 @@ final class WireFrameTests: XCTestCase {
         XCTAssertEqual(Array(withBinary[1].readableBytesView), [0x82, 2, 7, 8])
         XCTAssertNil(core.eventFrames("e", [.double(.infinity)]), "not encodable: nothing to send")
     }
+
+    /// A channel event is written straight into its frame: the same frames as encoding its
+    /// arguments, binary and unencodable bodies included.
+    func testChannelEventFramesMatchTheEncoder() throws {
+        let core = HubCore(config: HubConfig(), loop: EmbeddedEventLoop())
+        let raw = JSONValue.raw(try RawJSON(validating: Array(#"{ "a" : [1.50, "\u00e9"] }"#.utf8)))
+        let cases: [(String, String?, JSONValue)] = [
+            ("bnchtick", "ch", raw), ("e", nil, raw), ("quote\"é", "c\"h\u{1}é", ["k": [1, nil, "x"]]), ("e", "c", nil),
+            ("e", "c", .raw(try RawJSON(validating: Array("1.50".utf8)))), ("channel:join", "r", ["id": "S", "data": raw]),
+            ("big", "c", .string(String(repeating: "x", count: 70_000))),
+        ]
+        for (event, channel, message) in cases {
+            let d = Delivery(event: event, content: .channelEvent(channel: channel, message: message), recipients: [1])
+            let frames = try XCTUnwrap(core.eventFrames(d))
+            let encoded = try SocketPacketEncoder.encode(.event(event, d.args))
+            XCTAssertEqual(frames, [WireFrame.make(opcode: WireFrame.text, payload: encoded.engineFrame, allocator: ByteBufferAllocator())], event)
+        }
+        let binary = Delivery(event: "f", content: .channelEvent(channel: "c", message: ["b": .binary([7, 8])]), recipients: [1])
+        let withBinary = try XCTUnwrap(core.eventFrames(binary))
+        XCTAssertEqual(withBinary.count, 2, "a text frame and one attachment")
+        XCTAssertEqual(Array(withBinary[1].readableBytesView), [0x82, 2, 7, 8])
+        XCTAssertNil(core.eventFrames(Delivery(event: "e", content: .channelEvent(channel: nil, message: .double(.nan)), recipients: [1])))
+    }
+
+    /// The size the fan-out decides by is the size of the frame `make` builds.
+    func testFrameSizeMatchesTheBuiltFrame() {
+        for n in [0, 1, 125, 126, 127, 4090, 4092, 4093, 65535, 65536, 70000] {
+            let frame = WireFrame.make(opcode: WireFrame.text, payload: [UInt8](repeating: 0x61, count: n), allocator: ByteBufferAllocator())
+            XCTAssertEqual(WireFrame.size(ofPayload: n), frame.readableBytes, "\(n)")
+        }
+    }
 }

@@ -206,4 +206,24 @@ final class JSONFastPathTests: XCTestCase {
         let bigArray = "[" + (0..<100).map(String.init).joined(separator: ",") + "]"
         XCTAssertEqual(try JSONValue.parse(bigArray), .array((0..<100).map { .integer(Int64($0)) }))
     }
+
+    /// plainRun stops exactly at the first byte that is ≥ 0x80, < 0x20, `"` or `\` (or
+    /// before a tail of fewer than eight bytes), whatever follows that byte in its word.
+    func testPlainRunStopsAtTheFirstSpecialByte() {
+        let special: Set<UInt8> = Set((0..<0x20).map(UInt8.init) + [0x22, 0x5C] + (0x80...0xFF).map(UInt8.init))
+        let alphabet: [UInt8] = [0x61, 0x20, 0x7E, 0x21, 0x23, 0x5B, 0x5D, 0x22, 0x5C, 0x00, 0x1F, 0x80, 0xC3, 0xFF, 0x7F]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...40, using: &rng)
+            let plainOdds = Int.random(in: 1...12, using: &rng)
+            let bytes: [UInt8] = (0..<count).map { _ in
+                Int.random(in: 0..<plainOdds, using: &rng) == 0 ? alphabet.randomElement(using: &rng)! : 0x61
+            }
+            let start = Int.random(in: 0...count, using: &rng)
+            let r = bytes.withUnsafeBufferPointer { JSONParser.plainRun($0, from: start) }
+            let first = bytes[start...].firstIndex { special.contains($0) } ?? count
+            XCTAssertTrue(start <= r && r <= first, "\(bytes) from \(start): \(r), first special \(first)")
+            XCTAssertTrue(r == first || r + 8 > count, "\(bytes) from \(start): stopped at \(r) before \(first)")
+        }
+    }
 }

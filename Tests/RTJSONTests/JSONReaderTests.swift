@@ -110,6 +110,82 @@ final class JSONReaderTests: XCTestCase {
         }
     }
 
+    /// On checked text (a RawJSON) skipValue and readRaw go by brackets and strings alone,
+    /// and land where the checking ones do.
+    func testCheckedTextIsSkippedByItsStructure() throws {
+        var values = [
+            "null", "true", "false", "-12.5e+3", "0", "12345678901234567890", #""""#, #""a\"b\\""#, #""\\""#, #""}]\"{[,:""#,
+            "[]", "{}", "[ 1 , [ ] , { } ]", #"{"seq":1,"s":"a\"b}","n":[1,{"x":null}],"t":"\u00e9\\","e":"é😀"}"#,
+            "[[[[[]]]],{\"a\":{\"b\":[]}}]",
+        ]
+        // Quotes and backslashes at every offset of the eight-byte scan.
+        for n in 0..<18 {
+            let x = String(repeating: "x", count: n)
+            values += [#""\#(x)""#, #""\#(x)\"\#(x)""#, #""\#(x)\\""#, #"["\#(x)\\\"",{"\#(x)":"\#(x)"}]"#]
+        }
+        for v in values {
+            let doc = #"{"k": \#(v) ,"after":[\#(v)],"end":1}"#
+            for checked in [false, true] {
+                try Array(doc.utf8).withUnsafeBufferPointer { b in
+                    var r = JSONReader(b, checkedText: checked)
+                    XCTAssertFalse(try r.beginObject())
+                    _ = try r.readKey { _ in 0 }
+                    XCTAssertEqual(String(decoding: try r.readRaw().bytes, as: UTF8.self), v, "\(v) checked: \(checked)")
+                    XCTAssertTrue(try r.nextMember())
+                    _ = try r.readKey { _ in 0 }
+                    XCTAssertFalse(try r.beginArray())
+                    try r.skipValue()
+                    XCTAssertFalse(try r.nextElement(), v)
+                    XCTAssertTrue(try r.nextMember())
+                    XCTAssertEqual(try r.readKey { String(decoding: $0, as: UTF8.self) }, "end")
+                    XCTAssertEqual(try r.readNumber(), 1)
+                    XCTAssertFalse(try r.nextMember())
+                    try r.finish()
+                }
+            }
+        }
+    }
+
+    /// Checked text is trusted: what skipValue and readRaw pass over is not checked again.
+    func testCheckedSkipTrustsTheText() throws {
+        let trusted = try Array(#"{"a":tru}"#.utf8).withUnsafeBufferPointer { b in
+            var r = JSONReader(b, checkedText: true)
+            _ = try r.beginObject()
+            _ = try r.readKey { _ in 0 }
+            return try r.readRaw().bytes
+        }
+        XCTAssertEqual(trusted, Array("tru".utf8))
+    }
+
+    /// A value read at some depth of a document is held to the parser's nesting limit for
+    /// the whole document.
+    func testSkipAndReadRawCountTheDepthTheValueSitsAt() throws {
+        let limit = JSONValue.maxParseDepth
+        for inner in [limit - 2, limit - 1, limit, limit + 1] {
+            let value = String(repeating: "[", count: inner) + String(repeating: "]", count: inner)
+            let doc = #"["e",{"m":\#(value)}]"#  // the value sits at depth 2
+            let parses = (try? JSONValue.parse(doc)) != nil
+            XCTAssertEqual(parses, inner < limit, "\(inner)")  // the innermost is at depth inner + 1
+            for raw in [false, true] {
+                let read: Bool = Array(doc.utf8).withUnsafeBufferPointer { b in
+                    var r = JSONReader(b)
+                    do {
+                        _ = try r.beginArray()
+                        _ = try r.readString { _ in 0 }
+                        _ = try r.nextElement()
+                        _ = try r.beginObject()
+                        _ = try r.readKey { _ in 0 }
+                        if raw { _ = try r.readRaw(depth: 2) } else { try r.skipValue(depth: 2) }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+                XCTAssertEqual(read, parses, "nesting \(inner), raw: \(raw)")
+            }
+        }
+    }
+
     /// In checked text skipValue follows brackets and strings only; it must end where the
     /// checking skip ends, and stay in bounds on any bytes at all.
     func testCheckedSkipEndsWhereTheCheckingSkipEnds() throws {

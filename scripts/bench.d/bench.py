@@ -10,6 +10,7 @@ import ctypes
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -253,6 +254,16 @@ class Bench:
         self.ceiling: dict[str, float] = {}
         ref = Path(a.py_hub) if a.py_hub else ROOT / "scripts/peer/reference_server.py"
         self.py_hub_script = ref if ref.exists() else HERE / "py_hub.py"
+        self.floor_bin = self.build_floor()
+
+    def build_floor(self) -> Path | None:
+        """Compiles floor.c (row 1.2f) with the system's C compiler; None without one."""
+        cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+        out = self.logdir / "floor"
+        if cc and subprocess.run([cc, "-O2", "-o", str(out), str(HERE / "floor.c")]).returncode == 0:
+            return out
+        log("  (no C compiler: row 1.2f, the floor, is left out)")
+        return None
 
     def row(self, key: str, name: str, unit: str, better: str, target: str = "", check=None) -> Row:
         if key not in self.rows:
@@ -317,7 +328,9 @@ class Bench:
         idle, max_s = str(self.a.idle), str(self.a.max_seconds)
         rargv = {"lua": lambda: self.lua(url, "recv.lua", [ch, str(count), idle, max_s]),
                  "python": lambda: self.pyb("recv", url, [ch, str(count), idle, max_s]),
-                 "raw": lambda: self.raw("count", port, [ch, "1", str(count), idle, max_s])}[rx]()
+                 "raw": lambda: self.raw("count", port, [ch, "1", str(count), idle, max_s]),
+                 "floor": lambda: [PY, str(HERE / "floor.py"), str(self.floor_bin), str(port), ch, str(count), idle,
+                                   max_s]}[rx]()
         r = await self.spawn(f"recv-{rx}", rargv)
         await r.wait_ready(1, 60)
         sargv = {"lua": lambda: self.lua(url, "send.lua", [ch, str(count)]),
@@ -377,6 +390,20 @@ class Bench:
                             self.add_note(row, f"{rx} receiver hub-bound ({h} hub ceiling ≈ {self.ceiling[h]:,.0f})")
                         log(f"  {rx} receiver on {h} hub, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received), "
                             f"receiver CPU {r.get('rx_us', 0):.1f} µs/msg")
+
+        # The floor: what a receiver that only waits, reads and counts costs per message on the
+        # python hub, beside the python receiver; python/floor is the best ratio any receiver
+        # could reach there.
+        py_cpu = self.rows.get("1.2c")
+        if self.floor_bin and py_cpu and py_cpu.python:
+            fl = self.row("1.2f", "1.2f floor, python hub: a C receiver that only waits, reads and counts "
+                          "(rtlua column) vs the python receiver (1.2c)", "µs", "lower")
+            fl.python = list(py_cpu.python)
+            for i in range(self.a.runs):
+                r = await self.session(self.recv_once, "python", "floor", "raw", count)
+                if r and r.get("rx_us"):
+                    fl.rtlua.append(r["rx_us"])
+                    log(f"  floor receiver on python hub, run {i + 1}: {r['rate']:,.0f} msg/s, CPU {r['rx_us']:.1f} µs/msg")
 
         row = self.row("1.3", "1.3 pipeline: rtlua bot → rtlua hub → rtlua bot vs all-python", "msg/s", "higher",
                        "≥ 25×", lambda r, p: r >= 25 * p)

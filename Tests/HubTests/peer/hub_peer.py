@@ -461,6 +461,9 @@ async def bad_input():
             '451-["message",{"eventName":"b","message":{"_placeholder":true,"num":5}}]', "\x00\x01",
             '4511-["message",{}]', '42' + "[" * 600 + "]" * 600, "44{}", "5", "6",
         ]
+        # A text packet while a binary one awaits its attachment: both are dropped.
+        await ws.send_str('451-["message",{"eventName":"pending","message":{"_placeholder":true,"num":0}}]')
+        await ws.send_str('42["message",{"eventName":"during"}]')
         for t in junk_text:
             await ws.send_str(t)
         await ws.send_bytes(b"\x01\x02 unexpected attachment")
@@ -513,6 +516,8 @@ async def raw_relay():
     odd = [
         '{ "z" : 1.50e+2 ,\t"a":[ -0.0,1E-7, 12345678901234567890, "\\u00e9\u00e9\\ud83d\\ude00 \\/" , {"k":null} ] }',
         '[]', '{}', '[ [ [ ] ] , { } ]', '{"b":1,"a":2}', '{"a":2,"b":1}',
+        # Scalars too: not re-written (1.50 stays 1.50, an escape stays an escape).
+        '1.50', '1E2', '-0', '12345678901234567890', '"\\u00e9\\/ }"', 'null', 'true',
     ]
     watcher = await Peer("W").connect()
     await watcher.emit("join", {"channel": "r"})
@@ -558,7 +563,10 @@ async def raw_relay():
 async def mixed_sizes_in_order():
     """Small events (coalesced per connection) and big ones (written as shared buffers),
     text and binary, interleaved: every receiver gets all of them, in order, intact."""
-    sizes = [10, 5000, 100, 70000, 4000, 4200, 1]
+    # Around the frame header's 2/4-byte switch (125/126 payload bytes) and the 4096-byte
+    # limit between frames framed into each outbox and shared buffers (payload 4092; the
+    # digits of i move the sizes).
+    sizes = [10, 5000, 100, 70000, 4000, 4200, 1, 67, 68, 69, 4033, 4035, 4037]
     rx = [await Peer(f"R{i}").connect() for i in range(3)]
     tx = await Peer("T").connect()
     for r in rx:
