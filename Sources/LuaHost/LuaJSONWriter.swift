@@ -8,11 +8,22 @@ import RTJSON
 /// caller then takes `toJSON`, which builds the value or the error naming its path, so both
 /// ways give the same JSON for the same table.
 /// The tables being written, outermost first, where `writeJSONText` looks for cycles: one
-/// buffer of `maxDepth` entries per VM, made once (no Lua code runs while a value is written,
+/// buffer of `maxDepth` entries per VM, made at its first write (1.6 KiB an idle bot, which
+/// never writes one, does not carry) and kept (no Lua code runs while a value is written,
 /// so one write never starts inside another).
 final class OpenTables {
-    let slots = UnsafeMutableBufferPointer<UnsafeRawPointer>.allocate(capacity: LuaValueBridge.maxDepth)
-    deinit { slots.deallocate() }
+    private var storage: UnsafeMutableBufferPointer<UnsafeRawPointer>?
+
+    var slots: UnsafeMutableBufferPointer<UnsafeRawPointer> {
+        if let storage { return storage }
+        let made = UnsafeMutableBufferPointer<UnsafeRawPointer>.allocate(capacity: LuaValueBridge.maxDepth)
+        storage = made
+        return made
+    }
+
+    var isAllocated: Bool { storage != nil }
+
+    deinit { storage?.deallocate() }
 }
 
 extension LuaValueBridge {
@@ -26,7 +37,8 @@ extension LuaValueBridge {
     /// holding a partial text) when the full conversion must decide.
     func writeJSONText(_ L: OpaquePointer, _ index: Int32, into out: inout [UInt8]) -> Bool {
         let top = lua_gettop(L)
-        let ok = write(L, lua_absindex(L, index), into: &out, depth: 0, tables: openTables.slots)
+        let tables = lua_type(L, index) == LUA_TTABLE ? openTables.slots : UnsafeMutableBufferPointer(start: nil, count: 0)
+        let ok = write(L, lua_absindex(L, index), into: &out, depth: 0, tables: tables)
         if !ok { lua_settop(L, top) }
         return ok
     }

@@ -33,6 +33,17 @@ final class LuaJSONTextTests: XCTestCase {
         XCTAssertEqual(try h.directJSON("'a\"b'").text, #""a\"b""#)
     }
 
+    /// The writer's cycle list (1.6 KiB) is made at the first table written, not with the VM:
+    /// an idle bot never writes one.
+    func testCycleListIsMadeAtTheFirstWrite() throws {
+        let script = h.script
+        XCTAssertFalse(try script.eventLoop.submit { script.bridge.openTables.isAllocated }.wait())
+        XCTAssertEqual(try h.directJSON("'just a string'").text, #""just a string""#)
+        XCTAssertFalse(try script.eventLoop.submit { script.bridge.openTables.isAllocated }.wait())
+        XCTAssertEqual(try h.directJSON("{a = {1}}").text, #"{"a":[1]}"#)
+        XCTAssertTrue(try script.eventLoop.submit { script.bridge.openTables.isAllocated }.wait())
+    }
+
     func testUnusualValuesGoBackToTheFullConversion() throws {
         let expressions = [
             "'\\255\\254'",                        // not UTF-8: binary
