@@ -250,12 +250,24 @@ final class RealtimeBindingTests: XCTestCase {
         XCTAssertEqual(lines[7], "test.lua:8: bad argument #2 to 'on' (function expected, got no value)")
     }
 
+    /// Runs a script whose `realtime` sits on a loopback connection logging every frame sent.
+    private func runScriptLoggingFrames(_ source: String, frames: FrameLog) throws -> ScriptRun {
+        try runScript(source) { options in
+            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
+            options.makeManager = { config, loop, http in
+                let connection = LoopbackConnection(eventLoop: loop)
+                connection.onFrame = { frames.add($0, $1) }
+                return RealtimeManager(config: config, connection: connection, http: http)
+            }
+        }
+    }
+
     /// What a script's send puts on the wire, byte for byte: the packet python-socketio reads,
     /// the same whether it was buffered while connecting (flushed through the encoder) or
     /// written straight from the table's text once connected.
     func testSentMessagesAreTheExactPacketsBufferedOrDirect() throws {
         let frames = FrameLog()
-        let run = try runScript("""
+        let run = try runScriptLoggingFrames("""
         local bodies = {
           {seq = 1},
           {'q"u\\\\o\\nte\\1'},
@@ -273,14 +285,7 @@ final class RealtimeBindingTests: XCTestCase {
           realtime:broadcast("all", {seq = 2})
           realtime:close()
         end)
-        """) { options in
-            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
-            options.makeManager = { config, loop, http in
-                let connection = LoopbackConnection(eventLoop: loop)
-                connection.onFrame = { frames.add($0, $1) }
-                return RealtimeManager(config: config, connection: connection, http: http)
-            }
-        }
+        """, frames: frames)
         XCTAssertEqual(run.end, .finished, run.stderr)
         let bodies = [#"{"seq":1}"#, #"["q\"u\\o\nte\u0001"]"#, #"{"u":"é€😀"}"#, #"{"a":[1,{"b":[true,null,2.5,-0.125]}]}"#,
                       #"{"n":1764486280.123456}"#, #"{"e":[]}"#]
@@ -295,7 +300,7 @@ final class RealtimeBindingTests: XCTestCase {
     /// number, bytes that are not UTF-8): each send carries its own.
     func testNamesChangingFromSendToSend() throws {
         let frames = FrameLog()
-        let run = try runScript("""
+        let run = try runScriptLoggingFrames("""
         realtime:onConnect(function()
           for _, c in ipairs({"ab", "ab", "cd", 7, "ab", "\\xff"}) do
             for _, e in ipairs({"e1", "e2"}) do realtime:send(c, e, {n = 1}) end
@@ -305,14 +310,7 @@ final class RealtimeBindingTests: XCTestCase {
           realtime:close()
         end)
         realtime:open()
-        """) { options in
-            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
-            options.makeManager = { config, loop, http in
-                let connection = LoopbackConnection(eventLoop: loop)
-                connection.onFrame = { frames.add($0, $1) }
-                return RealtimeManager(config: config, connection: connection, http: http)
-            }
-        }
+        """, frames: frames)
         XCTAssertEqual(run.end, .finished, run.stderr)
         let channels = ["ab", "ab", "cd", "7", "ab", "\u{FFFD}"]
         XCTAssertEqual(frames.all.map(\.text), channels.flatMap { c in
@@ -324,7 +322,7 @@ final class RealtimeBindingTests: XCTestCase {
         // The profile is kept for the replay after a reconnect, while later messages reuse the
         // text buffer: the profile must stay what it was.
         let frames = FrameLog()
-        let run = try runScript("""
+        let run = try runScriptLoggingFrames("""
         local connects = 0
         realtime:onConnect(function()
           connects = connects + 1
@@ -340,14 +338,7 @@ final class RealtimeBindingTests: XCTestCase {
           if connects == 1 then realtime:open() end
         end)
         realtime:open()
-        """) { options in
-            options.realtime = RealtimeConfig(baseURL: "http://127.0.0.1:1")
-            options.makeManager = { config, loop, http in
-                let connection = LoopbackConnection(eventLoop: loop)
-                connection.onFrame = { frames.add($0, $1) }
-                return RealtimeManager(config: config, connection: connection, http: http)
-            }
-        }
+        """, frames: frames)
         XCTAssertEqual(run.end, .finished, run.stderr)
         XCTAssertEqual(frames.all.map(\.text), [
             #"42["update",{"data":{"name":"first"}}]"#,
