@@ -103,6 +103,7 @@ async def run(port):
     await b.sio.emit("message", {"eventName": "from-b-echo", "message": 3, "echo": True})
     await b.wait_for(lambda e: e[0] == "from-b-echo", "packet echo=true overrides auth")
     check(b.named("from-b") == [], "b got its own broadcast though echoMessages=false")
+    await a.wait_for(lambda e: e[0] == "from-b-echo", "b's broadcasts at a")  # a reads on its own connection
     check(len(a.named("from-b")) == 1, "a missed b's broadcast")
 
     # Reserved and prefixed names are dropped, the connection stays.
@@ -117,6 +118,11 @@ async def run(port):
     # join: joiner echo, others see {"id","data"}; idempotent.
     await a.sio.emit("update", {"data": {"name": "alice"}})
     await b.sio.emit("join", {"channel": "room"})
+    # Two connections' packets are handled in no set order: b must be in the room before a
+    # joins, or b is not told. Its members call is answered after its join (one connection,
+    # handled in order).
+    in_room = await b.sio.call("members", {"channel": "room"}, timeout=WAIT)
+    check([m["id"] for m in in_room] == [sid_b], "b in the room before a joins: %r" % in_room)
     await a.sio.emit("join", {"channel": "room"})
     await a.sio.emit("join", {"channel": "room"})
     join_a = {"channel": "room", "message": {"id": sid_a, "data": {"name": "alice"}}}
