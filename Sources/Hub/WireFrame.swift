@@ -21,7 +21,7 @@ enum WireFrame {
 
     /// The size of an unmasked frame with `n` payload bytes.
     static func size(ofPayload n: Int) -> Int {
-        n + (n < 126 ? 2 : n <= Int(UInt16.max) ? 4 : 10)
+        n + WebSocketWire.headerSize(length: n, masked: false)
     }
 }
 

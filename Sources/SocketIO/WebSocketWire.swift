@@ -6,18 +6,41 @@ public enum WebSocketWire {
     /// FIN, `opcode`, the payload length in its shortest form and, for a client frame, the
     /// mask bit and the key (its bytes in wire order, the first in the top byte).
     public static func writeHeader(opcode: UInt8, length n: Int, maskKey: UInt32?, into buffer: inout ByteBuffer) {
-        let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
-        buffer.writeInteger(0x80 | opcode)
-        if n < 126 {
-            buffer.writeInteger(maskBit | UInt8(n))
-        } else if n <= Int(UInt16.max) {
-            buffer.writeInteger(maskBit | 126)
-            buffer.writeInteger(UInt16(n))
-        } else {
-            buffer.writeInteger(maskBit | 127)
-            buffer.writeInteger(UInt64(n))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headerSize(length: n, masked: maskKey != nil)) {
+            storeHeader(opcode: opcode, length: n, maskKey: maskKey, at: $0.baseAddress!)
         }
-        if let maskKey { buffer.writeInteger(maskKey) }  // big-endian: wire order
+    }
+
+    /// The header's size for a payload of `n` bytes: 2, the extended length (0, 2 or 8
+    /// bytes) and, for a client frame, the 4-byte key.
+    @inline(__always) public static func headerSize(length n: Int, masked: Bool) -> Int {
+        2 + (n < 126 ? 0 : n <= Int(UInt16.max) ? 2 : 8) + (masked ? 4 : 0)
+    }
+
+    /// Stores the header (as `writeHeader` writes it) at `d`, which has room for
+    /// `headerSize` bytes; returns that size. For a caller that writes the payload in the same
+    /// reservation of its buffer.
+    @inline(__always) public static func storeHeader(opcode: UInt8, length n: Int, maskKey: UInt32?, at d: UnsafeMutableRawPointer) -> Int {
+        let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+        d.storeBytes(of: 0x80 | opcode, as: UInt8.self)
+        var size: Int
+        if n < 126 {
+            d.storeBytes(of: maskBit | UInt8(n), toByteOffset: 1, as: UInt8.self)
+            size = 2
+        } else if n <= Int(UInt16.max) {
+            d.storeBytes(of: maskBit | 126, toByteOffset: 1, as: UInt8.self)
+            d.storeBytes(of: UInt16(n).bigEndian, toByteOffset: 2, as: UInt16.self)
+            size = 4
+        } else {
+            d.storeBytes(of: maskBit | 127, toByteOffset: 1, as: UInt8.self)
+            d.storeBytes(of: UInt64(n).bigEndian, toByteOffset: 2, as: UInt64.self)
+            size = 10
+        }
+        if let maskKey {
+            d.storeBytes(of: maskKey.bigEndian, toByteOffset: size, as: UInt32.self)  // wire order
+            size += 4
+        }
+        return size
     }
 
     /// RFC 6455 §5.3 masking (the client masking what it sends, the hub unmasking what it

@@ -70,27 +70,15 @@ enum MaskedFrame {
         return buffer
     }
 
-    /// Appends the frame to `buffer`: the header (as `WebSocketWire.writeHeader` writes it)
-    /// and the masked payload in one reservation of the buffer.
+    /// Appends the frame to `buffer`: the header and the masked payload in one reservation
+    /// of the buffer.
     static func write(opcode: UInt8, payload: [UInt8], maskKey: UInt32, into buffer: inout ByteBuffer) {
         let n = payload.count
-        let lengthBytes = n < 126 ? 0 : n <= Int(UInt16.max) ? 2 : 8
-        let header = 2 + lengthBytes + 4
+        let header = WebSocketWire.headerSize(length: n, masked: true)
         _ = payload.withUnsafeBytes { src in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: header + n) { dst in
                 let d = dst.baseAddress!
-                d.storeBytes(of: 0x80 | opcode, as: UInt8.self)
-                switch lengthBytes {
-                case 0:
-                    d.storeBytes(of: 0x80 | UInt8(n), toByteOffset: 1, as: UInt8.self)
-                case 2:
-                    d.storeBytes(of: 0x80 | 126, toByteOffset: 1, as: UInt8.self)
-                    d.storeBytes(of: UInt16(n).bigEndian, toByteOffset: 2, as: UInt16.self)
-                default:
-                    d.storeBytes(of: 0x80 | 127, toByteOffset: 1, as: UInt8.self)
-                    d.storeBytes(of: UInt64(n).bigEndian, toByteOffset: 2, as: UInt64.self)
-                }
-                d.storeBytes(of: maskKey.bigEndian, toByteOffset: 2 + lengthBytes, as: UInt32.self)  // wire order
+                _ = WebSocketWire.storeHeader(opcode: opcode, length: n, maskKey: maskKey, at: d)
                 WebSocketWire.mask(key: maskKey, from: src, to: UnsafeMutableRawBufferPointer(start: d + header, count: n))
                 return header + n
             }
