@@ -162,7 +162,7 @@ extension LuaValueBridge {
 
     /// `b` as a JSON string; false (nothing written) when it is not UTF-8.
     static func writeString(_ b: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
-        if isPlainText(b) {  // most keys and values: the bytes are the string's text
+        if JSONValue.isPlainText(b) {  // most keys and values: the bytes are the string's text
             out.append(0x22)
             out.append(contentsOf: b)
             out.append(0x22)
@@ -170,33 +170,6 @@ extension LuaValueBridge {
         }
         guard JSONValue.isValidUTF8(b) else { return false }
         JSONValue.writeString(utf8: b, into: &out)
-        return true
-    }
-
-    /// Printable ASCII without `"` or `\`: nothing to escape and nothing to check as UTF-8.
-    /// Eight bytes at a time (the "has a byte less than / equal to" word tricks, exact as a
-    /// yes-or-no for bytes below 0x80).
-    static func isPlainText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        let n = b.count
-        guard n > 0, let base = b.baseAddress else { return true }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        var i = 0
-        while i + 8 <= n {
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let control = (w &- ones &* 0x20) & ~w
-            let quote = w ^ (ones &* 0x22)
-            let backslash = w ^ (ones &* 0x5C)
-            let hasQuote = (quote &- ones) & ~quote
-            let hasBackslash = (backslash &- ones) & ~backslash
-            guard (w | control | hasQuote | hasBackslash) & highs == 0 else { return false }
-            i += 8
-        }
-        while i < n {
-            let c = base[i]
-            guard c >= 0x20, c < 0x80, c != 0x22, c != 0x5C else { return false }
-            i += 1
-        }
         return true
     }
 }

@@ -133,6 +133,18 @@ extension JSONValue {
         out.append(0x22)
     }
 
+    /// True when every byte is printable ASCII other than `"` and `\` (0x7F included): the
+    /// bytes are their own JSON string text, with nothing to escape or check as UTF-8.
+    public static func isPlainText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = JSONParser.plainRun(b, from: 0)
+        while i < b.count {
+            let c = b[i]
+            guard c >= 0x20, c < 0x80, c != 0x22, c != 0x5C else { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// RFC 3629 UTF-8 (no overlongs, no surrogates), with an ASCII fast path.
     public static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var p = JSONParser(b)

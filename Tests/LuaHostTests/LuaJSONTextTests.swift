@@ -106,12 +106,12 @@ final class LuaJSONTextTests: XCTestCase {
                 for byte in 0...255 {
                     var b = [UInt8](repeating: UInt8(ascii: "a"), count: length)
                     b[at] = UInt8(byte)
-                    let fast = b.withUnsafeBufferPointer { LuaValueBridge.isPlainText($0) }
+                    let fast = b.withUnsafeBufferPointer { JSONValue.isPlainText($0) }
                     XCTAssertEqual(fast, plain(b), "\(b)")
                 }
             }
         }
-        XCTAssertTrue([UInt8]().withUnsafeBufferPointer { LuaValueBridge.isPlainText($0) })
+        XCTAssertTrue([UInt8]().withUnsafeBufferPointer { JSONValue.isPlainText($0) })
         for s in ["", "plain text ~!", "tab\there", "q\"uote", "back\\slash", "é€😀", "\u{7F}del", String(repeating: "abcdefg\u{1}", count: 5)] {
             var fast: [UInt8] = [], full: [UInt8] = []
             let written = Array(s.utf8).withUnsafeBufferPointer { LuaValueBridge.writeString($0, into: &fast) }
