@@ -231,16 +231,10 @@ struct PayloadFields {
 extension PayloadFields.Key {
     init(utf8 k: UnsafeBufferPointer<UInt8>) {
         switch k.count {
-        case 4: self = Self.equal(k, "echo") ? .echo : Self.equal(k, "data") ? .data : .other
-        case 7: self = Self.equal(k, "channel") ? .channel : Self.equal(k, "message") ? .message : .other
-        case 9: self = Self.equal(k, "eventName") ? .eventName : .other
+        case 4: self = JSONReader.key(k, is: "echo") ? .echo : JSONReader.key(k, is: "data") ? .data : .other
+        case 7: self = JSONReader.key(k, is: "channel") ? .channel : JSONReader.key(k, is: "message") ? .message : .other
+        case 9: self = JSONReader.key(k, is: "eventName") ? .eventName : .other
         default: self = .other
         }
-    }
-
-    private static func equal(_ k: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
-        let w = s.utf8Start
-        for i in 0..<k.count where k[i] != w[i] { return false }
-        return true
     }
 }

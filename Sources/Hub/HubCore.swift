@@ -200,7 +200,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         case .channelEvent(_, let message): if message.containsBinary { return .binary }
         }
         text.removeAll(keepingCapacity: true)
-        Self.append(#"42["#, to: &text)
+        JSONValue.appendASCII(#"42["#, into: &text)
         do {
             try JSONValue.string(delivery.event).write(into: &text)
             switch delivery.content {
@@ -210,9 +210,9 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
                     try a.write(into: &text)
                 }
             case .channelEvent(let channel, let message):
-                Self.append(#",{"channel":"#, to: &text)
+                JSONValue.appendASCII(#",{"channel":"#, into: &text)
                 try (channel.map(JSONValue.string) ?? .null).write(into: &text)
-                Self.append(#","message":"#, to: &text)
+                JSONValue.appendASCII(#","message":"#, into: &text)
                 try message.write(into: &text)
                 text.append(UInt8(ascii: "}"))
             }
@@ -221,11 +221,6 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         }
         text.append(UInt8(ascii: "]"))
         return .text
-    }
-
-    /// A literal's bytes, copied at once (appending a String's UTF-8 view goes byte by byte).
-    private static func append(_ s: StaticString, to text: inout [UInt8]) {
-        text.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     /// A connection wrote without flushing; flush it once the loop has read its batch.

@@ -51,6 +51,14 @@ public struct JSONReader {
     /// After an element: true when `,` follows (another element), false at `]`.
     public mutating func nextElement() throws(JSONError) -> Bool { try p.commaOrEnd(0x5D) }
 
+    /// Whether a key's bytes, as `readKey` shows them, are `name`.
+    public static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
+        guard key.count == name.utf8CodeUnitCount else { return false }
+        let n = name.utf8Start
+        for j in 0..<key.count where key[j] != n[j] { return false }
+        return true
+    }
+
     /// Reads a member's key and its `:`; `body` sees the key's UTF-8 bytes.
     public mutating func readKey<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) throws(JSONError) -> R {
         p.skipWhitespace()

@@ -159,7 +159,8 @@ extension JSONValue {
         return true
     }
 
-    static func appendASCII(_ word: StaticString, into out: inout [UInt8]) {
+    /// A literal's bytes, appended at once (appending a String's UTF-8 view goes byte by byte).
+    public static func appendASCII(_ word: StaticString, into out: inout [UInt8]) {
         out.append(contentsOf: UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
     }
 
@@ -489,9 +490,6 @@ struct JSONParser {
         }
         throw JSONError("unterminated string", offset: i)
     }
-
-    /// True when none of the eight bytes of `w` is ≥ 0x80, < 0x20, `"` or `\`.
-    @inline(__always) static func isPlainASCII(_ w: UInt64) -> Bool { specialBytes(w) == 0 }
 
     /// The high bit of each byte of `w` (loaded little-endian) that is ≥ 0x80, < 0x20, `"`
     /// or `\`: the classic has-zero-byte test, applied to `w` and to `w` XOR the byte to look

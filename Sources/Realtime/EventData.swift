@@ -56,15 +56,8 @@ public struct EventData: Sendable, Equatable {
 
     /// 1 for "channel", 2 for "message", 0 for any other key.
     private static func keyKind(_ key: UnsafeBufferPointer<UInt8>) -> Int {
-        if equal(key, "channel") { return 1 }
-        if equal(key, "message") { return 2 }
+        if JSONReader.key(key, is: "channel") { return 1 }
+        if JSONReader.key(key, is: "message") { return 2 }
         return 0
-    }
-
-    private static func equal(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
-        guard key.count == name.utf8CodeUnitCount else { return false }
-        let n = name.utf8Start
-        for j in 0..<key.count where key[j] != n[j] { return false }
-        return true
     }
 }

@@ -65,27 +65,23 @@ struct OutboundState {
     /// `{"channel":…,"eventName":…,"message":`, the payload up to its body.
     static func writeMessageHead(_ channel: String?, _ eventName: String, into out: inout [UInt8]) {
         if let channel {
-            append(#"{"channel":"#, to: &out)
+            JSONValue.appendASCII(#"{"channel":"#, into: &out)
             JSONValue.writeString(channel, into: &out)
-            append(#","eventName":"#, to: &out)
+            JSONValue.appendASCII(#","eventName":"#, into: &out)
         } else {
-            append(#"{"eventName":"#, to: &out)
+            JSONValue.appendASCII(#"{"eventName":"#, into: &out)
         }
         JSONValue.writeString(eventName, into: &out)
-        append(#","message":"#, to: &out)
+        JSONValue.appendASCII(#","message":"#, into: &out)
     }
 
     /// What follows the body: the echo, if given, and the closing brace.
     static func writeMessageTail(_ echo: Bool?, into out: inout [UInt8]) {
         switch echo {
         case nil: out.append(UInt8(ascii: "}"))
-        case true?: append(#","echo":true}"#, to: &out)
-        case false?: append(#","echo":false}"#, to: &out)
+        case true?: JSONValue.appendASCII(#","echo":true}"#, into: &out)
+        case false?: JSONValue.appendASCII(#","echo":false}"#, into: &out)
         }
-    }
-
-    private static func append(_ text: StaticString, to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// The head of the last message payload written from text, kept: a script sends on the
@@ -101,7 +97,7 @@ struct OutboundState {
 
     /// `writeMessageHead`'s bytes, from the kept copy when the channel and event name repeat.
     mutating func messageHead(_ channel: String?, _ eventName: String) -> [UInt8] {
-        if let head = lastMessageHead, head.eventName == eventName, head.channel == channel { return head.bytes }
+        if keepsMessageHead(channel, eventName), let head = lastMessageHead { return head.bytes }
         var bytes: [UInt8] = []
         Self.writeMessageHead(channel, eventName, into: &bytes)
         lastMessageHead = (channel, eventName, bytes)
