@@ -255,8 +255,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 outlet.write(f)
                 continue
             }
-            if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
-            if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
+            makeOutboxRoom(n, context)
             outbox!.writeImmutableBuffer(f)
         }
         markDirty()
@@ -268,13 +267,17 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func writeText(_ payload: UnsafeRawBufferPointer) -> Bool {
         guard let context, !closing else { return true }
         guard context.channel.isWritable else { return false }
-        let n = WireFrame.size(ofPayload: payload.count)
-        if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
-        if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
+        makeOutboxRoom(WireFrame.size(ofPayload: payload.count), context)
         WebSocketWire.writeHeader(opcode: WireFrame.text, length: payload.count, maskKey: nil, into: &outbox!)
         outbox!.writeBytes(payload)
         markDirty()
         return true
+    }
+
+    /// An outbox that may take `n` more bytes: a full one goes to the pipeline first.
+    private func makeOutboxRoom(_ n: Int, _ context: ChannelHandlerContext) {
+        if let o = outbox, o.readableBytes + n > Self.outboxLimit { releaseOutbox() }
+        if outbox == nil { outbox = context.channel.allocator.buffer(capacity: max(2048, n)) }
     }
 
     /// Hands the coalesced frames to the pipeline; done before any other write, so the

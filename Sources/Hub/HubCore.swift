@@ -25,7 +25,8 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     private var flushScheduled = false
     private var rng = SystemRandomNumberGenerator()
     private let allocator = ByteBufferAllocator()
-    /// Event text being built by `eventFrames`; reused, so a delivery allocates only its frame.
+    /// Event text being built by `deliver` or `eventFrames`; reused, so a delivery allocates
+    /// only its frame.
     private var eventText: [UInt8] = []
 
     init(config: HubConfig, loop: EventLoop) {
@@ -123,23 +124,13 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     /// from the text, framed on the way, with no frame buffer of its own; a big or binary
     /// one is built as frames every recipient shares.
     func deliver(_ delivery: Delivery) {
-        var text: [UInt8] = []
-        swap(&text, &eventText)  // borrowed: a nested delivery (a write closing a connection) gets its own
-        defer { if text.capacity <= 64 * 1024 { eventText = text } }
-        let frames: [ByteBuffer]
-        switch writeEventText(delivery, into: &text) {
-        case .unencodable:
-            return
-        case .binary:
-            guard let f = self.frames(for: .event(delivery.event, delivery.args)) else { return }
-            frames = f
-        case .text where WireFrame.size(ofPayload: text.count) <= EngineConnectionHandler.coalescedFrameLimit:
-            text.withUnsafeBytes { payload in fanOut(delivery.recipients) { $0.writeText(payload) } }
-            return
-        case .text:
-            frames = [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
+        withEventText(delivery) { result, text in
+            if result == .text, WireFrame.size(ofPayload: text.count) <= EngineConnectionHandler.coalescedFrameLimit {
+                text.withUnsafeBytes { payload in fanOut(delivery.recipients) { $0.writeText(payload) } }
+            } else if let frames = eventFrames(delivery, result, text) {
+                fanOut(delivery.recipients) { $0.write(frames) }
+            }
         }
-        fanOut(delivery.recipients) { $0.write(frames) }
     }
 
     /// One encoded event to each recipient; a recipient whose buffer is full is dropped.
@@ -179,10 +170,11 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     }
 
     func eventFrames(_ delivery: Delivery) -> [ByteBuffer]? {
-        var text: [UInt8] = []
-        swap(&text, &eventText)
-        defer { if text.capacity <= 64 * 1024 { eventText = text } }
-        switch writeEventText(delivery, into: &text) {
+        withEventText(delivery) { result, text in eventFrames(delivery, result, text) }
+    }
+
+    private func eventFrames(_ delivery: Delivery, _ result: EventText, _ text: [UInt8]) -> [ByteBuffer]? {
+        switch result {
         case .text: return [WireFrame.make(opcode: WireFrame.text, payload: text, allocator: allocator)]
         case .binary: return frames(for: .event(delivery.event, delivery.args))
         case .unencodable: return nil
@@ -191,9 +183,18 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     private enum EventText { case text, binary, unencodable }
 
+    /// `body` with the delivery's text (`writeEventText`) in the reused buffer, borrowed out
+    /// of the property meanwhile: a nested delivery (a write closing a connection) gets its own.
+    private func withEventText<R>(_ delivery: Delivery, _ body: (EventText, [UInt8]) -> R) -> R {
+        var text: [UInt8] = []
+        swap(&text, &eventText)
+        defer { if text.capacity <= 64 * 1024 { eventText = text } }
+        let result = writeEventText(delivery, into: &text)
+        return body(result, text)
+    }
+
     /// Writes the delivery's Engine.IO text `42["event",…]` into `text` (emptied first); a
-    /// channel event's argument is written in place, as `HubRouter.eventData` would write
-    /// it. `.binary`: it must go as a binary event (the encoder makes the attachments).
+    /// channel event's argument is written in place (`HubRouter.writeEventData`). `.binary`: it must go as a binary event (the encoder makes the attachments).
     private func writeEventText(_ delivery: Delivery, into text: inout [UInt8]) -> EventText {
         switch delivery.content {
         case .args(let args): if args.contains(where: \.containsBinary) { return .binary }
@@ -210,11 +211,8 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
                     try a.write(into: &text)
                 }
             case .channelEvent(let channel, let message):
-                JSONValue.appendASCII(#",{"channel":"#, into: &text)
-                try (channel.map(JSONValue.string) ?? .null).write(into: &text)
-                JSONValue.appendASCII(#","message":"#, into: &text)
-                try message.write(into: &text)
-                text.append(UInt8(ascii: "}"))
+                text.append(UInt8(ascii: ","))
+                try HubRouter.writeEventData(channel: channel, message, into: &text)
             }
         } catch {
             return .unencodable

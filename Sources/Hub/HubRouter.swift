@@ -194,21 +194,26 @@ struct HubRouter: Sendable {
     /// channel event's argument straight into its frame instead, the same text). Binary
     /// stays in a tree, for the encoder to turn into attachments.
     static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
-        let channelValue = channel.map(JSONValue.string) ?? .null
         if !message.containsBinary {
             var out: [UInt8] = []
             if case .raw(let r) = message { out.reserveCapacity(r.bytes.count + 32 + (channel?.utf8.count ?? 4)) }
-            out.append(contentsOf: #"{"channel":"#.utf8)
             do {
-                try channelValue.write(into: &out)
-                out.append(contentsOf: #","message":"#.utf8)
-                try message.write(into: &out)
-                out.append(UInt8(ascii: "}"))
+                try writeEventData(channel: channel, message, into: &out)
                 return .raw(RawJSON(unchecked: out))
             } catch {
                 // Not writable as JSON (a non-finite number): the tree fails to encode too.
             }
         }
-        return .object(["channel": channelValue, "message": message])
+        return .object(["channel": channel.map(JSONValue.string) ?? .null, "message": message])
+    }
+
+    /// The text of `eventData`, appended to `out`; throws for a body with no JSON text (binary,
+    /// a non-finite number).
+    static func writeEventData(channel: String?, _ message: JSONValue, into out: inout [UInt8]) throws(JSONError) {
+        JSONValue.appendASCII(#"{"channel":"#, into: &out)
+        if let channel { JSONValue.writeString(channel, into: &out) } else { JSONValue.appendASCII("null", into: &out) }
+        JSONValue.appendASCII(#","message":"#, into: &out)
+        try message.write(into: &out)
+        out.append(UInt8(ascii: "}"))
     }
 }
