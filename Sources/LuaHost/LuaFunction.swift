@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CLua
 
 /// What a Lua function written in Swift reports instead of raising. Lua raises and yields
@@ -196,26 +201,11 @@ struct NameCache {
     private var text = ""
 
     mutating func string(_ b: UnsafeRawBufferPointer) -> String {
-        if b.count == bytes.count, bytes.withUnsafeBytes({ Self.same($0, b) }) {
+        if b.count == bytes.count, b.count == 0 || bytes.withUnsafeBytes({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 }) {
             return text
         }
         bytes = Array(b)
         text = String(decoding: b, as: UTF8.self)
         return text
-    }
-
-    /// Equal bytes (`a` and `b` of one length), eight at a time.
-    private static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let n = a.count
-        var i = 0
-        while i + 8 <= n {
-            guard a.loadUnaligned(fromByteOffset: i, as: UInt64.self) == b.loadUnaligned(fromByteOffset: i, as: UInt64.self) else { return false }
-            i += 8
-        }
-        while i < n {
-            guard a[i] == b[i] else { return false }
-            i += 1
-        }
-        return true
     }
 }

@@ -27,12 +27,6 @@ final class OpenTables {
 }
 
 extension LuaValueBridge {
-    func jsonText(_ L: OpaquePointer, _ index: Int32) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(128)
-        return writeJSONText(L, index, into: &out) ? out : nil
-    }
-
     /// Appends the value at `index` as JSON text to `out`; false (the stack as it was, `out`
     /// holding a partial text) when the full conversion must decide.
     func writeJSONText(_ L: OpaquePointer, _ index: Int32, into out: inout [UInt8]) -> Bool {

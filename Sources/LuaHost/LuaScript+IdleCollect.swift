@@ -77,15 +77,11 @@ extension LuaScript {
     /// Finalizers may run here; an `exit()` in one ends the script as it would in a callback.
     func collectGarbage() {
         let top = lua_gettop(L)
-        lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), lua_Integer(collectRef))
-        Lua.pushString(L, "isrunning")
-        let isRunning = lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK && lua_toboolean(L, -1) != 0
+        let isRunning = callCollect("isrunning") && lua_toboolean(L, -1) != 0
         lua_settop(L, top)
         guard isRunning else { return }
-        lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), lua_Integer(collectRef))
-        Lua.pushString(L, "collect")
         fullCollections += 1
-        _ = lua_pcallk(L, 1, 0, 0, 0, nil)
+        _ = callCollect("collect")
         lua_settop(L, top)
         if let code = exitCode {
             end(.exited(code))
@@ -100,9 +96,15 @@ extension LuaScript {
     func heapKiB() -> Double {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
-        lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), lua_Integer(collectRef))
-        Lua.pushString(L, "count")
-        guard lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK else { return 0 }
+        guard callCollect("count") else { return 0 }
         return lua_tonumberx(L, -1, nil)
+    }
+
+    /// The VM's own `collectgarbage(option)`, its one result (or the error) left on the
+    /// stack; false when it raised.
+    private func callCollect(_ option: String) -> Bool {
+        lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), lua_Integer(collectRef))
+        Lua.pushString(L, option)
+        return lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK
     }
 }

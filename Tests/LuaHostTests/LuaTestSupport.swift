@@ -97,7 +97,7 @@ final class BridgeHarness {
     }
 
     /// Evaluates `return <expression>` and writes the result with the one-pass writer
-    /// (`jsonText`); also returns whether the Lua stack was left as it was.
+    /// (`writeJSONText`); also returns whether the Lua stack was left as it was.
     func directJSON(_ expression: String) throws -> (text: String?, stackKept: Bool) {
         let script = self.script
         return try script.eventLoop.submit { () -> (String?, Bool) in
@@ -106,7 +106,8 @@ final class BridgeHarness {
             defer { lua_settop(L, top) }
             precondition(luaL_loadstring(L, "return " + expression) == LUA_OK, Lua.errorText(L, -1))
             precondition(lua_pcallk(L, 0, 1, 0, 0, nil) == LUA_OK, Lua.errorText(L, -1))
-            let text = script.bridge.jsonText(L, -1).map { String(decoding: $0, as: UTF8.self) }
+            var out: [UInt8] = []
+            let text = script.bridge.writeJSONText(L, -1, into: &out) ? String(decoding: out, as: UTF8.self) : nil
             return (text, lua_gettop(L) == top + 1)
         }.wait()
     }
