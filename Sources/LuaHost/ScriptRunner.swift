@@ -6,8 +6,11 @@ import Darwin
 import NIOCore
 
 /// Runs every copy of every script (`--instances N`), spread over the group's loops; the
-/// overall status is the largest of the scripts' statuses. Under `--watch` a script whose
-/// file changes is stopped and started again, and the runner ends only on `stop()`.
+/// overall status is the largest of the copies' statuses, each copy's being that of its last
+/// run. Under `--restart` a copy that ended is started again after a back-off delay
+/// (`Supervision`, docs/limits.md), and given up after too many failures in a short window.
+/// Under `--watch` a script whose file changes is stopped and started again at once, and the
+/// runner ends only on `stop()`.
 ///
 /// Confined to `loop`, hence `@unchecked Sendable`.
 public final class ScriptRunner: @unchecked Sendable {
@@ -16,22 +19,43 @@ public final class ScriptRunner: @unchecked Sendable {
     private let paths: [String]
     private let instances: Int
     private let watch: Bool
+    private let supervision: Supervision
     private let makeOptions: @Sendable (_ path: String, _ instance: Int) -> ScriptOptions
     private let done: EventLoopPromise<Int32>
 
-    private var running: [String: [LuaScript]] = [:]
+    /// One copy of one script: the run in progress, if any, and its restart bookkeeping.
+    private struct Slot {
+        let path: String
+        let instance: Int
+        var script: LuaScript?
+        var startedAt = NIODeadline.now()
+        var restart: RestartState
+        /// The back-off wait before the next start.
+        var pendingRestart: Scheduled<Void>?
+        /// Start again as soon as the running copy has ended (its file changed).
+        var reloadWhenEnded = false
+        /// The status of the last run that ended (not stopped for a reload).
+        var status: Int32 = 0
+        /// The last run's logger (tagged `[path#instance]`), for the runner's own lines.
+        var logger: ScriptLogger?
+    }
+
+    private var slots: [Slot] = []
+    private var counters = SupervisionCounters()
     private var fileStamps: [String: FileStamp] = [:]
-    private var status: Int32 = 0
     private var stopping = false
+    private var finished = false
     private var watchTask: RepeatedTask?
 
     public init(group: EventLoopGroup, paths: [String], instances: Int = 1, watch: Bool = false,
+                supervision: Supervision = Supervision(),
                 makeOptions: @escaping @Sendable (_ path: String, _ instance: Int) -> ScriptOptions) {
         self.group = group
         self.loop = group.next()
         self.paths = paths
         self.instances = max(1, instances)
         self.watch = watch
+        self.supervision = supervision
         self.makeOptions = makeOptions
         self.done = loop.makePromise(of: Int32.self)
     }
@@ -41,8 +65,12 @@ public final class ScriptRunner: @unchecked Sendable {
         loop.execute { [self] in
             for path in paths {
                 fileStamps[path] = FileStamp(path: path)
-                start(path)
+                counters.scripts[path] = SupervisionCounters.Script()
+                for n in 1...instances {
+                    slots.append(Slot(path: path, instance: n, restart: RestartState(supervision)))
+                }
             }
+            for i in slots.indices { launch(i) }
             if watch {
                 watchTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in
                     checkFiles()
@@ -52,50 +80,105 @@ public final class ScriptRunner: @unchecked Sendable {
         return done.futureResult
     }
 
-    /// Stops every script gracefully (connections flushed and closed).
+    /// Stops every script gracefully (connections flushed and closed); a restart waiting
+    /// out its back-off does not happen.
     public func stop() {
         loop.execute { [self] in
             stopping = true
             watchTask?.cancel()
             watchTask = nil
-            for scripts in running.values { for s in scripts { s.stop() } }
+            for i in slots.indices {
+                slots[i].pendingRestart?.cancel()
+                slots[i].pendingRestart = nil
+                slots[i].script?.stop()
+            }
             finishIfIdle()
         }
     }
 
-    private func start(_ path: String) {
-        var copies: [LuaScript] = []
-        for n in 1...instances {
-            let script = LuaScript(options: makeOptions(path, n), eventLoop: group.next())
-            copies.append(script)
-            script.ended.hop(to: loop).whenSuccess { [self] end in ended(script, path, end) }
-            script.start()
-        }
-        running[path, default: []] += copies
+    /// Restarts and given-up instances so far, per script (for a run summary).
+    public func supervisionCounters() -> EventLoopFuture<SupervisionCounters> {
+        loop.submit { [self] in counters }
     }
 
-    private func ended(_ script: LuaScript, _ path: String, _ end: ScriptEnd) {
-        running[path]?.removeAll { $0 === script }
-        status = max(status, end.status)
+    private func launch(_ i: Int) {
+        slots[i].pendingRestart = nil
+        let script = LuaScript(options: makeOptions(slots[i].path, slots[i].instance), eventLoop: group.next())
+        slots[i].script = script
+        slots[i].logger = script.logger
+        slots[i].startedAt = .now()
+        script.ended.hop(to: loop).whenSuccess { [self] end in ended(i, script, end) }
+        script.start()
+    }
+
+    private func ended(_ i: Int, _ script: LuaScript, _ end: ScriptEnd) {
+        guard slots[i].script === script else { return }
+        slots[i].script = nil
+        if slots[i].reloadWhenEnded {
+            slots[i].reloadWhenEnded = false
+            if !stopping {
+                launch(i)
+                return
+            }
+        }
+        slots[i].status = end.status
+        let now = NIODeadline.now()
+        if !stopping {
+            let path = slots[i].path
+            switch slots[i].restart.ended(end, ranFor: now - slots[i].startedAt, at: now) {
+            case .done:
+                break
+            case .restart(let delay, let count):
+                slots[i].logger?.log(end.isFailure ? .warn : .info, "\(Self.describe(end)); restart #\(count) in \(delay.shortText)")
+                slots[i].pendingRestart = loop.scheduleTask(in: delay) { [self] in
+                    guard !stopping, slots[i].pendingRestart != nil, slots[i].script == nil else { return }
+                    counters.scripts[path, default: .init()].restarts += 1
+                    launch(i)
+                }
+            case .giveUp(let failures):
+                counters.scripts[path, default: .init()].givenUp += 1
+                let window = supervision.failureWindow.shortText
+                let then = watch ? "not restarting it until its file changes" : "not restarting it"
+                slots[i].logger?.log(.error, "\(Self.describe(end)); \(failures) failures within \(window): giving up, \(then)")
+            }
+        }
         finishIfIdle()
     }
 
-    private func finishIfIdle() {
-        guard running.values.allSatisfy({ $0.isEmpty }), stopping || !watch else { return }
-        watchTask?.cancel()
-        done.succeed(status)
+    static func describe(_ end: ScriptEnd) -> String {
+        switch end {
+        case .failed: return "failed (status 1)"
+        case .exited(let code): return "exited with status \(code)"
+        case .finished: return "ended"
+        case .stopped: return "stopped"
+        }
     }
 
+    private func finishIfIdle() {
+        guard !finished, slots.allSatisfy({ $0.script == nil && $0.pendingRestart == nil }), stopping || !watch else { return }
+        finished = true
+        watchTask?.cancel()
+        done.succeed(slots.map(\.status).max() ?? 0)
+    }
+
+    /// A changed file starts each copy of its script afresh: at once, with the back-off and
+    /// the failure count forgotten (a given-up copy too).
     private func checkFiles() {
         guard !stopping else { return }
         for path in paths {
             let stamp = FileStamp(path: path)
             guard stamp != fileStamps[path], stamp.exists else { continue }
             fileStamps[path] = stamp
-            let old = running[path] ?? []
-            let reload = EventLoopFuture.whenAllComplete(old.map { s in s.stop(); return s.ended }, on: loop)
-            reload.whenComplete { [self] _ in
-                if !stopping { start(path) }
+            for i in slots.indices where slots[i].path == path {
+                slots[i].pendingRestart?.cancel()
+                slots[i].pendingRestart = nil
+                slots[i].restart.reset()
+                if let running = slots[i].script {
+                    slots[i].reloadWhenEnded = true
+                    running.stop()
+                } else {
+                    launch(i)
+                }
             }
         }
     }
