@@ -23,6 +23,10 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("watch"), help: "Reload a script when its file changes.")
     var watch = false
 
+    @Option(name: .customLong("restart"),
+            help: "Start a script instance again: no, on-failure (after an error or a non-zero exit) or always (after any end); back-off from 100ms doubling to 30s, given up after 5 failures within 60s.")
+    var restart: String = "no"
+
     @Argument(help: "The scripts to run.")
     var scripts: [String] = []
 
@@ -32,6 +36,9 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard !scripts.isEmpty else { throw ValidationError("at least one SCRIPT.lua is required") }
         guard (1...10_000).contains(instances) else { throw ValidationError("--instances must be between 1 and 10000") }
+        guard RestartPolicy(rawValue: restart) != nil else {
+            throw ValidationError("--restart must be one of no, on-failure, always (got '\(restart)')")
+        }
     }
 
     func run() throws {
@@ -41,7 +48,8 @@ struct Run: ParsableCommand {
         let config = connection.realtimeConfig(baseURL: baseURL)
         let log = connection.log
         let args = scriptArgs
-        let runner = ScriptRunner(group: group, paths: scripts, instances: instances, watch: watch) { path, n in
+        let runner = ScriptRunner(group: group, paths: scripts, instances: instances, watch: watch,
+                                  supervision: Supervision(policy: RestartPolicy(rawValue: restart) ?? .no)) { path, n in
             ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
         }
         let trap = SignalTrap { runner.stop() }
