@@ -1,4 +1,5 @@
-import LuaHost
+@testable import LuaHost
+import NIOPosix
 import NIOCore
 import XCTest
 
@@ -76,5 +77,56 @@ final class RestartStateTests: XCTestCase {
         XCTAssertEqual(state.ended(.exited(0), ranFor: quick, at: t0), .done)
         var always = RestartState(Supervision(policy: .always))
         XCTAssertEqual(always.ended(.stopped, ranFor: quick, at: t0), .done)
+    }
+}
+
+/// ScriptRunner under supervision, with the bounds shrunk so it runs in milliseconds.
+final class SupervisedRunnerTests: XCTestCase {
+    func run(_ source: String, instances: Int = 1, _ supervision: Supervision) throws -> (Int32, SupervisionCounters, CapturedOutput) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { try? group.syncShutdownGracefully() }
+        let captured = CapturedOutput()
+        let path = try writeScript(source, name: "sup.lua")
+        let runner = ScriptRunner(group: group, paths: [path], instances: instances, supervision: supervision) { path, n in
+            ScriptOptions(path: path, instance: n, output: captured.output)
+        }
+        let guardTask = runner.loop.scheduleTask(in: .seconds(20)) { runner.stop() }
+        let status = try runner.run().wait()
+        guardTask.cancel()
+        return (status, try runner.supervisionCounters().wait(), captured)
+    }
+
+    func testGivenUpInstancesAreCountedAndKeepTheirFailureStatus() throws {
+        let (status, counters, out) = try run("error('down')", instances: 2,
+                                              Supervision(policy: .onFailure, initialDelay: .milliseconds(1), maxFailures: 3))
+        XCTAssertEqual(status, 1, out.stderr)
+        XCTAssertEqual(counters.restarts, 4, "two restarts per instance")
+        XCTAssertEqual(counters.givenUp, 2)
+        XCTAssertEqual(counters.scripts.count, 1)
+        XCTAssertTrue(out.stderr.contains("restart #2 in 2ms"), out.stderr)
+        XCTAssertTrue(out.stderr.contains("3 failures within 60s: giving up"), out.stderr)
+    }
+
+    func testARecoveredInstanceCountsAsItsLastRun() throws {
+        // The counter lives in a file next to the script, so it survives the new VM.
+        let source = """
+        local name = debug.getinfo(1, "S").source:sub(2):gsub("sup.lua$", "count")
+        local f = io.open(name, "r")
+        local n = f and tonumber(f:read("a")) or 0
+        if f then f:close() end
+        n = n + 1
+        f = assert(io.open(name, "w")) f:write(n) f:close()
+        if n < 3 then exit(7) end
+        """
+        let (status, counters, out) = try run(source, Supervision(policy: .onFailure, initialDelay: .milliseconds(1)))
+        XCTAssertEqual(status, 0, out.stderr)
+        XCTAssertEqual(counters.restarts, 2)
+        XCTAssertEqual(counters.givenUp, 0)
+    }
+
+    func testWithoutAPolicyNothingRestarts() throws {
+        let (status, counters, _) = try run("exit(4)", Supervision())
+        XCTAssertEqual(status, 4)
+        XCTAssertEqual(counters.restarts, 0)
     }
 }
