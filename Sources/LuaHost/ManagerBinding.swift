@@ -71,12 +71,20 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
 
     /// Whether the script's life can change follows the connection's state.
     func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
+        manager.onConnect { [weak self] in self?.unreachable = false }
         manager.onDisconnect { [weak self, weak host] _ in
             self?.closing = false
             host?.checkIdleSoon()
         }
-        manager.onError { [weak host] _ in host?.checkIdleSoon() }
+        manager.onError { [weak self, weak host] _ in
+            self?.unreachable = true
+            host?.checkIdleSoon()
+        }
     }
+
+    /// The last connection attempt failed (and none has succeeded since): an exiting script
+    /// does not wait for the next one.
+    private var unreachable = false
 
     func add(_ listener: Listener) -> Int {
         defer { nextListenerID += 1 }
@@ -111,13 +119,15 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
         guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
         manager.removeAllListeners()
         let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self), grace: Self.closeGrace)
-        guard waitForConnect, manager.isOpen, !manager.isConnected() else {
+        guard waitForConnect, manager.isOpen, !manager.isConnected(), !unreachable else {
             once.start()
             return once.closed.futureResult
         }
         // The manager flushes its buffer right after CONNECT, before connect listeners run.
         manager.onConnect { once.start() }
-        manager.onError { _ in if !manager.isOpen { once.start() } }
+        // A failed attempt (refused, unreachable, timed out) ends the wait: a hub that is not
+        // there now is not waited for, whether or not the client would retry.
+        manager.onError { _ in once.start() }
         let timeout = host.eventLoop.scheduleTask(in: Self.connectGrace) { once.start() }
         once.closed.futureResult.whenComplete { _ in timeout.cancel() }
         return once.closed.futureResult

@@ -37,10 +37,8 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     private var pendingAcks: [Int: (Result<[JSONValue], SocketIOError>) -> Void] = [:]
     private var flushScheduled = false
     private var tlsContext: NIOSSLContext?
-    /// The attempt's TCP connect while it is under way (no channel yet).
-    private var pendingConnect: EventLoopFuture<Channel>?
-    /// Channels given up but not closed yet (a graceful close draining, an abandoned
-    /// connect finishing), and who waits for them all to be closed.
+    /// Channels given up but not closed yet (a graceful close draining), and who waits for
+    /// them all to be closed.
     private var closingTransports = 0
     private var closedWaiters: [() -> Void] = []
     private var maskKeys = MaskKeyGenerator()
@@ -176,9 +174,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         let connecting = WebSocketConnector.connect(endpoint: endpoint, headers: config.headers, tls: tls, connectTimeout: timeout,
                                                     eventLoop: eventLoop, sink: self, outlet: outlet, epoch: attempt)
             .hop(to: eventLoop)
-        pendingConnect = connecting
         connecting.whenComplete { [self] result in
-            if epoch == attempt { pendingConnect = nil }
             switch result {
             case .success(let channel):
                 if epoch == attempt, state == .connecting {
@@ -225,11 +221,10 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
                 channel.close(promise: nil)
             }
             trackClosing(channel.closeFuture)
-        } else if let pendingConnect {
-            // The completion handler closes the channel this connect brings.
-            trackClosing(pendingConnect.flatMap { $0.closeFuture })
         }
-        pendingConnect = nil
+        // A TCP connect still under way has sent nothing, so there is nothing to drain: it is
+        // not waited for (an unreachable host would hold a close for the whole connect
+        // timeout). Its completion handler closes the channel it may still bring.
         handshake = nil
         heartbeat = nil
         sid = nil
