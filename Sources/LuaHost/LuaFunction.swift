@@ -121,13 +121,14 @@ enum Lua {
 
     // MARK: argument checks (each throws the lauxlib-style error)
 
-    static func typeError(_ L: OpaquePointer, _ arg: Int32, _ expected: String) -> LuaRaise {
-        .argument(arg, "\(expected) expected, got \(typeName(L, arg))")
+    /// `name`, when given, is the parameter's name: `(channel: string expected, got nil)`.
+    static func typeError(_ L: OpaquePointer, _ arg: Int32, _ expected: String, name: String? = nil) -> LuaRaise {
+        .argument(arg, "\(name.map { $0 + ": " } ?? "")\(expected) expected, got \(typeName(L, arg))")
     }
 
-    static func checkString(_ L: OpaquePointer, _ arg: Int32) throws(LuaRaise) -> String {
+    static func checkString(_ L: OpaquePointer, _ arg: Int32, name: String? = nil) throws(LuaRaise) -> String {
         let t = lua_type(L, arg)
-        guard t == LUA_TSTRING || t == LUA_TNUMBER else { throw typeError(L, arg, "string") }
+        guard t == LUA_TSTRING || t == LUA_TNUMBER else { throw typeError(L, arg, "string", name: name) }
         if t == LUA_TNUMBER { lua_pushvalue(L, arg); defer { pop(L) }; return String(cString: lua_tolstring(L, -1, nil)) }
         return string(L, arg) ?? ""
     }
@@ -165,19 +166,19 @@ enum Lua {
         return n
     }
 
-    static func optBoolean(_ L: OpaquePointer, _ arg: Int32) throws(LuaRaise) -> Bool? {
+    static func optBoolean(_ L: OpaquePointer, _ arg: Int32, name: String? = nil) throws(LuaRaise) -> Bool? {
         let t = lua_type(L, arg)
         if t <= LUA_TNIL { return nil }
-        guard t == LUA_TBOOLEAN else { throw typeError(L, arg, "boolean") }
+        guard t == LUA_TBOOLEAN else { throw typeError(L, arg, "boolean", name: name) }
         return lua_toboolean(L, arg) != 0
     }
 
-    static func checkFunction(_ L: OpaquePointer, _ arg: Int32) throws(LuaRaise) {
-        guard lua_type(L, arg) == LUA_TFUNCTION else { throw typeError(L, arg, "function") }
+    static func checkFunction(_ L: OpaquePointer, _ arg: Int32, name: String? = nil) throws(LuaRaise) {
+        guard lua_type(L, arg) == LUA_TFUNCTION else { throw typeError(L, arg, "function", name: name) }
     }
 
-    static func checkTable(_ L: OpaquePointer, _ arg: Int32) throws(LuaRaise) {
-        guard lua_type(L, arg) == LUA_TTABLE else { throw typeError(L, arg, "table") }
+    static func checkTable(_ L: OpaquePointer, _ arg: Int32, name: String? = nil) throws(LuaRaise) {
+        guard lua_type(L, arg) == LUA_TTABLE else { throw typeError(L, arg, "table", name: name) }
     }
 
     /// The error value at `index` as text, as lua.c's message handler renders it.

@@ -6,7 +6,7 @@ extension LuaScript {
     /// print and log are thin Lua over two Swift writers, so `tostring` and `string.format`
     /// keep their usual behaviour and errors.
     private static let prelude = """
-    local write, logwrite, tostring, select, concat, format, type = ...
+    local write, logwrite, tostring, select, concat, format, type, pcall, error = ...
     function print(...)
       local n = select('#', ...)
       local parts = {}
@@ -19,7 +19,16 @@ extension LuaScript {
     end
     log = {}
     for _, level in ipairs({"debug", "info", "warn", "error"}) do
-      log[level] = function(fmt, ...) logwrite(level, message(fmt, ...)) end
+      local name = "log." .. level
+      log[level] = function(fmt, ...)
+        local ok, text = pcall(message, fmt, ...)
+        if not ok then
+          -- A bad format is the caller's mistake: raised at the caller's line, named as log.x.
+          text = tostring(text):gsub("^rtlua:%d+: ", "", 1)
+          error((text:gsub("^bad argument (#%d+) to '[^']*'", "bad argument %1 to '" .. name .. "'", 1)), 2)
+        end
+        logwrite(level, text)
+      end
     end
     """
 
@@ -59,8 +68,8 @@ extension LuaScript {
         lua_getglobal(L, "string")
         lua_getfield(L, -1, "format")
         shim_lua_remove(L, -2)
-        lua_getglobal(L, "type")
-        let ran = lua_pcallk(L, 7, 0, 0, 0, nil)
+        for name in ["type", "pcall", "error"] { lua_getglobal(L, name) }
+        let ran = lua_pcallk(L, 9, 0, 0, 0, nil)
         precondition(ran == LUA_OK, "rtlua prelude: \(Lua.errorText(L, -1))")
 
         // Listed in package.loaded, the libraries' functions get their names in argument

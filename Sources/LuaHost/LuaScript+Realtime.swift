@@ -80,8 +80,8 @@ extension LuaScript {
 
     /// `Lua.checkString` for the channel and event name of a send: the String made from the
     /// same bytes last time is reused (a script sends with the same names over and over).
-    func checkName(_ co: OpaquePointer, _ arg: Int32, _ cache: inout NameCache) throws(LuaRaise) -> String {
-        guard lua_type(co, arg) == LUA_TSTRING else { return try Lua.checkString(co, arg) }
+    func checkName(_ co: OpaquePointer, _ arg: Int32, _ cache: inout NameCache, name: String) throws(LuaRaise) -> String {
+        guard lua_type(co, arg) == LUA_TSTRING else { return try Lua.checkString(co, arg, name: name) }
         var len = 0
         let p = lua_tolstring(co, arg, &len)!
         return cache.string(UnsafeRawBufferPointer(start: p, count: len))
@@ -160,8 +160,8 @@ private func realtimeCall(_ body: () throws(RealtimeError) -> Void) throws(LuaRa
 
 private let rtOn: LuaSwiftFunction = { L in
     methodBody(L, "on") { L, host, b, m throws(LuaRaise) in
-        let event = try Lua.checkString(L, 2)
-        try Lua.checkFunction(L, 3)
+        let event = try Lua.checkString(L, 2, name: "eventName")
+        try Lua.checkFunction(L, 3, name: "listener")
         host.addListener(L, b, m!, kind: .event(event), fn: 3) { deliver in
             m!.on(event) { data in deliver { co in host.pushEventData(co, data); return 1 } }
         }
@@ -172,8 +172,8 @@ private let rtOn: LuaSwiftFunction = { L in
 
 private let rtOnce: LuaSwiftFunction = { L in
     methodBody(L, "once") { L, host, b, m throws(LuaRaise) in
-        let event = try Lua.checkString(L, 2)
-        try Lua.checkFunction(L, 3)
+        let event = try Lua.checkString(L, 2, name: "eventName")
+        try Lua.checkFunction(L, 3, name: "listener")
         host.addListener(L, b, m!, kind: .event(event), fn: 3, subscribe: { deliver in
             m!.once(event) { data in deliver { co in host.pushEventData(co, data); return 1 } }
         }, once: true)
@@ -184,20 +184,29 @@ private let rtOnce: LuaSwiftFunction = { L in
 
 private let rtOff: LuaSwiftFunction = { L in
     methodBody(L, "off", opens: false) { L, host, b, _ throws(LuaRaise) in
-        let event = try Lua.checkString(L, 2)
+        let event = try Lua.checkString(L, 2, name: "eventName")
         var function: UnsafeRawPointer?
         if lua_type(L, 3) > LUA_TNIL {
-            try Lua.checkFunction(L, 3)
+            try Lua.checkFunction(L, 3, name: "listener")
             function = lua_topointer(L, 3)
         }
-        host.release(refs: b.remove { $0.kind == .event(event) && (function == nil || $0.function == function) })
+        // onJoin/onLeave/onUpdate are shorthands for on("channel:join"/…) in the seed API.
+        let shorthand: ManagerBinding.Kind? = switch event {
+        case "channel:join": .join
+        case "channel:leave": .leave
+        case "channel:update": .update
+        default: nil
+        }
+        host.release(refs: b.remove {
+            ($0.kind == .event(event) || $0.kind == shorthand) && (function == nil || $0.function == function)
+        })
         return 0
     }
 }
 
 private let rtOnAny: LuaSwiftFunction = { L in
     methodBody(L, "onAny") { L, host, b, m throws(LuaRaise) in
-        try Lua.checkFunction(L, 2)
+        try Lua.checkFunction(L, 2, name: "listener")
         host.addListener(L, b, m!, kind: .any, fn: 2) { deliver in
             m!.onAny { event, data in
                 deliver { co in
@@ -216,7 +225,7 @@ private let rtOffAny: LuaSwiftFunction = { L in
     methodBody(L, "offAny", opens: false) { L, host, b, _ throws(LuaRaise) in
         var function: UnsafeRawPointer?
         if lua_type(L, 2) > LUA_TNIL {
-            try Lua.checkFunction(L, 2)
+            try Lua.checkFunction(L, 2, name: "listener")
             function = lua_topointer(L, 2)
         }
         host.release(refs: b.remove { $0.kind == .any && (function == nil || $0.function == function) })
@@ -226,9 +235,9 @@ private let rtOffAny: LuaSwiftFunction = { L in
 
 private let rtBroadcast: LuaSwiftFunction = { L in
     methodBody(L, "broadcast") { L, host, _, m throws(LuaRaise) in
-        let event = try host.checkName(L, 2, &host.eventName)
+        let event = try host.checkName(L, 2, &host.eventName, name: "eventName")
         let message = try host.message(L, 3, root: "message")
-        let echo = try Lua.optBoolean(L, 4)
+        let echo = try Lua.optBoolean(L, 4, name: "echo")
         try realtimeCall { () throws(RealtimeError) in try m!.broadcast(eventName: event, message: message, echo: echo) }
         return 0
     }
@@ -236,10 +245,10 @@ private let rtBroadcast: LuaSwiftFunction = { L in
 
 private let rtSend: LuaSwiftFunction = { L in
     methodBody(L, "send") { L, host, _, m throws(LuaRaise) in
-        let channel = try host.checkName(L, 2, &host.channelName)
-        let event = try host.checkName(L, 3, &host.eventName)
+        let channel = try host.checkName(L, 2, &host.channelName, name: "channel")
+        let event = try host.checkName(L, 3, &host.eventName, name: "eventName")
         let message = try host.message(L, 4, root: "message")
-        let echo = try Lua.optBoolean(L, 5)
+        let echo = try Lua.optBoolean(L, 5, name: "echo")
         try realtimeCall { () throws(RealtimeError) in
             try m!.send(channel: channel, eventName: event, message: message, echo: echo)
         }
@@ -249,8 +258,8 @@ private let rtSend: LuaSwiftFunction = { L in
 
 private let rtJoin: LuaSwiftFunction = { L in
     methodBody(L, "join") { L, _, _, m throws(LuaRaise) in
-        let channel = try Lua.checkString(L, 2)
-        let echo = try Lua.optBoolean(L, 3)
+        let channel = try Lua.checkString(L, 2, name: "channel")
+        let echo = try Lua.optBoolean(L, 3, name: "echo")
         try realtimeCall { () throws(RealtimeError) in try m!.join(channel: channel, echo: echo) }
         return 0
     }
@@ -258,8 +267,8 @@ private let rtJoin: LuaSwiftFunction = { L in
 
 private let rtLeave: LuaSwiftFunction = { L in
     methodBody(L, "leave") { L, _, _, m throws(LuaRaise) in
-        let channel = try Lua.checkString(L, 2)
-        let echo = try Lua.optBoolean(L, 3)
+        let channel = try Lua.checkString(L, 2, name: "channel")
+        let echo = try Lua.optBoolean(L, 3, name: "echo")
         try realtimeCall { () throws(RealtimeError) in try m!.leave(channel: channel, echo: echo) }
         return 0
     }
@@ -267,9 +276,9 @@ private let rtLeave: LuaSwiftFunction = { L in
 
 private let rtUpdateProfile: LuaSwiftFunction = { L in
     methodBody(L, "updateProfile") { L, host, _, m throws(LuaRaise) in
-        guard lua_type(L, 2) > LUA_TNIL else { throw Lua.typeError(L, 2, "profile data") }
+        guard lua_type(L, 2) > LUA_TNIL else { throw Lua.typeError(L, 2, "profile data", name: "data") }
         let data = try host.message(L, 2, root: "data")
-        let echo = try Lua.optBoolean(L, 3)
+        let echo = try Lua.optBoolean(L, 3, name: "echo")
         try realtimeCall { () throws(RealtimeError) in try m!.updateProfile(data, echo: echo) }
         return 0
     }
@@ -277,7 +286,9 @@ private let rtUpdateProfile: LuaSwiftFunction = { L in
 
 private let rtGetMembers: LuaSwiftFunction = { L in
     methodBody(L, "getMembers") { L, host, _, m throws(LuaRaise) in
-        let channel = try Lua.checkString(L, 2)
+        let channel = try Lua.checkString(L, 2, name: "channel")
+        // A bad channel is the caller's mistake, raised like join's, not an answer to wait for.
+        try realtimeCall { () throws(RealtimeError) in try ArgumentCheck.channel(channel) }
         try host.suspend(L, "getMembers")
         let thread = LuaThread(state: L)
         m!.getMembers(channel: channel) { result in
@@ -299,15 +310,17 @@ private let rtGetMembers: LuaSwiftFunction = { L in
 }
 
 private let rtGetSocketId: LuaSwiftFunction = { L in
-    methodBody(L, "getSocketId") { L, _, _, m throws(LuaRaise) in
-        if let id = m!.getSocketId() { Lua.pushString(L, id) } else { lua_pushnil(L) }
+    // Asking does not open the lazy connection: before first use the answer is nil.
+    methodBody(L, "getSocketId", opens: false) { L, _, _, m throws(LuaRaise) in
+        if let id = m?.getSocketId() { Lua.pushString(L, id) } else { lua_pushnil(L) }
         return 1
     }
 }
 
 private let rtIsConnected: LuaSwiftFunction = { L in
-    methodBody(L, "isConnected") { L, _, _, m throws(LuaRaise) in
-        lua_pushboolean(L, m!.isConnected() ? 1 : 0)
+    // Asking does not open the lazy connection: before first use the answer is false.
+    methodBody(L, "isConnected", opens: false) { L, _, _, m throws(LuaRaise) in
+        lua_pushboolean(L, m?.isConnected() ?? false ? 1 : 0)
         return 1
     }
 }
@@ -330,7 +343,7 @@ private let rtClose: LuaSwiftFunction = { L in
 private func lifeListener(_ L: OpaquePointer?, _ name: String, _ kind: ManagerBinding.Kind,
                           _ subscribe: @escaping (LuaScript, RealtimeManager, @escaping (@escaping (OpaquePointer) -> Int32) -> Void) -> ListenerToken) -> Int32 {
     methodBody(L, name) { L, host, b, m throws(LuaRaise) in
-        try Lua.checkFunction(L, 2)
+        try Lua.checkFunction(L, 2, name: "listener")
         host.addListener(L, b, m!, kind: kind, fn: 2) { deliver in subscribe(host, m!, deliver) }
         lua_settop(L, 1)
         return 1
@@ -391,7 +404,7 @@ private let rtOnUserEvent: LuaSwiftFunction = { L in
 
 private let rtRemoveListener: LuaSwiftFunction = { L in
     methodBody(L, "removeListener", opens: false) { L, host, b, _ throws(LuaRaise) in
-        try Lua.checkFunction(L, 2)
+        try Lua.checkFunction(L, 2, name: "listener")
         let function = lua_topointer(L, 2)
         host.release(refs: b.remove { $0.function == function })
         return 0
@@ -416,7 +429,7 @@ private let rtConnect: LuaSwiftFunction = { L in
         let host = LuaScript.host(L)
         // Accept realtime:connect{…} as well as realtime.connect{…}.
         let arg: Int32 = luaL_testudata(L, 1, LuaScript.managerMeta) != nil ? 2 : 1
-        try Lua.checkTable(L, arg)
+        try Lua.checkTable(L, arg, name: "options")
         func field(_ name: String) -> Int32 {
             Lua.rawField(L, arg, name)
             return lua_gettop(L)

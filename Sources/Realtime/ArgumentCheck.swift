@@ -2,7 +2,7 @@ import RTJSON
 
 /// The argument rules of PROTOCOL.md §3, checked before anything is sent. Messages name
 /// the argument, e.g. "eventName must not be a reserved name ('connect')".
-enum ArgumentCheck {
+public enum ArgumentCheck {
     static let reservedEventNames: Set<String> = [
         "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
     ]
@@ -21,7 +21,7 @@ enum ArgumentCheck {
         }
     }
 
-    static func channel(_ channel: String, argument: String = "channel") throws(RealtimeError) {
+    public static func channel(_ channel: String, argument: String = "channel") throws(RealtimeError) {
         if channel.isEmpty {
             throw .invalidArgument("\(argument) must not be empty")
         }

@@ -240,14 +240,14 @@ final class RealtimeBindingTests: XCTestCase {
         let lines = run.relativeLines
         XCTAssertEqual(lines.count, 8, run.stdout)
         guard lines.count == 8 else { return }
-        XCTAssertEqual(lines[0], "test.lua:1: bad argument #2 to 'send' (string expected, got nil)")
+        XCTAssertEqual(lines[0], "test.lua:1: bad argument #2 to 'send' (eventName: string expected, got nil)")
         XCTAssertEqual(lines[1], "test.lua:2: bad argument #3 to 'send' (message.items[3].fn: a function has no JSON form)")
-        XCTAssertEqual(lines[2], "test.lua:3: bad argument #1 to 'join' (string expected, got no value)")
+        XCTAssertEqual(lines[2], "test.lua:3: bad argument #1 to 'join' (channel: string expected, got no value)")
         XCTAssertTrue(lines[3].hasPrefix("test.lua:4: ") && lines[3].contains("eventName"), lines[3])
         XCTAssertTrue(lines[4].hasPrefix("test.lua:5: ") && lines[4].contains("eventName"), lines[4])
         XCTAssertTrue(lines[5].hasPrefix("test.lua:6: ") && lines[5].contains("channel"), lines[5])
         XCTAssertEqual(lines[6], "test.lua:7: realtime.broadcast must be called with a colon: realtime:broadcast(…)")
-        XCTAssertEqual(lines[7], "test.lua:8: bad argument #2 to 'on' (function expected, got no value)")
+        XCTAssertEqual(lines[7], "test.lua:8: bad argument #2 to 'on' (listener: function expected, got no value)")
     }
 
     /// Runs a script whose `realtime` sits on a loopback connection logging every frame sent.
