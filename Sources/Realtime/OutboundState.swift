@@ -13,8 +13,10 @@ struct OutboundEmit: Equatable {
 /// The channels joined (with the echo each was joined with) and the latest profile are
 /// kept whether online or not. With auto-join, a `join`/`leave`/`update` made offline
 /// only changes that state: the replay after CONNECT sends the result once, so joining
-/// then leaving while offline sends neither. Without auto-join nothing is replayed and
-/// they are plain emits, buffered or dropped like messages.
+/// then leaving while offline sends neither. Without auto-join nothing is replayed, and
+/// one made offline is queued and sent after the next CONNECT, in order with the messages.
+/// Membership and profile are state, never volatile: only messages are dropped when
+/// `bufferMessages` is false.
 struct OutboundState {
     enum Disposition: Equatable {
         case sendNow(OutboundEmit)
@@ -146,14 +148,19 @@ struct OutboundState {
     /// Puts emits that could not be sent back at the head of the buffer (the connection
     /// dropped in the middle of a flush). Replayed state is not re-queued: it replays anyway.
     mutating func requeue(_ emits: some Collection<OutboundEmit>) {
-        guard bufferMessages else { return }
-        let replayed: Set<String> = autoJoin ? ["join", "leave", "update"] : []
-        buffer.insert(contentsOf: emits.filter { !replayed.contains($0.event) }, at: 0)
+        // Replayed state is not re-queued; membership that is not replayed always is.
+        buffer.insert(contentsOf: emits.filter { Self.isMembership($0) ? !autoJoin : bufferMessages }, at: 0)
+    }
+
+    private static func isMembership(_ emit: OutboundEmit) -> Bool {
+        emit.event == "join" || emit.event == "leave" || emit.event == "update"
     }
 
     private mutating func membership(_ emit: OutboundEmit, online: Bool) -> Disposition {
         if online { return .sendNow(emit) }
-        return autoJoin ? .folded : plain(emit, online: false)
+        if autoJoin { return .folded }
+        buffer.append(emit)
+        return .buffered
     }
 
     private mutating func plain(_ emit: OutboundEmit, online: Bool) -> Disposition {

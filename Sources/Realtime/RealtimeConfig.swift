@@ -39,6 +39,8 @@ public struct RealtimeConfig: Sendable {
     /// but not built, for a consumer that converts them further anyway: the Lua host builds
     /// Lua tables straight from the text.
     public var messagesAsText = false
+    /// Where the manager says what it does (nil: it says nothing).
+    public var log: RealtimeLog?
 
     public init(
         baseURL: String, realtimeURL: String? = nil, clientKey: String? = nil, session: String? = nil,
@@ -49,5 +51,35 @@ public struct RealtimeConfig: Sendable {
         self.clientKey = clientKey
         self.session = session
         self.options = options
+    }
+
+    /// The base `getMembers` posts to (PROTOCOL.md §5): the base URL, or, when only a
+    /// realtime URL is given, that URL as http(s) with the same host and port (`ws` → `http`,
+    /// `wss` → `https`, path dropped).
+    public var membersBaseURL: String {
+        let base = baseURL.trimmingWhitespace
+        guard base.isEmpty, let realtimeURL, let parsed = try? ParsedURL(realtimeURL.trimmingWhitespace, argument: "realtimeURL")
+        else { return base }
+        let scheme = parsed.scheme == "wss" || parsed.scheme == "https" ? "https" : "http"
+        return scheme + "://" + parsed.authority
+    }
+}
+
+/// What a manager tells its user about itself: the endpoint it derived, connection attempts
+/// and back-off (`debug`), and what it had to drop (`warn`).
+public struct RealtimeLog: Sendable {
+    /// nil: debug notes are not even formatted.
+    public var debug: (@Sendable (String) -> Void)?
+    public var warn: @Sendable (String) -> Void
+
+    public init(debug: (@Sendable (String) -> Void)?, warn: @escaping @Sendable (String) -> Void) {
+        self.debug = debug
+        self.warn = warn
+    }
+
+    /// A secret shown in a log: its first characters (only when long) and its length.
+    public static func redacted(_ secret: String) -> String {
+        let n = secret.count
+        return n >= 12 ? "\(secret.prefix(4))… (\(n) chars)" : "… (\(n) chars)"
     }
 }

@@ -34,6 +34,12 @@ public struct RealtimeEndpoint: Sendable, Equatable {
         return RealtimeEndpoint(url: base.socketScheme + "://" + routing.authority, subdomain: routing.subdomain, envId: routing.envId)
     }
 
+    /// Checks that `url` is an http(s) or ws(s) URL with a host (and a valid port), the
+    /// error naming it `argument` (a command-line option, say).
+    public static func check(url: String, argument: String) throws(RealtimeError) {
+        _ = try ParsedURL(url.trimmingWhitespace, argument: argument)
+    }
+
     private static func altogicRouting(_ url: ParsedURL) -> (authority: String, subdomain: String?, envId: String?) {
         let labels = url.host.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let isAltogic = labels.count >= 3 && labels.suffix(2) == ["altogic", "com"] && !labels.contains("")

@@ -7,7 +7,12 @@ extension RealtimeManager: SocketIOConnectionDelegate {
         eventLoop.assertInEventLoop()
         online = true
         // Membership and profile first, then the backlog (§6 "Order after a successful CONNECT").
-        flush(outbound.afterConnect())
+        let buffered = outbound.buffer.count
+        let emits = outbound.afterConnect()
+        if let debug = config.log?.debug, !emits.isEmpty {
+            debug("flushing \(buffered) buffered emit\(buffered == 1 ? "" : "s") after \(emits.count - buffered) replayed (profile, joins)")
+        }
+        flush(emits)
         for entry in listeners.connect.take(event: nil) where listeners.connect.contains(token: entry.token) {
             entry.callback()
         }

@@ -78,12 +78,12 @@ extension RealtimeManager {
 
 enum MembersRequest {
     static func hasHTTPBase(_ config: RealtimeConfig) -> Bool {
-        guard let parsed = try? ParsedURL(config.baseURL.trimmingWhitespace, argument: "baseURL") else { return false }
+        guard let parsed = try? ParsedURL(config.membersBaseURL, argument: "baseURL") else { return false }
         return parsed.scheme == "http" || parsed.scheme == "https"
     }
 
     static func make(config: RealtimeConfig, channel: String) throws(RealtimeError) -> HTTPRequest {
-        let base = config.baseURL.trimmingWhitespace
+        let base = config.membersBaseURL
         let parsed = try ParsedURL(base, argument: "baseURL")
         guard parsed.scheme == "http" || parsed.scheme == "https" else {
             throw .invalidArgument("baseURL must be an http(s) URL for getMembers: '\(base)'")

@@ -23,6 +23,8 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
     var opened = false
     /// Between socketDidConnect and socketDidDisconnect.
     var online = false
+    /// The first dropped message has been logged.
+    var saidDropped = false
 
     /// Connects to the endpoint derived from `config` (PROTOCOL.md §2) with the Socket.IO client.
     public convenience init(config: RealtimeConfig, eventLoop: EventLoop, http: HTTPClient = .shared) throws(RealtimeError) {
@@ -35,6 +37,10 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         // Depth 1: each event argument stays text; EventData reads the {"channel","message"}
         // envelope from it without building a dictionary.
         if config.messagesAsText { socketConfig.rawFromDepth = 1 }
+        if let debug = config.log?.debug {
+            socketConfig.trace = debug
+            debug(Self.describe(config: config, endpoint: endpoint))
+        }
         self.init(config: config, connection: SocketIOClient(config: socketConfig, eventLoop: eventLoop), http: http)
     }
 
@@ -47,6 +53,20 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         self.http = http
         self.outbound = OutboundState(autoJoin: config.options.autoJoinChannels, bufferMessages: config.options.bufferMessages)
         connection.delegate = self
+    }
+
+    /// The endpoint and the auth fields, secrets redacted, for the debug log.
+    static func describe(config: RealtimeConfig, endpoint: RealtimeEndpoint) -> String {
+        let explicit = config.realtimeURL.map { !$0.trimmingWhitespace.isEmpty } ?? false
+        var text = "realtime endpoint \(endpoint.url) (\(explicit ? "given as the realtime URL" : "derived from \(config.baseURL)"))"
+        var auth = ["echoMessages=\(config.options.echoMessages)"]
+        if let subdomain = endpoint.subdomain { auth.append("subdomain=\(subdomain)") }
+        if let envId = endpoint.envId { auth.append("envId=\(envId)") }
+        auth.append("clientKey=" + (config.clientKey.map(RealtimeLog.redacted) ?? "none"))
+        auth.append("Session=" + (config.session.map(RealtimeLog.redacted) ?? "none"))
+        text += "; auth " + auth.joined(separator: ", ")
+        text += "; members via " + (MembersRequest.hasHTTPBase(config) ? config.membersBaseURL : "the socket")
+        return text
     }
 
     static func checkOptions(_ options: RealtimeOptions) throws(RealtimeError) {
@@ -128,7 +148,10 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
     }
 
     private func perform(_ disposition: OutboundState.Disposition) throws(RealtimeError) {
-        guard case .sendNow(let emit) = disposition else { return }
+        guard case .sendNow(let emit) = disposition else {
+            if disposition == .dropped { noteDropped() }
+            return
+        }
         do {
             try connection.emit(emit.event, [emit.payload], ack: nil)
         } catch where error.kind == .notConnected {
@@ -137,6 +160,13 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         } catch {
             throw RealtimeError(error)
         }
+    }
+
+    /// The first message dropped offline (bufferMessages false) is said once, as a warning.
+    private func noteDropped() {
+        guard !saidDropped else { return }
+        saidDropped = true
+        config.log?.warn("a message was dropped: not connected, and bufferMessages is false (--no-buffer); later drops are not logged")
     }
 
     /// Sends emits in order; a failure of one is reported through onError and the rest go on,

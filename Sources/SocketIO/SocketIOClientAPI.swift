@@ -25,6 +25,9 @@ public struct SocketIOClientConfig: Sendable {
     /// Event and ack arguments keep containers nested this deep as `.raw` JSON text
     /// (`SocketPacketDecoder.rawFromDepth`); `.max` builds every value.
     public var rawFromDepth: Int = .max
+    /// Told, in words, each connection attempt, its result and each back-off delay (for a
+    /// debug log); nil: nothing is said, and nothing is formatted.
+    public var trace: (@Sendable (String) -> Void)? = nil
 
     public init(url: String, auth: JSONValue? = nil) {
         self.url = url

@@ -226,14 +226,39 @@ final class RealtimeManagerSendingTests: XCTestCase {
         XCTAssertEqual(conn.takeSent(), [Wire.join("B"), Wire.leave("B")])
     }
 
-    func testWithoutAutoJoinOrBufferingOfflineMembershipIsDropped() throws {
+    /// Membership and profile are state, not volatile messages: even with neither auto-join
+    /// nor buffering, what a script set up before connecting reaches the server.
+    func testWithoutAutoJoinOrBufferingOfflineMembershipIsStillSent() throws {
         let m = manager {
             $0.autoJoinChannels = false
             $0.bufferMessages = false
         }
+        try m.updateProfile(["p": 1])
         try m.join(channel: "A")
+        try m.broadcast(eventName: "lost", message: 1)
+        conn.serverAccepts()
+        XCTAssertEqual(conn.takeSent(), [Wire.update(["p": 1]), Wire.join("A")])
+        // Not replayed after a reconnect (no auto-join), and not sent twice.
+        conn.transportDrops()
         conn.serverAccepts()
         XCTAssertEqual(conn.takeSent(), [])
+    }
+
+    func testTheFirstDroppedMessageIsLoggedOnce() throws {
+        final class Lines: @unchecked Sendable { var list: [String] = [] }  // one thread: the embedded loop's
+        let warnings = Lines()
+        var options = RealtimeOptions()
+        options.bufferMessages = false
+        var config = RealtimeConfig(baseURL: "http://127.0.0.1:1", options: options)
+        config.log = RealtimeLog(debug: nil, warn: { warnings.list.append($0) })
+        let m = RealtimeManager(config: config, connection: conn)
+        m.open()
+        try m.join(channel: "A")
+        XCTAssertEqual(warnings.list, [])
+        try m.broadcast(eventName: "lost", message: 1)
+        try m.send(channel: "A", eventName: "lost", message: 2)
+        XCTAssertEqual(warnings.list.count, 1)
+        XCTAssertTrue(warnings.list.first?.contains("dropped") ?? false, "\(warnings.list)")
     }
 
     func testWithoutBufferingAutoJoinStillReplaysMembership() throws {

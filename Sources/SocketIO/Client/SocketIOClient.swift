@@ -164,6 +164,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
                 return
             }
         }
+        config.trace?("connecting to \(config.url) (\(reconnectAttempt == 0 ? "first attempt" : "attempt \(reconnectAttempt + 1)"), timeout \(config.timeout) ms)")
         let timeout = TimeAmount.milliseconds(max(1, config.timeout))
         attemptTimer = eventLoop.scheduleTask(in: timeout) { [self] in
             guard epoch == attempt, state == .connecting else { return }
@@ -233,6 +234,10 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         pendingAcks = [:]
 
         let willReconnect = retry && config.reconnection
+        if let trace = config.trace {
+            let outcome = wasConnected ? "disconnected" : error != nil ? "connection attempt failed" : "connection attempt abandoned"
+            trace("\(outcome): \(reason)\(willReconnect ? "" : " (no reconnection)")")
+        }
         if willReconnect {
             state = .waitingToReconnect
             scheduleReconnect()
@@ -283,6 +288,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
 
     private func scheduleReconnect() {
         let delay = backoff.next()
+        config.trace?("reconnecting in \(delay) ms (back-off)")
         let waiting = epoch
         reconnectTimer = eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
             guard epoch == waiting, state == .waitingToReconnect else { return }
@@ -398,6 +404,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             state = .connected
             backoff.reset()
             reconnectAttempt = 0
+            config.trace?("connected, socket id \(sid)")
             delegate?.socketDidConnect(sid: sid)
         case .connectError:
             let data = packet.data
