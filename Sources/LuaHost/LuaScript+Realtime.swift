@@ -454,16 +454,23 @@ private let rtConnect: LuaSwiftFunction = { L in
             guard ok != 0, n >= 0 else { throw LuaRaise.argument(arg, "field '\(name)' must be a non-negative integer (milliseconds)") }
             return n
         }
-        guard let url = try string("url") else { throw LuaRaise.argument(arg, "field 'url' must be a string, got nil") }
-        var options = host.options.realtime?.options ?? RealtimeOptions()
+        // Omitted fields come from the command line (the default manager's configuration):
+        // url (with realtimeUrl when both are omitted), key, session and every option.
+        let inherited = host.options.realtime
+        let givenURL = try string("url")
+        guard let url = givenURL ?? inherited?.baseURL else {
+            throw LuaRaise.argument(arg, "field 'url' must be a string, got nil (and the command line gives none)")
+        }
+        var options = inherited?.options ?? RealtimeOptions()
         if let v = try bool("echoMessages") { options.echoMessages = v }
         if let v = try bool("bufferMessages") { options.bufferMessages = v }
         if let v = try bool("autoJoinChannels") { options.autoJoinChannels = v }
         if let v = try milliseconds("reconnectionDelay") { options.reconnectionDelay = v }
         if let v = try milliseconds("timeout") { options.timeout = v }
-        let config = RealtimeConfig(baseURL: url, realtimeURL: try string("realtimeUrl"), clientKey: try string("key"),
-                                    session: try string("session"), options: options)
-        let b = ManagerBinding(config: config)
+        let realtimeURL = try string("realtimeUrl") ?? (givenURL == nil ? inherited?.realtimeURL : nil)
+        let config = RealtimeConfig(baseURL: url, realtimeURL: realtimeURL, clientKey: try string("key") ?? inherited?.clientKey,
+                                    session: try string("session") ?? inherited?.session, options: options)
+        let b = ManagerBinding(config: config, name: "realtime.connect #\(host.managers.count)")
         _ = try b.use(host)
         host.pushManager(L, b)
         return 1

@@ -23,11 +23,25 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     var listeners: [Int: Listener] = [:]
     private var nextListenerID = 1
 
-    init(config: RealtimeConfig?, unconfiguredReason: String = "no realtime URL is configured") {
+    /// How the manager is named in the script's log (`realtime`, `realtime.connect #2`).
+    let name: String
+
+    init(config: RealtimeConfig?, name: String = "realtime", unconfiguredReason: String = "no realtime URL is configured") {
         var config = config
         config?.messagesAsText = true  // the bridge builds Lua values straight from text
         self.config = config
+        self.name = name
         self.unconfiguredReason = unconfiguredReason
+    }
+
+    /// The manager's notes go to the script's log, tagged with the manager's name; debug
+    /// notes are not even formatted unless the log level is debug.
+    static func log(_ logger: ScriptLogger, name: String) -> RealtimeLog {
+        var debug: (@Sendable (String) -> Void)?
+        if logger.settings.level <= .debug {
+            debug = { (text: String) in logger.log(.debug, name + ": " + text) }
+        }
+        return RealtimeLog(debug: debug, warn: { (text: String) in logger.log(.warn, name + ": " + text) })
     }
 
     /// close() was called while connected: the disconnect is still to be reported.
@@ -54,7 +68,8 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     /// The manager, made and opened on first use.
     func use(_ host: LuaScript) throws(LuaRaise) -> RealtimeManager {
         if let manager { return manager }
-        guard let config else { throw LuaRaise.message("realtime: \(unconfiguredReason)") }
+        guard var config else { throw LuaRaise.message("realtime: \(unconfiguredReason)") }
+        config.log = Self.log(host.logger, name: name)
         let made: RealtimeManager
         do {
             made = try host.options.makeManager(config, host.eventLoop, host.options.http)

@@ -48,12 +48,10 @@ struct ScriptLogger: Sendable {
         emit(level, message)
     }
 
-    /// A runtime error with its traceback: always shown, as `file:line: message` then the traceback.
+    /// A load or runtime error (`file:line: message`, then the traceback): always shown, on
+    /// a line of its own with the time and `[script#instance]` like every other log line.
     func scriptError(_ text: String) {
-        switch settings.format {
-        case .text: output.stderr(text + "\n")
-        case .json: emit(.error, text)
-        }
+        emit(.error, text)
     }
 
     private func emit(_ level: LogLevel, _ message: String) {
@@ -113,4 +111,28 @@ struct ScriptLogger: Sendable {
         clock_gettime(CLOCK_REALTIME, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
+}
+
+/// rtlua's own lines (the embedded hub, signals, reloads), as opposed to a script's: in text
+/// `rtlua: message`, in JSON an object like a script's line with `"source": "rtlua"` in place
+/// of script and instance. One write(2) per line.
+public enum RunnerLog {
+    /// Set once by the command, before any script or hub starts.
+    nonisolated(unsafe) public static var settings = LogSettings()
+
+    public static func log(_ level: LogLevel, _ message: String) {
+        guard level >= settings.level else { return }
+        switch settings.format {
+        case .text:
+            ScriptLogger.writeStderr("rtlua: \(message)\n")
+        case .json:
+            let v: JSONValue = .object([
+                "time": .string(ScriptLogger.timestamp()), "level": .string(level.name),
+                "source": "rtlua", "message": .string(message),
+            ])
+            ScriptLogger.writeStderr(((try? v.jsonText(sortedKeys: true)) ?? "{}") + "\n")
+        }
+    }
+
+    public static var debugEnabled: Bool { settings.level <= .debug }
 }

@@ -169,6 +169,7 @@ public final class ScriptRunner: @unchecked Sendable {
             let stamp = FileStamp(path: path)
             guard stamp != fileStamps[path], stamp.exists else { continue }
             fileStamps[path] = stamp
+            RunnerLog.log(.debug, "\(path) changed: reloading it")
             for i in slots.indices where slots[i].path == path {
                 slots[i].pendingRestart?.cancel()
                 slots[i].pendingRestart = nil

@@ -47,7 +47,30 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let reconnectionDelay, reconnectionDelay < 0 { throw ValidationError("--reconnection-delay must not be negative") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        // A malformed URL is a usage error now, not a script error at its first realtime call.
+        if let url, !url.isEmpty {
+            try Self.checkURL(url, option: "--url")
+        } else if let env = environment["RTLUA_URL"], !env.isEmpty {
+            try Self.checkURL(env, option: "RTLUA_URL")
+        }
+        if let realtimeURL {
+            guard !realtimeURL.isEmpty else { throw ValidationError("--realtime-url must not be empty") }
+            try Self.checkURL(realtimeURL, option: "--realtime-url")
+        }
     }
+
+    private static func checkURL(_ url: String, option: String) throws {
+        do {
+            try RealtimeEndpoint.check(url: url, argument: option)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// No --url, RTLUA_URL or --realtime-url: `run` and `repl` start an embedded hub.
+    /// With --realtime-url alone, scripts connect there and getMembers asks the same host
+    /// over http(s) (`RealtimeConfig.membersBaseURL`).
+    var needsEmbeddedHub: Bool { baseURL == nil && (realtimeURL ?? "").isEmpty }
 
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Hub
+import LuaHost
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +30,7 @@ final class SignalTrap: @unchecked Sendable {  // `count` only touched on `queue
                 count += max(1, Int(source.data))
                 if count > 1 { _exit(128 + sig) }
                 if first {
-                    writeError("rtlua: stopping (a second signal exits at once)")
+                    RunnerLog.log(.info, "stopping (a second signal exits at once)")
                     graceful()
                 }
             }
@@ -39,13 +40,6 @@ final class SignalTrap: @unchecked Sendable {  // `count` only touched on `queue
     }
 
     var received: Bool { queue.sync { count > 0 } }
-}
-
-/// Starts the in-process hub used when no --url is given, and says so on stderr.
-func startEmbeddedHub(group: EventLoopGroup) throws -> Hub {
-    let hub = try Hub.start(config: HubConfig(), group: group).wait()
-    writeError("rtlua: no --url given; started embedded hub at \(hub.baseURL)")
-    return hub
 }
 
 func terminate(_ status: Int32) -> Never {

@@ -17,8 +17,9 @@ struct Repl: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
+        RunnerLog.settings = connection.log
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let hub: Hub? = connection.baseURL == nil ? try startEmbeddedHub(group: group) : nil
+        let hub: Hub? = connection.needsEmbeddedHub ? try startEmbeddedHub(group: group) : nil
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         let options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
         let script = LuaScript(options: options, eventLoop: group.next())
@@ -27,7 +28,7 @@ struct Repl: ParsableCommand {
         let trap = SignalTrap {
             script.stop()
             _ = try? script.ended.wait()
-            if let hub { _ = try? hub.shutdown().wait() }
+            stopEmbeddedHub(hub)
             terminate(0)
         }
         let interactive = isatty(0) != 0
@@ -40,7 +41,7 @@ struct Repl: ParsableCommand {
         }
         script.stop()
         let end = try script.ended.wait()
-        if let hub { try? hub.shutdown().wait() }
+        stopEmbeddedHub(hub)
         try? group.syncShutdownGracefully()
         terminate(trap.received ? 0 : end.status)
     }

@@ -42,8 +42,9 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        RunnerLog.settings = connection.log
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let hub: Hub? = connection.baseURL == nil ? try startEmbeddedHub(group: group) : nil
+        let hub: Hub? = connection.needsEmbeddedHub ? try startEmbeddedHub(group: group) : nil
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         let config = connection.realtimeConfig(baseURL: baseURL)
         let log = connection.log
@@ -54,8 +55,11 @@ struct Run: ParsableCommand {
         }
         let trap = SignalTrap { runner.stop() }
         let status = try runner.run().wait()
-        if let hub { try? hub.shutdown().wait() }
+        stopEmbeddedHub(hub)
         try? group.syncShutdownGracefully()
-        terminate(trap.received ? 0 : status)
+        // Stopped scripts count 0; one that had failed or exited with a code before the
+        // signal still shows in the status.
+        withExtendedLifetime(trap) {}
+        terminate(status)
     }
 }

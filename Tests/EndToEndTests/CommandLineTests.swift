@@ -32,7 +32,7 @@ final class CommandLineTests: XCTestCase {
         let r = try rtlua(["run"] + offline + ["syntax.lua"], files: ["syntax.lua": "print('x')\nif then\n"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.lines, [])
-        XCTAssertTrue(r.stderr.hasPrefix("syntax.lua:2: unexpected symbol near 'then'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains(" ERROR [syntax.lua#1] syntax.lua:2: unexpected symbol near 'then'"), r.stderr)
     }
 
     func testMissingScriptFailsToLoad() throws {
@@ -58,7 +58,7 @@ final class CommandLineTests: XCTestCase {
     func testBadArgumentErrorNamesTheArgumentAtTheCallersLine() throws {
         let r = try rtlua(["run"] + offline + ["arg.lua"], files: ["arg.lua": "\n\ntimer.after('soon', print)\n"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.hasPrefix("arg.lua:3: bad argument #1 to 'after' (number expected, got string)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains(" ERROR [arg.lua#1] arg.lua:3: bad argument #1 to 'after' (number expected, got string)"), r.stderr)
     }
 
     func testUsageErrorsAreStatusTwoAndRunNothing() throws {

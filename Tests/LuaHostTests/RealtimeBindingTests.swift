@@ -461,14 +461,24 @@ final class RealtimeBindingTests: XCTestCase {
           print("other connected", other:getSocketId())
           other:close()
         end)
-        print(pcall(function() return realtime.connect{key = "k"} end))
+        local inherited = realtime.connect{key = "k"}  -- url from the command line
+        print("inherited", inherited ~= realtime, inherited ~= other)
+        inherited:close()
         print(pcall(function() return realtime.connect{url = "http://x", timeout = "soon"} end))
         """)
         XCTAssertEqual(run.end, .finished, run.stderr)
         XCTAssertEqual(run.relativeLines, [
-            "false\ttest.lua:6: bad argument #1 to 'connect' (field 'url' must be a string, got nil)",
-            "false\ttest.lua:7: bad argument #1 to 'connect' (field 'timeout' must be a non-negative integer (milliseconds))",
+            "inherited\ttrue\ttrue",
+            "false\ttest.lua:9: bad argument #1 to 'connect' (field 'timeout' must be a non-negative integer (milliseconds))",
             "other connected\tloopback-sid",
+        ])
+    }
+
+    func testRealtimeConnectWithoutAURLAnywhereNamesTheField() throws {
+        let run = try runScript("print(pcall(function() return realtime.connect{key = 'k'} end))\n")
+        XCTAssertEqual(run.end, .finished, run.stderr)
+        XCTAssertEqual(run.relativeLines, [
+            "false\ttest.lua:1: bad argument #1 to 'connect' (field 'url' must be a string, got nil (and the command line gives none))",
         ])
     }
 }

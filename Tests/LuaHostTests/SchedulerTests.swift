@@ -105,7 +105,8 @@ final class SchedulerTests: XCTestCase {
     func testSyntaxErrorIsFileLineMessage() throws {
         let run = try runScript("print('a')\nlocal = 3\n")
         XCTAssertEqual(run.end, .failed)
-        XCTAssertTrue(run.stderr.hasPrefix("\(run.path):2: "), run.stderr)
+        // The error line carries the time and [script#instance], then `file:line: message`.
+        XCTAssertTrue(run.stderr.contains(" ERROR [\(run.path)#1] \(run.path):2: "), run.stderr)
         XCTAssertEqual(run.lines, [])
     }
 
