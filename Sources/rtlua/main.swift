@@ -1,4 +1,5 @@
 import ArgumentParser
+import LuaHost
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -41,7 +42,7 @@ do {
         writeError(RTLua.fullMessage(for: error))
         exit(2)
     default:
-        writeError("rtlua: \(error)")
+        RunnerLog.log(.error, "\(error)")  // JSON under --log-format json, like rtlua's other lines
         exit(1)
     }
 }
