@@ -8,7 +8,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("url"), help: "The app's base URL (env RTLUA_URL). Without it, an embedded hub is started.")
     var url: String?
 
-    @Option(name: .customLong("realtime-url"), help: "The realtime endpoint itself, overriding the derivation from --url.")
+    @Option(name: .customLong("realtime-url"), help: "The realtime endpoint itself, overriding the derivation from --url. Alone, no embedded hub is started and getMembers asks its host over http(s).")
     var realtimeURL: String?
 
     @Option(name: .customLong("key"), help: "Client key (env RTLUA_CLIENT_KEY).")
@@ -32,7 +32,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("timeout"), help: "Connection timeout in milliseconds.")
     var timeout: Int64?
 
-    @Option(name: .customLong("log-level"), help: "debug, info, warn or error.")
+    @Option(name: .customLong("log-level"), help: "debug, info, warn or error; debug also logs rtlua's own actions (endpoint, connect attempts, back-off, flushes, reloads, hub).")
     var logLevel: String = "info"
 
     @Option(name: .customLong("log-format"), help: "text or json.")
