@@ -58,7 +58,7 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
     /// The endpoint and the auth fields, secrets redacted, for the debug log.
     static func describe(config: RealtimeConfig, endpoint: RealtimeEndpoint) -> String {
         let explicit = config.realtimeURL.map { !$0.trimmingWhitespace.isEmpty } ?? false
-        var text = "realtime endpoint \(endpoint.url) (\(explicit ? "given as the realtime URL" : "derived from \(config.baseURL)"))"
+        var text = "endpoint \(endpoint.url) (\(explicit ? "given as the realtime URL" : "derived from \(config.baseURL)"))"
         var auth = ["echoMessages=\(config.options.echoMessages)"]
         if let subdomain = endpoint.subdomain { auth.append("subdomain=\(subdomain)") }
         if let envId = endpoint.envId { auth.append("envId=\(envId)") }

@@ -27,7 +27,7 @@ final class FirstHourTests: XCTestCase {
         XCTAssertEqual(r.lines, ["connected"])
         let port = hub.url.split(separator: ":").last.map(String.init) ?? ""
         let debug = r.stderr.split(separator: "\n").filter { $0.contains(" DEBUG [dbg.lua#1] realtime: ") }.joined(separator: "\n")
-        XCTAssertTrue(debug.contains("realtime endpoint ws://127.0.0.1:\(port) (derived from \(hub.url))"), r.stderr)
+        XCTAssertTrue(debug.contains("realtime: endpoint ws://127.0.0.1:\(port) (derived from \(hub.url))"), r.stderr)
         XCTAssertTrue(debug.contains("clientKey=clie… (21 chars)"), r.stderr)
         XCTAssertTrue(debug.contains("Session=sess… (24 chars)"), r.stderr)
         XCTAssertTrue(debug.contains("members via \(hub.url)"), r.stderr)
@@ -156,7 +156,7 @@ final class FirstHourTests: XCTestCase {
                           """], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines, ["other connected\ttrue"], r.stderr)
-        XCTAssertTrue(r.stderr.contains("realtime.connect #1: realtime endpoint ws://"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("realtime.connect #1: endpoint ws://"), r.stderr)
         XCTAssertTrue(r.stderr.contains("Session=tok-… (16 chars)"), r.stderr)
     }
 
@@ -198,7 +198,7 @@ final class FirstHourTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines, ["members\t1"], r.stderr)
         XCTAssertFalse(r.stderr.contains("embedded hub"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("realtime endpoint \(ws) (given as the realtime URL)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("realtime: endpoint \(ws) (given as the realtime URL)"), r.stderr)
         XCTAssertTrue(r.stderr.contains("members via \(hub.url)"), r.stderr)
     }
 

@@ -32,7 +32,7 @@ final class RealtimeConfigLogTests: XCTestCase {
         config.options.echoMessages = false
         let endpoint = try RealtimeEndpoint.derive(baseURL: config.baseURL, realtimeURL: nil)
         let text = RealtimeManager.describe(config: config, endpoint: endpoint)
-        XCTAssertEqual(text, "realtime endpoint wss://realtime.c1.altogic.com (derived from https://myapp.c1.altogic.com); "
+        XCTAssertEqual(text, "endpoint wss://realtime.c1.altogic.com (derived from https://myapp.c1.altogic.com); "
             + "auth echoMessages=false, subdomain=myapp, clientKey=0123… (16 chars), Session=… (5 chars); "
             + "members via https://myapp.c1.altogic.com")
         XCTAssertFalse(text.contains("0123456789abcdef"))
