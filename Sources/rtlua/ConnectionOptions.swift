@@ -32,7 +32,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("timeout"), help: "Connection timeout in milliseconds.")
     var timeout: Int64?
 
-    @Option(name: .customLong("log-level"), help: "debug, info, warn or error; debug also logs rtlua's own actions (endpoint, connect attempts, back-off, flushes, reloads, hub).")
+    @Option(name: .customLong("log-level"), help: "debug, info, warn or error.")
     var logLevel: String = "info"
 
     @Option(name: .customLong("log-format"), help: "text or json.")
