@@ -62,8 +62,8 @@ public final class Hub: Sendable {
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOWebSocketFrameAggregator(
-                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxPayload))
+                    // No NIOWebSocketFrameAggregator: the connection handler reassembles
+                    // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
                     let outlet = WireFrameOutlet()
                     try sync.addHandler(outlet, position: .first)
                     try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
