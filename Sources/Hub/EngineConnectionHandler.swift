@@ -118,7 +118,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             swap(&text, &textPayload)
             WireFrame.unmaskPayload(of: frame, into: &text)
             text.withUnsafeBufferPointer { receiveText($0) }
-            if text.capacity <= 64 * 1024 { textPayload = text }  // one big packet should not pin memory
+            // Kept for the next packet unless big: an idle connection should not keep the
+            // room its largest packet took.
+            if text.capacity <= 4096 { textPayload = text }
         case .binary:
             guard fragmentOpcode == 0 else { return failConnection(1002, "new message inside a fragmented one") }
             guard frame.fin else { return startFragments(frame, opcode: WireFrame.binary) }
@@ -134,7 +136,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             guard takeToken() else { return }
             writeOwn(opcode: WireFrame.pong, frame.unmaskedData.readableBytesView)
         case .pong:
-            break
+            _ = takeToken()  // nothing to do with it, but a flood of them is still a flood
         default:
             failConnection(1002, "unknown opcode \(UInt8(webSocketOpcode: frame.opcode))")
         }
@@ -241,7 +243,11 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// A binary message: the next attachment of the binary packet under way.
     private func receiveBinary(_ bytes: [UInt8]) {
         core.countPacketIn()
-        guard awaitingAttachments else { return drop(.malformed) }
+        // An attachment is paid for by its packet's token; a stray binary frame takes its own.
+        guard awaitingAttachments else {
+            if takeToken() { drop(.malformed) }
+            return
+        }
         pendingBinaryBytes += bytes.count
         let limit = core.config.effectiveBinaryPacketLimit
         guard pendingBinaryBytes <= limit else {

@@ -31,10 +31,10 @@ public struct HubConfig: Sendable {
     /// refusal closes it (a wrong key will not become right by retrying). 0: no limit.
     public var maxConnectAttempts = 3
     /// Packets per second one connection may send (a token bucket: `packetBurst` tokens,
-    /// refilled at this rate; each text frame and WebSocket ping takes one). Packets over it
-    /// are dropped (reason `rate_limited`). 0: no limit. The default lets one connection
-    /// send the whole of the bench's 200,000-message flood (~460,000 msg/s) and keep up
-    /// 200,000 msg/s, above the ~150,000 msg/s a Lua sender reaches.
+    /// refilled at this rate; each text message, WebSocket ping or pong and stray binary
+    /// frame takes one). Packets over it are dropped (reason `rate_limited`). 0: no limit.
+    /// The default lets one connection send the whole of the bench's 200,000-message flood
+    /// (~460,000 msg/s) and keep up 200,000 msg/s, above the ~150,000 msg/s a Lua sender reaches.
     public var packetRate = 200_000
     /// The bucket's size: packets one connection may send at once after a quiet spell.
     public var packetBurst = 200_000

@@ -184,6 +184,18 @@ final class HostileSocketTests: XCTestCase {
         XCTAssertEqual(int(r["connect_timeouts"]), 1, "\(r)")
     }
 
+    // MARK: memory per idle connection
+
+    /// 2,000 idle Socket.IO connections. Release build: 6.5 KiB each before the receive
+    /// buffer started at 256 bytes, 4.7 KiB after (python-socketio: ~31 KiB).
+    func testIdleConnectionMemory() throws {
+        let hub = try HubProcess()
+        defer { hub.stop() }
+        let r = try hostile("idle", hub, ["2000", "2"])
+        // Debug builds (what `swift test` runs) measure ~5.7 KiB.
+        XCTAssertLessThan(int(r["bytes_per_conn"]), 8 * 1024, "\(r)")
+    }
+
     func testBadLimitOptionsAreUsageErrors() throws {
         for bad in [["--packet-rate", "-1"], ["--packet-burst", "0"], ["--max-channels", "-1"], ["--connect-timeout", "0"],
                     ["--binary-timeout", "0"], ["--max-member-data", "-5"], ["--outbound-limit", "-1"]] {

@@ -155,6 +155,9 @@ final class EngineConnectionHandlerTests: XCTestCase {
         let h = try Harness { $0.packetRate = 1; $0.packetBurst = 3 }
         for _ in 0..<10 { h.sendText("6") }
         XCTAssertEqual(h.core.metrics.dropped[.rateLimited], 7)
+        h.send(.pong, [])
+        h.send(.binary, [1])
+        XCTAssertEqual(h.core.metrics.dropped[.rateLimited], 9, "pongs and stray binary frames take tokens too")
         XCTAssertEqual(h.logs.all.filter { $0.message == "connection cut off" }.count, 1, "\(h.logs.all)")
         XCTAssertTrue(h.channel.isActive, "dropped, not disconnected")
     }
