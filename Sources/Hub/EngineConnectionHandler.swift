@@ -143,8 +143,6 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     private func startFragments(_ frame: WebSocketFrame, opcode: UInt8) {
-        // A fragmented text message is one packet: it takes its token now.
-        if opcode == WireFrame.text { guard takeToken() else { return } }
         fragmentOpcode = opcode
         fragmentCount = 0
         fragments = []
@@ -164,6 +162,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         swap(&message, &fragments)
         fragmentOpcode = 0
         if opcode == WireFrame.text {
+            // A fragmented text message is one packet: it takes its token once whole (its
+            // fragments, at most 64, cost no more than that).
+            guard takeToken() else { return }
             message.withUnsafeBufferPointer { receiveText($0) }
         } else {
             receiveBinary(message)

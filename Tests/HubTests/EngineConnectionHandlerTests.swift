@@ -158,6 +158,10 @@ final class EngineConnectionHandlerTests: XCTestCase {
         h.send(.pong, [])
         h.send(.binary, [1])
         XCTAssertEqual(h.core.metrics.dropped[.rateLimited], 9, "pongs and stray binary frames take tokens too")
+        h.send(.text, Array("4".utf8), fin: false)
+        h.send(.continuation, Array("0".utf8))
+        XCTAssertEqual(h.core.metrics.dropped[.rateLimited], 10, "a fragmented message over the rate is dropped whole")
+        XCTAssertTrue(h.core.metrics.protocolCloses.isEmpty, "not a protocol error")
         XCTAssertEqual(h.logs.all.filter { $0.message == "connection cut off" }.count, 1, "\(h.logs.all)")
         XCTAssertTrue(h.channel.isActive, "dropped, not disconnected")
     }
