@@ -44,9 +44,6 @@ struct Serve: ParsableCommand {
         }
         guard maxPayload > 0 else { throw ValidationError("--max-payload must be positive") }
         if let masterKey, masterKey.isEmpty { throw ValidationError("--master-key must not be empty") }
-        var config = HubConfig()
-        limits.apply(to: &config)
-        if let problem = config.limitsValidationError() { throw ValidationError(problem) }
     }
 
     func run() throws {
@@ -102,6 +99,23 @@ struct HubLimitOptions: ParsableArguments {
 
     @Option(name: .customLong("binary-timeout"), help: "Milliseconds a binary packet may wait for its attachments.")
     var binaryTimeout: Int64 = 10_000
+
+    func validate() throws {
+        for (value, option) in [(outboundLimit, "outbound-limit"), (maxConnectAttempts, "max-connect-attempts"),
+                                (packetRate, "packet-rate"), (maxChannels, "max-channels"),
+                                (maxMemberData, "max-member-data"), (maxBinaryBytes, "max-binary-bytes")] where value < 0 {
+            throw ValidationError("--\(option) must not be negative")
+        }
+        guard connectTimeout > 0, binaryTimeout > 0 else {
+            throw ValidationError("--connect-timeout and --binary-timeout must be positive")
+        }
+        guard packetRate <= 1_000_000_000, packetRate == 0 || (1...1_000_000_000).contains(packetBurst) else {
+            throw ValidationError("--packet-rate must be at most 1000000000 and --packet-burst between 1 and 1000000000")
+        }
+        var config = HubConfig()
+        apply(to: &config)
+        if let problem = config.limitsValidationError() { throw ValidationError(problem) }  // anything missed above
+    }
 
     func apply(to config: inout HubConfig) {
         config.outboundBufferLimit = outboundLimit
