@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON"] + nio),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log")] + nio,
             exclude: ["peer"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),

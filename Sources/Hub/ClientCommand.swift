@@ -19,6 +19,11 @@ enum DropReason: String, CaseIterable, Error, Sendable {
     case reservedName = "reserved_name"       // eventName reserved (§3)
     case badPayload = "bad_payload"         // wrong payload shape
     case badNamespace = "bad_namespace"       // a namespace other than "/"
+    // Per-socket limits (HubConfig, docs/limits.md)
+    case rateLimited = "rate_limited"         // over the connection's packet rate
+    case tooManyChannels = "too_many_channels"  // a join past maxChannelsPerSocket
+    case memberDataTooLarge = "member_data_too_large"  // update data over maxMemberDataBytes
+    case binaryMemberData = "binary_member_data"  // update data holding binary: members must stay JSON
 }
 
 extension ClientCommand {
@@ -120,6 +125,8 @@ extension ClientCommand {
             guard case .string(let c) = payload.channel, isValidChannel(c) else { return .failure(.badPayload) }
             return .success(name == "join" ? .join(channel: c, echo: echo) : .leave(channel: c, echo: echo))
         case "update":
+            // Member data is listed as JSON (get-members, §5): binary has no JSON form.
+            if payload.body?.containsBinary == true { return .failure(.binaryMemberData) }
             return .success(.update(data: payload.body ?? .null, echo: echo))
         case "members":
             guard let id = ackID, case .string(let c) = payload.channel, isValidChannel(c) else {

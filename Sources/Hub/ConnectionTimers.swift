@@ -1,4 +1,5 @@
-/// The server side of Engine.IO's heartbeat, plus the connect timeout, as a pure state
+/// The server side of Engine.IO's heartbeat, plus the connect timeout and the time a
+/// binary packet may wait for its attachments, as a pure state
 /// machine over an injected clock (milliseconds). The connection handler calls `wake(now:)`
 /// at `nextWake` and does what it says; tests drive it with made-up times.
 ///
@@ -14,6 +15,7 @@ struct ConnectionTimers: Equatable, Sendable {
     enum EvictReason: String, Equatable, Sendable {
         case pingTimeout = "ping timeout"
         case connectTimeout = "connect timeout"
+        case binaryTimeout = "binary packet timeout"
     }
 
     let pingInterval: Int64
@@ -22,6 +24,8 @@ struct ConnectionTimers: Equatable, Sendable {
     private(set) var pongDeadline: Int64?
     /// Set until the client's Socket.IO CONNECT succeeds.
     private(set) var connectDeadline: Int64?
+    /// Set while a binary packet waits for its attachments.
+    private(set) var binaryDeadline: Int64?
 
     init(now: Int64, pingInterval: Int64, pingTimeout: Int64, connectTimeout: Int64) {
         self.pingInterval = pingInterval
@@ -32,12 +36,13 @@ struct ConnectionTimers: Equatable, Sendable {
 
     /// When `wake(now:)` must run next.
     var nextWake: Int64 {
-        [nextPingAt, pongDeadline, connectDeadline].compactMap { $0 }.min() ?? Int64.max
+        min(nextPingAt ?? .max, pongDeadline ?? .max, connectDeadline ?? .max, binaryDeadline ?? .max)
     }
 
     mutating func wake(now: Int64) -> Action {
         if let d = connectDeadline, now >= d { return .evict(.connectTimeout) }
         if let d = pongDeadline, now >= d { return .evict(.pingTimeout) }
+        if let d = binaryDeadline, now >= d { return .evict(.binaryTimeout) }
         if let p = nextPingAt, now >= p {
             nextPingAt = nil
             pongDeadline = now + pingTimeout
@@ -55,5 +60,66 @@ struct ConnectionTimers: Equatable, Sendable {
 
     mutating func socketConnected() {
         connectDeadline = nil
+    }
+
+    /// A binary packet's text arrived: its attachments are due within `timeout`.
+    mutating func binaryStarted(now: Int64, timeout: Int64) {
+        binaryDeadline = now + timeout
+    }
+
+    /// The binary packet is complete (or dropped).
+    mutating func binaryEnded() {
+        binaryDeadline = nil
+    }
+}
+
+/// A connection's packet rate limit: a token bucket of `burst` tokens refilled at `rate`
+/// per second, on an injected clock (nanoseconds). Each packet takes a token; with none
+/// left it is refused. The clock is read only when the bucket is empty, so a connection
+/// within its budget costs a decrement per packet.
+struct PacketBucket: Equatable, Sendable {
+    /// Tokens per second; 0: no limit.
+    let rate: Int64
+    let burst: Int64
+    private(set) var tokens: Int64
+    /// The time the tokens were last counted up to.
+    private(set) var refilledAt: Int64
+
+    init(rate: Int, burst: Int, now: Int64) {
+        self.rate = Int64(max(0, rate))
+        self.burst = Int64(max(1, burst))
+        self.tokens = self.burst
+        self.refilledAt = now
+    }
+
+    /// Takes a token for one packet; false when there is none (the packet is over the rate).
+    @inline(__always)
+    mutating func take(now: () -> Int64) -> Bool {
+        if tokens > 0 {
+            tokens -= 1
+            return true
+        }
+        if rate == 0 { return true }
+        refill(now: now())
+        guard tokens > 0 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    /// Adds the tokens earned since `refilledAt` (whole ones; the time of a partial token
+    /// is kept for the next refill).
+    mutating func refill(now: Int64) {
+        let elapsed = now - refilledAt
+        guard elapsed > 0 else { return }
+        // Past the time to fill the bucket from empty, it is full (and nothing overflows).
+        if elapsed >= (burst * 1_000_000_000) / rate + 1 {
+            tokens = burst
+            refilledAt = now
+            return
+        }
+        let earned = elapsed * rate / 1_000_000_000
+        guard earned > 0 else { return }
+        tokens = min(burst, tokens + earned)
+        refilledAt = tokens == burst ? now : refilledAt + earned * 1_000_000_000 / rate
     }
 }

@@ -1,11 +1,15 @@
+import Logging
 import NIOCore
 import NIOWebSocket
 import RTJSON
 import SocketIO
 
-/// One client's Engine.IO v4 session over an upgraded WebSocket: the open packet, the
-/// heartbeat (driven by `ConnectionTimers`), Socket.IO packet decoding, and the drop
-/// policy for bad input. What a packet means for others is the core's business.
+/// One client's Engine.IO v4 session over an upgraded WebSocket: RFC 6455 framing rules
+/// (its own fragment reassembly, masking, reserved bits, opcodes, UTF-8, the close
+/// handshake), the open packet, the heartbeat and the other clocks (`ConnectionTimers`),
+/// Socket.IO packet decoding, and the per-connection limits (docs/limits.md): the packet
+/// rate, partial binary packets, refused CONNECTs, and one outbound limit for every byte
+/// written. What a packet means for others is the core's business.
 final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable {  // confined to the hub loop
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -16,6 +20,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
     private var timerTask: Scheduled<Void>?
+    /// When `timerTask` fires; a later wake leaves it be (it fires early and reschedules).
+    private var scheduledWake: Int64 = .max
+    private var bucket: PacketBucket
     /// For the packets `ClientCommand.parse(eventPacket:)` leaves to it. An event's arguments
     /// stay JSON text (`.raw`): the payload's few fields are read straight from it and the
     /// body (a message, member data) is relayed as it came.
@@ -23,8 +30,16 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// `decoder.isAwaitingAttachments`, kept after each decoder call: a text packet then
     /// goes to the decoder (which refuses it), and the hot path asks no decoder.
     private var awaitingAttachments = false
+    /// Attachment bytes held for the binary packet being received.
+    private var pendingBinaryBytes = 0
     /// The current text frame, unmasked; reused so reading a packet allocates no buffer.
     private var textPayload: [UInt8] = []
+    /// A fragmented message being put together (RFC 6455 §5.4), unmasked; its opcode is
+    /// `fragmentOpcode` (0: none under way).
+    private var fragments: [UInt8] = []
+    private var fragmentOpcode: UInt8 = 0
+    private var fragmentCount: UInt8 = 0
+    static let maxFragments = 64
     /// Small frames written since the last flush, copied into one buffer: a fan-out then
     /// costs one pipeline write per recipient and loop turn, not one per event (NIO's write
     /// path costs far more than copying a small frame). Big frames go out as the one buffer
@@ -36,16 +51,21 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var socketConnected = false
     private var closing = false
     private var flushPending = false
+    private var rateLimitLogged = false
+    private var refusedConnects = 0
 
     init(core: HubCore, outlet: WireFrameOutlet) {
         self.core = core
         self.outlet = outlet
+        let config = core.config
         self.timers = ConnectionTimers(
-            now: Self.nowMillis(), pingInterval: core.config.pingInterval, pingTimeout: core.config.pingTimeout,
-            connectTimeout: core.config.connectTimeout)
+            now: Self.nowMillis(), pingInterval: config.pingInterval, pingTimeout: config.pingTimeout,
+            connectTimeout: config.connectTimeout)
+        self.bucket = PacketBucket(rate: config.packetRate, burst: config.packetBurst, now: Self.nowNanos())
     }
 
     static func nowMillis() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+    static func nowNanos() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -53,7 +73,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let handshake = EngineHandshake(
             sid: core.makeSid(), upgrades: [], pingInterval: core.config.pingInterval,
             pingTimeout: core.config.pingTimeout, maxPayload: core.config.maxPayload)
-        writeText(EnginePacket.open(handshake).encoded())
+        writeOwn(opcode: WireFrame.text, EnginePacket.open(handshake).encoded().utf8)
         scheduleTimer()
         // Gone during the upgrade: channelInactive will not come again, so let go now.
         if !context.channel.isActive { finish() }
@@ -79,82 +99,181 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         context = nil
     }
 
-    // MARK: inbound
+    // MARK: inbound frames (RFC 6455)
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let frame = unwrapInboundIn(data)
+        // §5.1: a client masks every frame. §5.2: no extension is negotiated, so no RSV bit
+        // may be set. NIO's decoder checks neither (nor the opcode, nor fragment order).
+        guard frame.maskKey != nil else { return failConnection(1002, "unmasked client frame") }
+        guard !(frame.rsv1 || frame.rsv2 || frame.rsv3) else { return failConnection(1002, "reserved bit set") }
         switch frame.opcode {
         case .text:
+            guard fragmentOpcode == 0 else { return failConnection(1002, "new message inside a fragmented one") }
+            guard frame.fin else { return startFragments(frame, opcode: WireFrame.text) }
+            guard takeToken() else { return }
             // Borrowed out of the property while in use (a nested read would get a fresh one).
             var text: [UInt8] = []
             swap(&text, &textPayload)
             WireFrame.unmaskPayload(of: frame, into: &text)
             text.withUnsafeBufferPointer { receiveText($0) }
-            if text.capacity <= 64 * 1024 { textPayload = text }  // one big packet should not pin memory
+            // Kept for the next packet unless big: an idle connection should not keep the
+            // room its largest packet took.
+            if text.capacity <= 4096 { textPayload = text }
         case .binary:
-            core.countPacketIn()
-            let bytes = Array(frame.unmaskedData.readableBytesView)
-            let packet: SocketPacket?
-            do { packet = try decoder.receiveBinary(bytes) } catch { packet = nil; core.countDrop(.malformed) }
-            awaitingAttachments = decoder.isAwaitingAttachments
-            if let packet { receive(packet) }
+            guard fragmentOpcode == 0 else { return failConnection(1002, "new message inside a fragmented one") }
+            guard frame.fin else { return startFragments(frame, opcode: WireFrame.binary) }
+            var bytes: [UInt8] = []
+            WireFrame.unmaskPayload(of: frame, into: &bytes)
+            receiveBinary(bytes)
+        case .continuation:
+            guard fragmentOpcode != 0 else { return failConnection(1002, "continuation frame outside a fragmented message") }
+            appendFragment(frame)
         case .connectionClose:
-            // Answer the close handshake with the client's code, then hang up.
-            var reply = frame.unmaskedData
-            let code = reply.readSlice(length: min(2, reply.readableBytes)) ?? ByteBuffer()
-            close(code: code, reason: nil)
+            receiveClose(frame.unmaskedData)
         case .ping:
-            writeFrame(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+            guard takeToken() else { return }
+            writeOwn(opcode: WireFrame.pong, frame.unmaskedData.readableBytesView)
         case .pong:
-            break
+            _ = takeToken()  // nothing to do with it, but a flood of them is still a flood
         default:
-            core.countDrop(.malformed)
+            failConnection(1002, "unknown opcode \(UInt8(webSocketOpcode: frame.opcode))")
         }
     }
 
-    private func receiveText(_ text: UnsafeBufferPointer<UInt8>) {
-        guard let first = text.first else {
-            core.countDrop(.malformed)
-            return
+    private func startFragments(_ frame: WebSocketFrame, opcode: UInt8) {
+        fragmentOpcode = opcode
+        fragmentCount = 0
+        fragments = []
+        appendFragment(frame)
+    }
+
+    private func appendFragment(_ frame: WebSocketFrame) {
+        fragmentCount += 1
+        guard fragments.count + frame.data.readableBytes <= core.config.maxPayload else { return tooLarge() }
+        guard Int(fragmentCount) <= Self.maxFragments else {
+            return failConnection(1009, "more than \(Self.maxFragments) fragments in one message")
         }
+        WireFrame.appendUnmaskedPayload(of: frame, to: &fragments)
+        guard frame.fin else { return }
+        let opcode = fragmentOpcode
+        var message: [UInt8] = []
+        swap(&message, &fragments)
+        fragmentOpcode = 0
+        if opcode == WireFrame.text {
+            // A fragmented text message is one packet: it takes its token once whole (its
+            // fragments, at most 64, cost no more than that).
+            guard takeToken() else { return }
+            message.withUnsafeBufferPointer { receiveText($0) }
+        } else {
+            receiveBinary(message)
+        }
+    }
+
+    /// §5.5.1 / §7.4: a close frame's payload is empty or a valid code and UTF-8 reason.
+    /// A valid close is answered with its code (§5.5.1: echo it); an invalid one fails the connection.
+    private func receiveClose(_ payload: ByteBuffer) {
+        switch payload.readableBytes {
+        case 0:
+            close(code: nil, reason: nil)
+        case 1:
+            failConnection(1002, "close frame with a 1-byte payload")
+        default:
+            let code = payload.getInteger(at: payload.readerIndex, as: UInt16.self)!
+            guard Self.isValidReceivedCloseCode(code) else { return failConnection(1002, "close code \(code)") }
+            let reasonValid = payload.withUnsafeReadableBytes {
+                JSONValue.isValidUTF8(UnsafeBufferPointer(rebasing: $0.bindMemory(to: UInt8.self)[2...]))
+            }
+            guard reasonValid else { return failConnection(1007, "close reason not UTF-8") }
+            close(code: code, reason: nil)
+        }
+    }
+
+    /// Codes a peer may send (RFC 6455 §7.4.1, the IANA registry): 1004–1006 and 1015 are
+    /// never sent, 1016–2999 are unassigned, 5000 and up are out of range.
+    static func isValidReceivedCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: return true
+        default: return false
+        }
+    }
+
+    // MARK: inbound packets (Engine.IO / Socket.IO)
+
+    private func receiveText(_ text: UnsafeBufferPointer<UInt8>) {
+        // §8.1: a text message that is not UTF-8 fails the connection (and parts of packets
+        // are relayed byte for byte, so broken UTF-8 must not pass anyway).
+        guard JSONValue.isValidUTF8(text) else { return failConnection(1007, "text message not UTF-8") }
+        guard let first = text.first else { return drop(.malformed) }
         switch first {
         case UInt8(ascii: "4"):
             core.countPacketIn()
             let packet = UnsafeBufferPointer(rebasing: text[1...])
             guard let t = packet.first, t >= UInt8(ascii: "0"), t <= UInt8(ascii: "6") else {
-                core.countDrop(packet.isEmpty ? .malformed : .unknownType)
-                return
+                return drop(packet.isEmpty ? .malformed : .unknownType)
             }
-            // Parts of the packet are relayed byte for byte, so broken UTF-8 is refused here
-            // rather than passed on.
-            guard JSONValue.isValidUTF8(packet) else { return core.countDrop(.malformed) }
             // A plain event (nearly all traffic) is read in one pass, with no packet built.
             if !awaitingAttachments, let event = ClientCommand.parse(eventPacket: packet) {
                 return receiveEvent(event)
             }
             let decoded: SocketPacket?
-            do { decoded = try decoder.receiveText(bytes: packet) } catch { decoded = nil; core.countDrop(.malformed) }
-            awaitingAttachments = decoder.isAwaitingAttachments
+            do { decoded = try decoder.receiveText(bytes: packet) } catch { decoded = nil; drop(.malformed) }
+            decoderMoved()
             if let decoded { receive(decoded) }
         case UInt8(ascii: "3"):
             timers.pongReceived(now: Self.nowMillis())
             scheduleTimer()
         case UInt8(ascii: "2"):
-            // Engine.IO v4 clients do not ping, but answering one costs nothing.
-            guard let context else { return }
-            var pong = context.channel.allocator.buffer(capacity: text.count)
-            pong.writeInteger(UInt8(ascii: "3"))
-            pong.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[1...]))
-            writeFrame(WebSocketFrame(fin: true, opcode: .text, data: pong))
+            // Engine.IO v4 clients do not ping, but answering one costs little (and counts
+            // against the outbound limit like any write).
+            var pong = [UInt8](text)
+            pong[0] = UInt8(ascii: "3")
+            writeOwn(opcode: WireFrame.text, pong)
         case UInt8(ascii: "1"):
             close(code: nil, reason: nil)
         case UInt8(ascii: "6"):
             break
         case UInt8(ascii: "0"), UInt8(ascii: "5"):
-            core.countDrop(.unknownType)
+            drop(.unknownType)
         default:
-            core.countDrop(.malformed)
+            drop(.malformed)
+        }
+    }
+
+    /// A binary message: the next attachment of the binary packet under way.
+    private func receiveBinary(_ bytes: [UInt8]) {
+        core.countPacketIn()
+        // An attachment is paid for by its packet's token; a stray binary frame takes its own.
+        guard awaitingAttachments else {
+            if takeToken() { drop(.malformed) }
+            return
+        }
+        pendingBinaryBytes += bytes.count
+        let limit = core.config.effectiveBinaryPacketLimit
+        guard pendingBinaryBytes <= limit else {
+            core.countBinaryOversize()
+            logCutOff("binary packet attachments over \(limit) bytes")
+            return close(code: 1009, reason: "binary packet over \(limit) bytes")
+        }
+        let packet: SocketPacket?
+        do { packet = try decoder.receiveBinary(bytes) } catch { packet = nil; drop(.malformed) }
+        decoderMoved()
+        if let packet { receive(packet) }
+    }
+
+    /// After each decoder call: a binary packet that began waiting for its attachments has
+    /// `binaryPacketTimeout` to get them; one that ended (complete or refused) lets go.
+    private func decoderMoved() {
+        let awaiting = decoder.isAwaitingAttachments
+        guard awaiting != awaitingAttachments else { return }
+        awaitingAttachments = awaiting
+        pendingBinaryBytes = 0
+        if awaiting {
+            timers.binaryStarted(now: Self.nowMillis(), timeout: core.config.binaryPacketTimeout)
+            scheduleTimer()
+        } else {
+            timers.binaryEnded()
         }
     }
 
@@ -162,7 +281,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         switch packet.type {
         case .connect:
             guard packet.namespace == "/" else {
-                core.countDrop(.badNamespace)
+                drop(.badNamespace)
                 send(SocketPacket(type: .connectError, namespace: packet.namespace, data: JSONValue.object(["message": "Invalid namespace"])))
                 return
             }
@@ -175,53 +294,101 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 send(SocketPacket(type: .connect, data: JSONValue.object(["sid": .string(sid)])))
             case .failure(let refusal):
                 send(.connectError(message: refusal.message))
+                refusedConnects += 1
+                let limit = core.config.maxConnectAttempts
+                if limit > 0, refusedConnects >= limit {
+                    core.countWrongKeyDisconnect()
+                    logCutOff("\(refusedConnects) refused CONNECTs (\(refusal.message))")
+                    close(code: 1008, reason: "too many refused CONNECTs")
+                }
             }
         case .disconnect:
             guard packet.namespace == "/", socketConnected else { return }
             socketConnected = false
             core.disconnectSocket(key)
         case .event, .binaryEvent:
-            guard packet.namespace == "/" else { return core.countDrop(.badNamespace) }
+            guard packet.namespace == "/" else { return drop(.badNamespace) }
             guard case .array(let data)? = packet.data, case .string(let name)? = data.first else {
-                return core.countDrop(.malformed)
+                return drop(.malformed)
             }
             receiveEvent(ClientCommand.parse(event: name, payload: data.count > 1 ? data[1] : nil, ackID: packet.id))
         case .ack, .binaryAck, .connectError:
-            core.countDrop(.unknownType)
+            drop(.unknownType)
         }
     }
 
     /// An EVENT for "/", read into a command (or why not).
     private func receiveEvent(_ event: Result<ClientCommand, DropReason>) {
-        guard socketConnected else { return core.countDrop(.notConnected) }
+        guard socketConnected else { return drop(.notConnected) }
         switch event {
-        case .success(let command): core.handle(command, from: key)
-        case .failure(let reason): core.countDrop(reason)
+        case .success(let command): if let refused = core.handle(command, from: key) { drop(refused) }
+        case .failure(let reason): drop(reason)
         }
     }
 
+    /// The per-connection packet rate: false (and the packet is dropped) when over it.
+    @inline(__always) private func takeToken() -> Bool {
+        if bucket.take(now: Self.nowNanos) { return true }
+        core.countDrop(.rateLimited)
+        if !rateLimitLogged {
+            rateLimitLogged = true
+            logCutOff("over the packet rate (\(core.config.packetRate)/s): packets dropped", level: .info)
+        }
+        return false
+    }
+
+    private func drop(_ reason: DropReason) {
+        core.countDrop(reason)
+        logProtocolError("packet dropped: \(reason.rawValue)")
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let e = error as? NIOWebSocketError, case .invalidFrameLength = e {
-            tooLarge()
-        } else if let e = error as? NIOWebSocketFrameAggregator.Error, case .accumulatedFrameSizeIsTooLarge = e {
-            tooLarge()
-        } else {
-            core.countDrop(.malformed)
-            close(code: Self.codeBuffer(.protocolError), reason: "protocol error")
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength?: tooLarge()
+        case let e?: failConnection(1002, "\(e)")  // a fragmented or over-long control frame
+        case nil: context.close(promise: nil)  // I/O: nothing to tell the client
         }
     }
 
     private func tooLarge() {
         core.countOversize()
-        close(code: Self.codeBuffer(.messageTooLarge), reason: "payload too large (maxPayload is \(core.config.maxPayload) bytes)")
+        logCutOff("message over maxPayload (\(core.config.maxPayload) bytes)")
+        close(code: 1009, reason: "payload too large (maxPayload is \(core.config.maxPayload) bytes)")
+    }
+
+    /// "Fail the WebSocket connection" (RFC 6455 §7.1.7): a close frame with `code`, then hang up.
+    private func failConnection(_ code: UInt16, _ why: String) {
+        guard !closing else { return }
+        core.countProtocolClose(code)
+        logProtocolError("closed with \(code): \(why)")
+        close(code: code, reason: nil)
+    }
+
+    // MARK: log (one place, so the hub's rate-limited logging can take it over)
+
+    /// A connection the hub cut off, or a limit it hit: with the peer and why.
+    private func logCutOff(_ reason: String, level: Logger.Level = .notice) {
+        core.config.logger.log(level: level, "connection cut off", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+    }
+
+    /// A client breaking the protocol (at debug: every packet could be one).
+    private func logProtocolError(_ what: String) {
+        core.config.logger.debug("protocol error", metadata: ["peer": "\(peer)", "error": "\(what)"])
+    }
+
+    private var peer: String {
+        context?.channel.remoteAddress.map { "\($0)" } ?? "?"
     }
 
     // MARK: timers
 
     private func scheduleTimer() {
         guard let context, !closing else { return }
-        timerTask?.cancel()
         let wake = timers.nextWake
+        if timerTask != nil, scheduledWake <= wake { return }  // it fires early and reschedules
+        timerTask?.cancel()
+        timerTask = nil
+        scheduledWake = wake
         guard wake < Int64.max else { return }
         timerTask = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, wake)) * 1_000_000)) {
             self.timerFired()
@@ -229,13 +396,15 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     private func timerFired() {
+        timerTask = nil
         guard !closing else { return }
         switch timers.wake(now: Self.nowMillis()) {
         case .none: break
-        case .sendPing: writeText("2")
+        case .sendPing: writeOwn(opcode: WireFrame.text, CollectionOfOne(UInt8(ascii: "2")))
         case .evict(let reason):
             core.countEviction(reason)
-            close(code: Self.codeBuffer(.normalClosure), reason: reason.rawValue)
+            logCutOff(reason.rawValue, level: reason == .binaryTimeout ? .notice : .info)
+            close(code: reason == .binaryTimeout ? 1008 : 1000, reason: reason.rawValue)
             return
         }
         scheduleTimer()
@@ -243,11 +412,18 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: outbound
 
+    /// Whether a write may go out: with the client's unsent bytes over the outbound limit
+    /// (the channel's high water mark) the client is cut off instead. Every write checks.
+    @inline(__always) private func admit(_ context: ChannelHandlerContext) -> Bool {
+        if context.channel.isWritable { return true }
+        cutOffSlowConsumer()
+        return false
+    }
+
     /// Writes frames (without flushing) unless the client's outbound buffer is over its
-    /// limit: then returns false and the caller drops the client.
+    /// limit: then cuts the client off and returns false.
     func write(_ frames: [ByteBuffer]) -> Bool {
-        guard let context, !closing else { return true }
-        guard context.channel.isWritable else { return false }
+        guard let context, !closing, admit(context) else { return false }
         for f in frames {
             let n = f.readableBytes
             if n > Self.coalescedFrameLimit {
@@ -265,13 +441,21 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// Frames a small text payload (an event's `42[…]`) straight into the outbox, as
     /// `write` would copy the frame `WireFrame.make` builds. Same contract as `write`.
     func writeText(_ payload: UnsafeRawBufferPointer) -> Bool {
-        guard let context, !closing else { return true }
-        guard context.channel.isWritable else { return false }
+        guard let context, !closing, admit(context) else { return false }
         makeOutboxRoom(WireFrame.size(ofPayload: payload.count), context)
         WebSocketWire.writeHeader(opcode: WireFrame.text, length: payload.count, maskKey: nil, into: &outbox!)
         outbox!.writeBytes(payload)
         markDirty()
         return true
+    }
+
+    /// A frame of the connection's own (the open packet, pings, pongs) through the outbox.
+    private func writeOwn(opcode: UInt8, _ payload: some Collection<UInt8>) {
+        guard let context, !closing, admit(context) else { return }
+        makeOutboxRoom(WireFrame.size(ofPayload: payload.count), context)
+        WebSocketWire.writeHeader(opcode: opcode, length: payload.count, maskKey: nil, into: &outbox!)
+        outbox!.writeBytes(payload)
+        markDirty()
     }
 
     /// An outbox that may take `n` more bytes: a full one goes to the pipeline first.
@@ -290,21 +474,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func send(_ packet: SocketPacket) {
         guard let frames = core.frames(for: packet) else { return }
-        if !write(frames) { abort() }
-    }
-
-    private func writeText(_ text: String) {
-        guard let context, !closing else { return }
-        releaseOutbox()
-        outlet.write(WireFrame.make(opcode: WireFrame.text, payload: text.utf8, allocator: context.channel.allocator))
-        markDirty()
-    }
-
-    private func writeFrame(_ frame: WebSocketFrame) {
-        guard let context, !closing else { return }
-        releaseOutbox()
-        context.write(wrapOutboundOut(frame), promise: nil)
-        markDirty()
+        _ = write(frames)
     }
 
     private func markDirty() {
@@ -320,24 +490,37 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         context.flush()
     }
 
-    /// Drops a client that cannot keep up: no close handshake (its buffer is full anyway).
-    func abort() {
+    /// Drops a client that does not read what it is sent: no close handshake (its buffer
+    /// is full anyway).
+    private func cutOffSlowConsumer() {
         guard let context, !closing else { return }
+        core.countSlowConsumer()
+        logCutOff("slow consumer: over \(core.config.effectiveOutboundLimit) bytes unsent")
         closing = true
+        outbox = nil
         let channel = context.channel
         context.eventLoop.execute { channel.close(promise: nil) }
     }
 
-    /// Sends a close frame (code + reason), then closes the connection.
-    private func close(code: ByteBuffer?, reason: String?) {
+    /// Sends a close frame (with `code`, if any, and `reason`), then closes the connection.
+    private func close(code: UInt16?, reason: String?) {
         guard let context, !closing else { return }
+        guard context.channel.isWritable else { return cutOffSlowConsumer() }
         closing = true
-        var data = code ?? ByteBuffer()
-        if let reason, data.readableBytes == 2 { data.writeString(reason) }
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        var payload: [UInt8] = []
+        if let code {
+            payload = [UInt8(code >> 8), UInt8(code & 0xFF)]
+            if let reason { payload += reason.utf8.prefix(123) }  // a control frame holds 125 bytes
+        }
+        var frame = context.channel.allocator.buffer(capacity: payload.count + 2)
+        WebSocketWire.writeHeader(opcode: WireFrame.close, length: payload.count, maskKey: nil, into: &frame)
+        frame.writeBytes(payload)
         releaseOutbox()  // what was written before the close goes first
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        outlet.write(frame, promise: written)
+        context.flush()
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         // A client that no longer reads never takes the close frame: hang up regardless.
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
@@ -345,13 +528,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func closeForShutdown() -> EventLoopFuture<Void> {
         guard let context else { return core.loop.makeSucceededVoidFuture() }
         let closed = context.channel.closeFuture
-        close(code: Self.codeBuffer(.goingAway), reason: "hub shutting down")
+        close(code: 1001, reason: "hub shutting down")
         return closed
-    }
-
-    static func codeBuffer(_ code: WebSocketErrorCode) -> ByteBuffer {
-        var b = ByteBuffer()
-        b.write(webSocketErrorCode: code)
-        return b
     }
 }

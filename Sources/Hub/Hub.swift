@@ -36,6 +36,10 @@ public final class Hub: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: limit / 2, high: limit))
+            // Each connection keeps its last receive buffer for the next read; starting at
+            // 256 bytes rather than NIO's 2048 saves ~1.8 KiB per idle connection (a
+            // connection that reads more grows it as before).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.configure(channel, core: core)
@@ -62,8 +66,8 @@ public final class Hub: Sendable {
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOWebSocketFrameAggregator(
-                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxPayload))
+                    // No NIOWebSocketFrameAggregator: the connection handler reassembles
+                    // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
                     let outlet = WireFrameOutlet()
                     try sync.addHandler(outlet, position: .first)
                     try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))

@@ -1,3 +1,5 @@
+import Logging
+
 /// How an embedded hub listens and what it accepts (PROTOCOL.md is the contract it serves).
 public struct HubConfig: Sendable {
     public var host = "127.0.0.1"
@@ -14,13 +16,42 @@ public struct HubConfig: Sendable {
     /// Largest Engine.IO packet (one WebSocket message) a client may send, in bytes.
     public var maxPayload = 1_000_000
 
-    /// Bytes that may wait unsent to one client before the hub gives up on it (a slow
-    /// consumer must not make the hub buffer without bound). 0: max(16 MiB, 4 × maxPayload).
-    /// At 4 MiB the hub, which forwards faster than a Lua bot handles messages, cut off
-    /// healthy bots during a burst of ~40,000 small messages; 16 MiB absorbs ~150,000.
-    var outboundBufferLimit = 0
-    /// Milliseconds a WebSocket may stay open without a Socket.IO CONNECT.
-    var connectTimeout: Int64 = 45000
+    // MARK: per-connection limits (docs/limits.md, "Hub: sockets")
+
+    /// Bytes that may wait unsent to one client before the hub cuts it off: every byte the
+    /// hub writes to a WebSocket counts (events, acks, Engine.IO and WebSocket pongs, close
+    /// frames), so a client that does not read costs at most this much. 0: max(16 MiB,
+    /// 4 × maxPayload). At 4 MiB the hub, which forwards faster than a Lua bot handles
+    /// messages, cut off healthy bots during a burst of ~40,000 small messages; 16 MiB
+    /// absorbs ~150,000.
+    public var outboundBufferLimit = 0
+    /// Milliseconds a WebSocket may stay open without a successful Socket.IO CONNECT.
+    public var connectTimeout: Int64 = 45000
+    /// Refused CONNECTs (a wrong or missing client key) one connection may make; the last
+    /// refusal closes it (a wrong key will not become right by retrying). 0: no limit.
+    public var maxConnectAttempts = 3
+    /// Packets per second one connection may send (a token bucket: `packetBurst` tokens,
+    /// refilled at this rate; each text message, WebSocket ping or pong and stray binary
+    /// frame takes one). Packets over it are dropped (reason `rate_limited`). 0: no limit.
+    /// The default lets one connection send the whole of the bench's 200,000-message flood
+    /// (~460,000 msg/s) and keep up 200,000 msg/s, above the ~150,000 msg/s a Lua sender reaches.
+    public var packetRate = 200_000
+    /// The bucket's size: packets one connection may send at once after a quiet spell.
+    public var packetBurst = 200_000
+    /// Channels one socket may be in at once; a `join` past it is dropped (`too_many_channels`). 0: no limit.
+    public var maxChannelsPerSocket = 100
+    /// Bytes of JSON text a socket's member data (`update`'s `data`) may take; a larger one
+    /// is dropped (`member_data_too_large`). 0: no limit.
+    public var maxMemberDataBytes = 16 * 1024
+    /// Bytes the attachments of one binary packet may take together while the hub waits
+    /// for them; past it the connection is closed (1009). 0: maxPayload.
+    public var maxBinaryPacketBytes = 0
+    /// Milliseconds a binary packet may wait for its attachments; past it the connection
+    /// is closed (1008).
+    public var binaryPacketTimeout: Int64 = 10_000
+    /// Where the hub says what it did to whom: cut-off connections (with the peer's address
+    /// and why) at notice, protocol errors at debug. Silent unless set.
+    public var logger = Logger(label: "rtlua.hub", factory: { _ in SwiftLogNoOpLogHandler() })
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, clientKeys: [String] = [], masterKey: String? = nil,
@@ -39,6 +70,8 @@ public struct HubConfig: Sendable {
         outboundBufferLimit > 0 ? outboundBufferLimit : max(16 << 20, 4 * maxPayload)
     }
 
+    var effectiveBinaryPacketLimit: Int { maxBinaryPacketBytes > 0 ? maxBinaryPacketBytes : maxPayload }
+
     /// Why this config cannot run, or nil.
     func validationError() -> String? {
         if pingInterval <= 0 { return "pingInterval must be positive (got \(pingInterval))" }
@@ -47,6 +80,26 @@ public struct HubConfig: Sendable {
             return "maxPayload must be between 64 and \(UInt32.max) bytes (got \(maxPayload))"
         }
         if port < 0 || port > 65535 { return "port must be between 0 and 65535 (got \(port))" }
+        if let problem = limitsValidationError() { return problem }
+        return nil
+    }
+}
+
+extension HubConfig {
+    /// Why the per-connection limits cannot run, or nil.
+    public func limitsValidationError() -> String? {
+        if outboundBufferLimit < 0 { return "outboundBufferLimit must not be negative (got \(outboundBufferLimit))" }
+        if connectTimeout <= 0 { return "connectTimeout must be positive (got \(connectTimeout))" }
+        if maxConnectAttempts < 0 { return "maxConnectAttempts must not be negative (got \(maxConnectAttempts))" }
+        if packetRate < 0 { return "packetRate must not be negative (got \(packetRate))" }
+        if packetRate > 1_000_000_000 { return "packetRate must be at most 1000000000 (got \(packetRate))" }
+        if packetRate > 0 && !(1...1_000_000_000).contains(packetBurst) {
+            return "packetBurst must be between 1 and 1000000000 (got \(packetBurst))"
+        }
+        if maxChannelsPerSocket < 0 { return "maxChannelsPerSocket must not be negative (got \(maxChannelsPerSocket))" }
+        if maxMemberDataBytes < 0 { return "maxMemberDataBytes must not be negative (got \(maxMemberDataBytes))" }
+        if maxBinaryPacketBytes < 0 { return "maxBinaryPacketBytes must not be negative (got \(maxBinaryPacketBytes))" }
+        if binaryPacketTimeout <= 0 { return "binaryPacketTimeout must be positive (got \(binaryPacketTimeout))" }
         return nil
     }
 }

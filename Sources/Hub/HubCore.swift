@@ -92,18 +92,45 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         for d in deliveries { deliver(d) }
     }
 
-    func handle(_ command: ClientCommand, from key: HubRouter.SocketKey) {
+    /// Carries out `command` from the socket on `key`; the reason when a per-socket limit
+    /// refuses it (the packet is dropped, the connection kept).
+    func handle(_ command: ClientCommand, from key: HubRouter.SocketKey) -> DropReason? {
         loop.preconditionInEventLoop()
         if case let .message(channel, eventName, message, echo) = command {
             if let d = router.relay(channel: channel, eventName: eventName, message: message, echo: echo, from: key) { deliver(d) }
-            return
+            return nil
         }
+        if let refused = refusal(of: command, from: key) { return refused }
         let (deliveries, ack) = router.handle(command, from: key)
         metrics.channels = router.channelCount
         for d in deliveries { deliver(d) }
         if let ack, let connection = connections[key] {
             connection.send(SocketPacket.ack(id: ack.id, args: ack.args))
         }
+        return nil
+    }
+
+    /// The per-socket caps (HubConfig): channels per socket, member-data size.
+    private func refusal(of command: ClientCommand, from key: HubRouter.SocketKey) -> DropReason? {
+        switch command {
+        case .join(let channel, _):
+            let cap = config.maxChannelsPerSocket
+            if cap > 0, router.channelCount(of: key) >= cap, !router.isMember(key, of: channel) { return .tooManyChannels }
+        case .update(let data, _):
+            let cap = config.maxMemberDataBytes
+            if cap > 0, Self.jsonSize(of: data) > cap { return .memberDataTooLarge }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Bytes of `value`'s JSON text (a relayed body is text already).
+    static func jsonSize(of value: JSONValue) -> Int {
+        if case .raw(let r) = value { return r.bytes.count }
+        var out: [UInt8] = []
+        do { try value.write(into: &out) } catch { return .max }
+        return out.count
     }
 
     func countPacketIn() { metrics.packetsIn += 1 }
@@ -113,8 +140,13 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         switch reason {
         case .pingTimeout: metrics.pingTimeouts += 1
         case .connectTimeout: metrics.connectTimeouts += 1
+        case .binaryTimeout: metrics.binaryTimeouts += 1
         }
     }
+    func countSlowConsumer() { metrics.slowConsumerDisconnects += 1 }
+    func countBinaryOversize() { metrics.binaryOversize += 1 }
+    func countWrongKeyDisconnect() { metrics.wrongKeyDisconnects += 1 }
+    func countProtocolClose(_ code: UInt16) { metrics.protocolCloses[code, default: 0] += 1 }
     func countHTTPRequest() { metrics.httpRequests += 1 }
 
     // MARK: fan-out
@@ -133,21 +165,13 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         }
     }
 
-    /// One encoded event to each recipient; a recipient whose buffer is full is dropped.
+    /// One encoded event to each recipient; a recipient whose buffer is full is cut off
+    /// (by its write).
     private func fanOut(_ recipients: [HubRouter.SocketKey], _ write: (EngineConnectionHandler) -> Bool) {
         metrics.eventsEncoded += 1
-        var slow: [EngineConnectionHandler] = []
         for key in recipients {
             guard let connection = connections[key] else { continue }
-            if write(connection) {
-                metrics.eventsDelivered += 1
-            } else {
-                slow.append(connection)
-            }
-        }
-        for connection in slow {
-            metrics.slowConsumerDisconnects += 1
-            connection.abort()
+            if write(connection) { metrics.eventsDelivered += 1 }
         }
     }
 

@@ -15,6 +15,12 @@ struct HubMetrics: Sendable {
     var pingTimeouts: UInt64 = 0
     var connectTimeouts: UInt64 = 0
     var httpRequests: UInt64 = 0
+    // Per-connection limits and protocol errors (docs/limits.md, "Hub: sockets").
+    var binaryTimeouts: UInt64 = 0
+    var binaryOversize: UInt64 = 0
+    var wrongKeyDisconnects: UInt64 = 0
+    /// Connections the hub closed for breaking RFC 6455 or Engine.IO, by close code.
+    var protocolCloses: [UInt16: UInt64] = [:]
 
     mutating func drop(_ reason: DropReason) { dropped[reason, default: 0] += 1 }
 
@@ -41,6 +47,28 @@ struct HubMetrics: Sendable {
         metric("rtlua_hub_ping_timeouts_total", "counter", "Clients evicted for not answering a ping.", "\(pingTimeouts)")
         metric("rtlua_hub_connect_timeouts_total", "counter", "Connections closed for never sending CONNECT.", "\(connectTimeouts)")
         metric("rtlua_hub_http_requests_total", "counter", "Plain HTTP requests served.", "\(httpRequests)")
+        out += connectionLimitsText()
+        return out
+    }
+}
+
+extension HubMetrics {
+    /// The close codes the protocol-error counter always shows (others appear once used).
+    static let protocolCloseCodes: [UInt16] = [1002, 1007, 1008, 1009]
+
+    fileprivate func connectionLimitsText() -> String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        metric("rtlua_hub_binary_timeouts_total", "counter", "Connections closed for a binary packet whose attachments did not all come in time.", "\(binaryTimeouts)")
+        metric("rtlua_hub_binary_oversize_disconnects_total", "counter", "Connections closed for a binary packet whose attachments were over the byte bound.", "\(binaryOversize)")
+        metric("rtlua_hub_wrong_key_disconnects_total", "counter", "Connections closed after too many refused CONNECTs.", "\(wrongKeyDisconnects)")
+        out += "# HELP rtlua_hub_protocol_error_closes_total Connections the hub closed for a protocol error, by WebSocket close code.\n"
+        out += "# TYPE rtlua_hub_protocol_error_closes_total counter\n"
+        for code in Set(Self.protocolCloseCodes).union(protocolCloses.keys).sorted() {
+            out += "rtlua_hub_protocol_error_closes_total{code=\"\(code)\"} \(protocolCloses[code, default: 0])\n"
+        }
         return out
     }
 }

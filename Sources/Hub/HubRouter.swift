@@ -83,6 +83,11 @@ struct HubRouter: Sendable {
 
     func sid(of key: SocketKey) -> String? { sockets[key]?.sid }
 
+    /// Channels the socket on `key` is in.
+    func channelCount(of key: SocketKey) -> Int { sockets[key]?.channels.count ?? 0 }
+
+    func isMember(_ key: SocketKey, of channel: String) -> Bool { channels[channel]?.contains(key) == true }
+
     mutating func connect(_ key: SocketKey, sid: String, echoMessages: Bool, session: String?) {
         sockets[key] = Socket(sid: sid, echoMessages: echoMessages, session: session)
     }

@@ -10,6 +10,8 @@ import SocketIO
 enum WireFrame {
     static let text: UInt8 = 0x1
     static let binary: UInt8 = 0x2
+    static let close: UInt8 = 0x8
+    static let pong: UInt8 = 0xA
 
     static func make(opcode: UInt8, payload: some Collection<UInt8>, allocator: ByteBufferAllocator) -> ByteBuffer {
         let n = payload.count
@@ -31,12 +33,22 @@ extension WireFrame {
     /// `WebSocketFrame.unmaskedData`, and one copy the packet decoder can read in place.
     static func unmaskPayload(of frame: WebSocketFrame, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
+        appendUnmaskedPayload(of: frame, to: &out)
+    }
+
+    /// Appends a client frame's payload to `out`, unmasked (a fragment of a message being
+    /// put together).
+    static func appendUnmaskedPayload(of frame: WebSocketFrame, to out: inout [UInt8]) {
+        let start = out.count
         let data = frame.data
         data.withUnsafeReadableBytes { out.append(contentsOf: $0) }
-        guard let key = frame.maskKey else { return }
+        guard let key = frame.maskKey, out.count > start else { return }
         // The hub negotiates no extensions, so the mask starts at the payload's first byte.
         let wireOrder = UInt32(key[0]) << 24 | UInt32(key[1]) << 16 | UInt32(key[2]) << 8 | UInt32(key[3])
-        out.withUnsafeMutableBytes { b in WebSocketWire.mask(key: wireOrder, from: UnsafeRawBufferPointer(b), to: b) }
+        out.withUnsafeMutableBytes { all in
+            let b = UnsafeMutableRawBufferPointer(rebasing: all[start...])
+            WebSocketWire.mask(key: wireOrder, from: UnsafeRawBufferPointer(b), to: b)
+        }
     }
 }
 
@@ -51,7 +63,11 @@ final class WireFrameOutlet: ChannelOutboundHandler, RemovableChannelHandler, @u
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    func write(_ buffer: ByteBuffer) {
-        context?.write(wrapOutboundOut(buffer), promise: nil)
+    func write(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        if let context {
+            context.write(wrapOutboundOut(buffer), promise: promise)
+        } else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+        }
     }
 }

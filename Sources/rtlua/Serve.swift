@@ -34,6 +34,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-payload"), help: "Largest packet a client may send, in bytes.")
     var maxPayload: Int = 1_000_000
 
+    @OptionGroup(title: "Per-connection limits (0 turns a limit off where noted)")
+    var limits: HubLimitOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard pingInterval > 0, pingTimeout > 0 else {
@@ -53,6 +56,7 @@ struct Serve: ParsableCommand {
         config.pingInterval = pingInterval
         config.pingTimeout = pingTimeout
         config.maxPayload = maxPayload
+        limits.apply(to: &config)
         let hub = try Hub.start(config: config, group: group).wait()
         writeError("rtlua: hub listening at \(hub.baseURL)")
         let stopped = DispatchSemaphore(value: 0)
@@ -62,5 +66,66 @@ struct Serve: ParsableCommand {
         try? hub.shutdown().wait()
         try? group.syncShutdownGracefully()
         terminate(0)
+    }
+}
+
+/// `serve`'s per-connection limits (HubConfig, docs/limits.md "Hub: sockets").
+struct HubLimitOptions: ParsableArguments {
+    @Option(name: .customLong("outbound-limit"),
+            help: "Bytes that may wait unsent to one client before it is cut off (0: max(16 MiB, 4 × max-payload)).")
+    var outboundLimit: Int = 0
+
+    @Option(name: .customLong("connect-timeout"), help: "Milliseconds a WebSocket may stay open without a Socket.IO CONNECT.")
+    var connectTimeout: Int64 = 45000
+
+    @Option(name: .customLong("max-connect-attempts"), help: "Refused CONNECTs (wrong key) before the connection is closed (0: no limit).")
+    var maxConnectAttempts: Int = 3
+
+    @Option(name: .customLong("packet-rate"), help: "Packets per second one connection may send; more are dropped (0: no limit).")
+    var packetRate: Int = 200_000
+
+    @Option(name: .customLong("packet-burst"), help: "Packets one connection may send at once (the rate limit's bucket).")
+    var packetBurst: Int = 200_000
+
+    @Option(name: .customLong("max-channels"), help: "Channels one socket may be in at once (0: no limit).")
+    var maxChannels: Int = 100
+
+    @Option(name: .customLong("max-member-data"), help: "Bytes of JSON a socket's member data may take (0: no limit).")
+    var maxMemberData: Int = 16 * 1024
+
+    @Option(name: .customLong("max-binary-bytes"),
+            help: "Bytes the attachments of one binary packet may take together (0: max-payload).")
+    var maxBinaryBytes: Int = 0
+
+    @Option(name: .customLong("binary-timeout"), help: "Milliseconds a binary packet may wait for its attachments.")
+    var binaryTimeout: Int64 = 10_000
+
+    func validate() throws {
+        for (value, option) in [(outboundLimit, "outbound-limit"), (maxConnectAttempts, "max-connect-attempts"),
+                                (packetRate, "packet-rate"), (maxChannels, "max-channels"),
+                                (maxMemberData, "max-member-data"), (maxBinaryBytes, "max-binary-bytes")] where value < 0 {
+            throw ValidationError("--\(option) must not be negative")
+        }
+        guard connectTimeout > 0, binaryTimeout > 0 else {
+            throw ValidationError("--connect-timeout and --binary-timeout must be positive")
+        }
+        guard packetRate <= 1_000_000_000, packetRate == 0 || (1...1_000_000_000).contains(packetBurst) else {
+            throw ValidationError("--packet-rate must be at most 1000000000 and --packet-burst between 1 and 1000000000")
+        }
+        var config = HubConfig()
+        apply(to: &config)
+        if let problem = config.limitsValidationError() { throw ValidationError(problem) }  // anything missed above
+    }
+
+    func apply(to config: inout HubConfig) {
+        config.outboundBufferLimit = outboundLimit
+        config.connectTimeout = connectTimeout
+        config.maxConnectAttempts = maxConnectAttempts
+        config.packetRate = packetRate
+        config.packetBurst = packetBurst
+        config.maxChannelsPerSocket = maxChannels
+        config.maxMemberDataBytes = maxMemberData
+        config.maxBinaryPacketBytes = maxBinaryBytes
+        config.binaryPacketTimeout = binaryTimeout
     }
 }

@@ -534,7 +534,7 @@ async def raw_relay():
             assert watcher.received(f"odd{i}") == [[{"channel": "r", "message": json.loads(body)}]], watcher.events
 
         # Not JSON inside the body: dropped as malformed, never relayed.
-        bad = [b'{"a":[1,}', b'{"a":1]', b'["x",tru]', b'{"s":"\xc3\x28"}', b'["\xed\xa0\x80"]', b'"\xff"']
+        bad = [b'{"a":[1,}', b'{"a":1]', b'["x",tru]']
         for body in bad:
             await tx.send_frame(b'42["message",{"channel":"r","eventName":"bad","message":' + body + b'}]', aiohttp.WSMsgType.TEXT)
         await tx.send_frame('42["message",{"channel":"r","eventName":"bad","message":{"ok":"é"}}]'.encode(), aiohttp.WSMsgType.TEXT)
@@ -542,6 +542,18 @@ async def raw_relay():
         assert got == '42["bad",{"channel":"r","message":{"ok":"é"}}]', ("a bad body was relayed", got)
         after = await metrics()
         assert dropped(after, "malformed") - dropped(before, "malformed") == len(bad), (before, after)
+
+        # Not UTF-8: a text message that is not UTF-8 fails the connection (RFC 6455 §8.1: 1007).
+        for body in [b'{"s":"\xc3\x28"}', b'["\xed\xa0\x80"]', b'"\xff"']:
+            bad_tx, _ = await raw_member(s, "tx2")
+            await bad_tx.send_frame(b'42["message",{"channel":"r","eventName":"bad","message":' + body + b'}]', aiohttp.WSMsgType.TEXT)
+            msg = await raw_expect(bad_tx, lambda m: False, "close")
+            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED) and bad_tx.close_code == 1007, (msg, bad_tx.close_code)
+        await tx.send_frame('42["message",{"channel":"r","eventName":"bad2","message":1}]'.encode(), aiohttp.WSMsgType.TEXT)
+        got = await raw_text(rx, '42["bad', "the valid message after the bad UTF-8")
+        assert got == '42["bad2",{"channel":"r","message":1}]', ("a bad body was relayed", got)
+        after = await metrics()
+        assert after['rtlua_hub_protocol_error_closes_total{code="1007"}'] == 3, after
 
         # Member data: kept as sent, in channel:update, channel:join and the members ack.
         data = '{ "name" : "ann", "tags":["x" ,"y"], "n": 1.0 }'
