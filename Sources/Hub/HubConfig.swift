@@ -3,8 +3,8 @@ public struct HubConfig: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port; read it back from `Hub.port`.
     public var port = 0
-    /// Client keys a CONNECT's `auth.clientKey` (and the REST `Authorization` header) must
-    /// match. Empty: the hub is open.
+    /// Client keys a CONNECT's `auth.clientKey` (and the members call's `X-Client-Key`
+    /// header) must match. Empty: the hub is open.
     public var clientKeys: [String] = []
     /// Authorises the admin API (`/_api/rest/v1/realtime/user-event`); nil disables it.
     public var masterKey: String? = nil

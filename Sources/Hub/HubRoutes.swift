@@ -50,11 +50,13 @@ struct HubRoutes {
 
     private func members(headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
         if !core.config.clientKeys.isEmpty {
-            let key = headers.first(name: "Authorization") ?? ""
+            // PROTOCOL.md §5: the key travels as X-Client-Key (Authorization is the separate
+            // apiKey's, which members do not use); header names match case-insensitively.
+            let key = headers.first(name: "X-Client-Key") ?? ""
             guard core.config.clientKeys.contains(key) else {
                 return .altogicError(
                     .unauthorized, code: "invalid_client_key",
-                    message: key.isEmpty ? "Missing client key (Authorization header)" : "Invalid client key")
+                    message: key.isEmpty ? "Missing client key (X-Client-Key header)" : "Invalid client key")
             }
         }
         // `Session` is accepted and not needed: members are public to the app's clients.
