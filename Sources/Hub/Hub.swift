@@ -2,6 +2,11 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The embedded realtime hub: a Socket.IO v5 / Engine.IO v4 server (WebSocket transport)
 /// implementing the server side of PROTOCOL.md, plus its REST, health and metrics endpoints.
@@ -30,15 +35,22 @@ public final class Hub: Sendable {
         let loop = group.next()
         if let problem = config.validationError() { return loop.makeFailedFuture(HubError(problem)) }
         let core = HubCore(config: config, loop: loop)
+        let connections = HubConnections(config: config, loop: loop, descriptorLimit: Self.descriptorSoftLimit())
+        let upgrader = Self.upgrader(core: core)
         let limit = config.effectiveOutboundLimit
         let bootstrap = ServerBootstrap(group: loop, childGroup: loop)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLog(connections: connections))
+                }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: limit / 2, high: limit))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, core: core)
+                    try Self.configure(channel, core: core, connections: connections, upgrader: upgrader)
                 }
             }
         return bootstrap.bind(host: config.host, port: config.port)
@@ -46,14 +58,21 @@ public final class Hub: Sendable {
                 throw HubError("cannot listen on \(config.host):\(config.port): \(error)")
             }
             .map { channel in
-                Hub(port: channel.localAddress?.port ?? config.port, host: config.host, core: core, serverChannel: channel)
+                connections.log.logger.info(
+                    "connection limits",
+                    metadata: [
+                        "maxConnections": "\(connections.cap)", "headerTimeoutMs": "\(config.headerTimeout)",
+                        "idleTimeoutMs": "\(config.idleTimeout)", "outboundLimitBytes": "\(limit)",
+                    ])
+                return Hub(port: channel.localAddress?.port ?? config.port, host: config.host, core: core, serverChannel: channel)
             }
     }
 
-    private static func configure(_ channel: Channel, core: HubCore) throws {
-        let http = HubHTTPHandler(core: core)
+    /// The one WebSocket upgrader: /socket.io/ requests have been checked (HubRoutes.upgradeRequest)
+    /// before it is asked; it checks the key and version and installs the Engine.IO session.
+    static func upgrader(core: HubCore) -> NIOWebSocketServerUpgrader {
         let maxPayload = core.config.maxPayload
-        let upgrader = NIOWebSocketServerUpgrader(
+        return NIOWebSocketServerUpgrader(
             maxFrameSize: maxPayload,
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
@@ -69,11 +88,33 @@ public final class Hub: Sendable {
                     try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
                 }
             })
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                context.pipeline.removeHandler(http, promise: nil)
-            }))
-        try channel.pipeline.syncOperations.addHandler(http)
+    }
+
+    /// An accepted connection: counted against the cap (or refused), then HTTP until it upgrades.
+    static func configure(
+        _ channel: Channel, core: HubCore, connections: HubConnections, upgrader: NIOWebSocketServerUpgrader
+    ) throws {
+        guard case .admitted(let id) = connections.admit(channel) else {
+            try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
+            return
+        }
+        let encoder = HTTPResponseEncoder()
+        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+        let http = HubHTTPHandler(
+            core: core, connections: connections, id: id, upgrader: upgrader, encoder: encoder, decoder: decoder)
+        try channel.pipeline.syncOperations.addHandlers([encoder, decoder, http])
+    }
+
+    /// The open-files soft limit, or nil when there is none to respect.
+    static func descriptorSoftLimit() -> Int? {
+        var limit = rlimit()
+        #if os(Linux)
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        #else
+        guard getrlimit(RLIMIT_NOFILE, &limit) == 0 else { return nil }
+        #endif
+        guard limit.rlim_cur != rlim_t.max else { return nil }  // RLIM_INFINITY
+        return Int(clamping: limit.rlim_cur)
     }
 
     /// Connected Socket.IO sockets (tests wait on it).

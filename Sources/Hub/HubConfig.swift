@@ -1,3 +1,5 @@
+import Logging
+
 /// How an embedded hub listens and what it accepts (PROTOCOL.md is the contract it serves).
 public struct HubConfig: Sendable {
     public var host = "127.0.0.1"
@@ -21,6 +23,31 @@ public struct HubConfig: Sendable {
     var outboundBufferLimit = 0
     /// Milliseconds a WebSocket may stay open without a Socket.IO CONNECT.
     var connectTimeout: Int64 = 45000
+
+    // MARK: connection layer (TCP/HTTP; see HubConnections and HubHTTPHandler)
+
+    /// Open connections (HTTP and WebSocket) the hub holds at most. The hub also stays
+    /// `descriptorReserve` below the process's open-files soft limit. A connection over the
+    /// cap takes the place of the oldest one that has not upgraded to a WebSocket, or is
+    /// refused with 503 when there is none.
+    public var maxConnections = 10_000
+    /// Milliseconds a client has to send a request's complete headers: from the accept for
+    /// a new connection, from the request's first bytes on a kept-alive one (slowloris).
+    public var headerTimeout: Int64 = 10_000
+    /// Milliseconds a kept-alive HTTP connection may sit between requests, a request body
+    /// may stall, or a response may wait for a client that does not read.
+    public var idleTimeout: Int64 = 30_000
+    /// Where the hub reports refused and cut-off connections and protocol errors
+    /// (rate-limited per reason; see HubLog). Silent unless the embedder gives one.
+    public var logger = Logger(label: "rtlua.hub", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Descriptors kept free under the soft limit for the listener, logs and the rest of the process.
+    static let descriptorReserve = 64
+
+    /// The connection cap given an open-files soft limit (nil: unknown or unlimited).
+    func connectionCap(descriptorLimit: Int?) -> Int {
+        guard let descriptorLimit else { return maxConnections }
+        return max(1, min(maxConnections, descriptorLimit - Self.descriptorReserve))
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, clientKeys: [String] = [], masterKey: String? = nil,
@@ -47,6 +74,9 @@ public struct HubConfig: Sendable {
             return "maxPayload must be between 64 and \(UInt32.max) bytes (got \(maxPayload))"
         }
         if port < 0 || port > 65535 { return "port must be between 0 and 65535 (got \(port))" }
+        if maxConnections < 1 { return "maxConnections must be positive (got \(maxConnections))" }
+        if headerTimeout <= 0 { return "headerTimeout must be positive (got \(headerTimeout))" }
+        if idleTimeout <= 0 { return "idleTimeout must be positive (got \(idleTimeout))" }
         return nil
     }
 }

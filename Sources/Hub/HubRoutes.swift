@@ -12,6 +12,7 @@ struct HubRoutes {
     ]
 
     let core: HubCore
+    let connections: HubConnections
 
     func reply(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
         let (path, query) = Self.split(uri)
@@ -19,13 +20,13 @@ struct HubRoutes {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return .text(.ok, "ok\n")
         case (.GET, "/metrics"):
-            return .text(.ok, core.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .text(.ok, core.metricsText() + connections.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         case (.POST, Self.membersPath):
             return members(headers: headers, body: body)
         case (.POST, Self.userEventPath):
             return userEvent(headers: headers, body: body)
         case (_, "/socket.io/"), (_, "/socket.io"):
-            return engineRefusal(query: query)
+            return Self.engineRefusal(query: query)
         case (_, Self.membersPath), (_, Self.userEventPath):
             return .altogicError(.methodNotAllowed, code: "method_not_allowed", message: "use POST for \(path)")
         default:
@@ -35,7 +36,7 @@ struct HubRoutes {
 
     /// A /socket.io/ request that was not a WebSocket upgrade: say why, the way Engine.IO
     /// servers do (`{"code": …, "message": …}`).
-    private func engineRefusal(query: [String: String]) -> HTTPReply {
+    private static func engineRefusal(query: [String: String]) -> HTTPReply {
         if query["EIO"] != "4" {
             return .json(.badRequest, ["code": 5, "message": "Unsupported protocol version: this hub speaks EIO=4"])
         }
@@ -98,6 +99,34 @@ struct HubRoutes {
             query[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
         }
         return (String(uri[..<q]), query)
+    }
+
+    enum UpgradeDecision: Equatable {
+        /// Not an upgrade request for the Engine.IO endpoint: routed like any request.
+        case none
+        case websocket
+        /// Asked for an upgrade of /socket.io/ the hub will not make; this is the answer.
+        case refused(HTTPReply)
+    }
+
+    /// RFC 6455 §4.2.1: an upgrade is a GET with `Connection: Upgrade` (one token of the list)
+    /// and `Upgrade: websocket`, names and tokens case-insensitive; the hub's one WebSocket
+    /// endpoint is `/socket.io/?EIO=4&transport=websocket`. The key and version are checked
+    /// by NIO's upgrader.
+    static func upgradeRequest(_ head: HTTPRequestHead) -> UpgradeDecision {
+        let (path, query) = split(head.uri)
+        guard path == "/socket.io/" || path == "/socket.io" else { return .none }
+        let connectionUpgrade = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+        let upgrade = head.headers[canonicalForm: "upgrade"]
+        guard connectionUpgrade || !upgrade.isEmpty else { return .none }
+        func refuse(_ message: String) -> UpgradeDecision { .refused(.json(.badRequest, ["code": 3, "message": .string(message)])) }
+        guard head.method == .GET else { return refuse("Bad request: a WebSocket upgrade must be a GET (got \(head.method))") }
+        guard connectionUpgrade else { return refuse("Bad request: a WebSocket upgrade needs Connection: Upgrade") }
+        guard upgrade.contains(where: { $0.lowercased() == "websocket" }) else {
+            return refuse("Bad request: a WebSocket upgrade needs Upgrade: websocket")
+        }
+        guard isEngineWebSocket(head.uri) else { return .refused(engineRefusal(query: query)) }
+        return .websocket
     }
 
     static func isEngineWebSocket(_ uri: String) -> Bool {
