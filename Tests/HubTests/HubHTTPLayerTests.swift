@@ -91,6 +91,16 @@ final class HubHTTPLayerTests: XCTestCase {
         XCTAssertEqual(config.connectionCap(descriptorLimit: 512), 50)
     }
 
+    func testConnectionLimitsMustBePositive() {
+        for (field, change) in [("maxConnections", { (c: inout HubConfig) in c.maxConnections = 0 }),
+                                ("headerTimeout", { (c: inout HubConfig) in c.headerTimeout = 0 }),
+                                ("idleTimeout", { (c: inout HubConfig) in c.idleTimeout = -1 })] {
+            var config = HubConfig()
+            change(&config)
+            XCTAssertTrue(config.validationError()?.contains(field) == true, field)
+        }
+    }
+
     func testAtTheCapTheOldestConnectionWithoutAHandshakeMakesRoom() throws {
         let loop = EmbeddedEventLoop()
         var config = HubConfig()
