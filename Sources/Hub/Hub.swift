@@ -68,16 +68,15 @@ public final class Hub: Sendable {
             }
     }
 
-    /// The one WebSocket upgrader: /socket.io/ requests have been checked (HubRoutes.upgradeRequest)
-    /// before it is asked; it checks the key and version and installs the Engine.IO session.
+    /// The one WebSocket upgrader: it checks the key and version, answers the accept value
+    /// and installs the Engine.IO session.
     static func upgrader(core: HubCore) -> NIOWebSocketServerUpgrader {
         let maxPayload = core.config.maxPayload
         return NIOWebSocketServerUpgrader(
             maxFrameSize: maxPayload,
             automaticErrorHandling: false,
-            shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(HubRoutes.isEngineWebSocket(head.uri) ? HTTPHeaders() : nil)
-            },
+            // HubRoutes.upgradeRequest has said yes before the upgrader is asked.
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

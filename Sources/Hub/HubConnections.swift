@@ -19,7 +19,6 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     let loop: EventLoop
     let cap: Int
     let log: HubLog
-    let config: HubConfig
     private(set) var metrics = HubConnectionMetrics()
     private var entries: [ID: Entry] = [:]
     /// Connections that have not upgraded, oldest first; ids of closed or upgraded ones are
@@ -39,7 +38,6 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     }
 
     init(config: HubConfig, loop: EventLoop, descriptorLimit: Int?) {
-        self.config = config
         self.loop = loop
         self.cap = config.connectionCap(descriptorLimit: descriptorLimit)
         self.log = HubLog(logger: config.logger, loop: loop)

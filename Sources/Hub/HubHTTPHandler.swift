@@ -73,7 +73,7 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         self.timeouts = HTTPTimeouts(now: Self.nowMillis(), header: core.config.headerTimeout, idle: core.config.idleTimeout)
     }
 
-    static func nowMillis() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+    private static func nowMillis() -> Int64 { EngineConnectionHandler.nowMillis() }
 
     private var config: HubConfig { routes.core.config }
 
@@ -410,7 +410,6 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
     }
 
     private func log(_ level: Logger.Level, _ reason: String, _ message: @autoclosure () -> String) {
-        let peer = context.map { HubLog.peer(of: $0.channel) }
-        connections.log.log(level, reason, peer: peer, message())
+        connections.log.log(level, reason, peer: self.context.map { HubLog.peer(of: $0.channel) }, message())
     }
 }

@@ -63,17 +63,15 @@ final class HubLog: @unchecked Sendable {  // confined to `loop`
         self.limit = LogRateLimit(perSecond: perSecond)
     }
 
-    static func nowMillis() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
-
-    /// A line for `reason`; `message` is built only when it is written.
-    func log(_ level: Logger.Level, _ reason: String, peer: String?, _ message: @autoclosure () -> String) {
+    /// A line for `reason`; `peer` and `message` are built only when it is written.
+    func log(_ level: Logger.Level, _ reason: String, peer: @autoclosure () -> String?, _ message: @autoclosure () -> String) {
         guard logger.logLevel <= level else { return }
-        let (write, heldBack) = limit.admit(reason, now: Self.nowMillis())
+        let (write, heldBack) = limit.admit(reason, now: EngineConnectionHandler.nowMillis())
         if heldBack > 0 { reportHeldBack(reason, heldBack, level) }
         levels[reason] = level
         if write {
             var metadata: Logger.Metadata = ["reason": .string(reason)]
-            if let peer { metadata["peer"] = .string(peer) }
+            if let peer = peer() { metadata["peer"] = .string(peer) }
             logger.log(level: level, "\(message())", metadata: metadata)
         } else if !drainScheduled {
             // Report what was held back once its second is over, even if nothing else comes.
@@ -84,7 +82,7 @@ final class HubLog: @unchecked Sendable {  // confined to `loop`
 
     private func drain() {
         drainScheduled = false
-        for (reason, count) in limit.drain(now: Self.nowMillis()) {
+        for (reason, count) in limit.drain(now: EngineConnectionHandler.nowMillis()) {
             reportHeldBack(reason, count, levels[reason] ?? .info)
         }
         if limit.holdsBack, !drainScheduled {

@@ -125,13 +125,12 @@ struct HubRoutes {
         guard upgrade.contains(where: { $0.lowercased() == "websocket" }) else {
             return refuse("Bad request: a WebSocket upgrade needs Upgrade: websocket")
         }
-        guard isEngineWebSocket(head.uri) else { return .refused(engineRefusal(query: query)) }
+        guard isEngineWebSocket(query: query) else { return .refused(engineRefusal(query: query)) }
         return .websocket
     }
 
-    static func isEngineWebSocket(_ uri: String) -> Bool {
-        let (path, query) = split(uri)
-        return (path == "/socket.io/" || path == "/socket.io") && query["EIO"] == "4" && query["transport"] == "websocket"
-            && query["sid"] == nil
+    /// The query of a /socket.io/ request that opens a WebSocket session.
+    static func isEngineWebSocket(query: [String: String]) -> Bool {
+        query["EIO"] == "4" && query["transport"] == "websocket" && query["sid"] == nil
     }
 }
