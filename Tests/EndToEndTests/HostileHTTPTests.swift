@@ -149,6 +149,63 @@ final class HostileHTTPTests: XCTestCase {
         withExtendedLifetime(idle) {}
     }
 
+    /// The issue's lock-out: 600 idle sockets against a hub with 512 descriptors (which it
+    /// cannot raise: soft and hard limit both 512).
+    func testWithA512DescriptorLimit600IdleSocketsLockNobodyOut() throws {
+        let hub = try HubProcess(launcher: ["/usr/bin/prlimit", "--nofile=512:512", "--"])
+        defer { hub.stop() }
+        let port = RawSocket.port(of: hub.url)
+        let idle = try (0..<600).map { _ in try RawSocket(port: port) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let t0 = Date()
+        XCTAssertEqual(try get(port, "/healthz").status, 200)
+        let healthIn = Date().timeIntervalSince(t0)
+        let script = "realtime:onConnect(function() print(\"connected\"); realtime:close() end)"
+        let r = try rtlua(["run", "--url", hub.url, "--timeout", "5000", "c.lua"], files: ["c.lua": script], timeout: 30)
+        XCTAssertEqual(r.lines, ["connected"], r.stderr)
+        let metrics = try get(port, "/metrics").body
+        figure("descriptor limit 512, 600 idle sockets: cap \(Int(metric(metrics, "rtlua_hub_tcp_connections_limit"))), "
+            + "/healthz in \(String(format: "%.3f", healthIn)) s, \(Int(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="evicted"}"#))) evicted, "
+            + "\(Int(metric(metrics, "rtlua_hub_accept_errors_total"))) accept errors")
+        XCTAssertEqual(metric(metrics, "rtlua_hub_tcp_connections_limit"), Double(512 - 64))
+        XCTAssertEqual(metric(metrics, "rtlua_hub_accept_errors_total"), 0)
+        XCTAssertGreaterThanOrEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="evicted"}"#), 600 - 448)
+        withExtendedLifetime(idle) {}
+    }
+
+    /// 2,000 silent sockets are all gone at the header timeout.
+    func testTwoThousandIdleSocketsAreClosedAtTheHeaderTimeout() throws {
+        let hub = try HubProcess(extraArguments: ["--header-timeout", "2000"])
+        defer { hub.stop() }
+        let port = RawSocket.port(of: hub.url)
+        let start = Date()
+        var open: [(socket: RawSocket, opened: Date)] = []
+        var lifetimes: [Double] = []
+        func reap() {
+            open = open.filter { s, opened in
+                _ = s.receive(timeout: 0)
+                if s.closedByPeer { lifetimes.append(Date().timeIntervalSince(opened)) }
+                return !s.closedByPeer
+            }
+        }
+        for i in 0..<2000 {
+            open.append((try RawSocket(port: port), Date()))
+            if i % 100 == 99 { reap() }
+        }
+        let opened = Date().timeIntervalSince(start)
+        while !open.isEmpty, Date().timeIntervalSince(start) < opened + 6 {
+            reap()
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        figure("2,000 idle sockets (opened over \(String(format: "%.2f", opened)) s): \(lifetimes.count) closed after "
+            + "\(range(lifetimes)) each (header timeout 2 s), \(open.count) still open")
+        XCTAssertTrue(open.isEmpty, "\(open.count) still open")
+        XCTAssertTrue(lifetimes.allSatisfy { $0 > 1.9 && $0 < 2 + 1.5 }, range(lifetimes))
+        let metrics = try get(port, "/metrics").body
+        XCTAssertEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="header_timeout"}"#), 2000)
+        XCTAssertEqual(metric(metrics, "rtlua_hub_tcp_connections"), 1, "only the /metrics request")
+    }
+
     func testOverTheCapWithOnlyWebSocketsNewConnectionsGet503() throws {
         let hub = try HubProcess(extraArguments: ["--max-connections", "3", "--log-format", "json"])
         defer { hub.stop() }
