@@ -28,8 +28,8 @@ public struct HubConfig: Sendable {
 
     /// Open connections (HTTP and WebSocket) the hub holds at most. The hub also stays
     /// `descriptorReserve` below the process's open-files soft limit. A connection over the
-    /// cap takes the place of the oldest one that has not upgraded to a WebSocket, or is
-    /// refused with 503 when there is none.
+    /// cap takes the place of the oldest one without a handshake (not upgraded to a
+    /// WebSocket, else without a Socket.IO CONNECT), or is refused with 503 when there is none.
     public var maxConnections = 10_000
     /// Milliseconds a client has to send a request's complete headers: from the accept for
     /// a new connection, from the request's first bytes on a kept-alive one (slowloris).

@@ -3,10 +3,11 @@ import NIOCore
 /// Every open connection of the hub, held against the cap, so that idle or hostile clients
 /// cannot lock others out (issue #14):
 ///
-/// - At the cap, a new connection takes the place of the oldest one that has not upgraded
-///   to a WebSocket (an idle or half-sent HTTP connection); a real client's handshake is
-///   done in milliseconds, so the ones evicted are those that linger. Only when every open
-///   connection is a WebSocket is the new one refused, with a 503.
+/// - At the cap, a new connection takes the place of the oldest one that has not completed
+///   its handshake: an HTTP connection that has not upgraded (idle or half-sent), else a
+///   WebSocket without a Socket.IO CONNECT. A real client's handshake is done in
+///   milliseconds, so the ones evicted are those that linger. Only when every open
+///   connection is a connected Socket.IO socket is the new one refused, with a 503.
 /// - The cap is `maxConnections`, kept `HubConfig.descriptorReserve` under the open-files
 ///   soft limit, so the hub itself never runs out of descriptors (accept would fail with
 ///   EMFILE; NIO's AcceptBackoffHandler then pauses accepting for a second, which the
@@ -24,12 +25,16 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     /// Connections that have not upgraded, oldest first; ids of closed or upgraded ones are
     /// skipped when met and swept out when they pile up.
     private var evictable = CircularBuffer<ID>()
+    /// WebSockets not yet seen with a Socket.IO socket, oldest first (evicted after the above).
+    private var unconnected = CircularBuffer<ID>()
     private var nextID: ID = 1
 
     private struct Entry {
         let channel: Channel
         let opened: NIODeadline
         var upgraded = false
+        /// Set on upgrade: whether the WebSocket's Socket.IO CONNECT has succeeded.
+        var socketConnected: (() -> Bool)?
     }
 
     enum Admission: Equatable {
@@ -54,7 +59,7 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
             guard let victim = popOldestEvictable() else {
                 metrics.refusedOverCap += 1
                 log.log(.warning, "over_capacity", peer: HubLog.peer(of: channel),
-                        "refused connection: \(cap) connections open, all of them WebSockets (maxConnections)")
+                        "refused connection: \(cap) connections open, all of them connected sockets (maxConnections)")
                 return .refused
             }
             evict(victim)
@@ -69,9 +74,14 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
         return .admitted(id)
     }
 
-    /// The connection is a WebSocket now: no longer evicted to make room.
-    func upgraded(_ id: ID) {
-        entries[id]?.upgraded = true
+    /// The connection is a WebSocket now: evicted to make room only while `socketConnected`
+    /// says no, and only when no HTTP connection can go instead.
+    func upgraded(_ id: ID, socketConnected: @escaping () -> Bool) {
+        guard entries[id] != nil else { return }
+        entries[id]!.upgraded = true
+        entries[id]!.socketConnected = socketConnected
+        unconnected.append(id)
+        if unconnected.count > 2 * entries.count + 1024 { sweep() }
         metrics.upgrades += 1
     }
 
@@ -95,6 +105,10 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
         while let id = evictable.popFirst() {
             if let entry = entries[id], !entry.upgraded { return (id, entry) }
         }
+        // A socket that has connected stays connected or goes: it leaves this queue for good.
+        while let id = unconnected.popFirst() {
+            if let entry = entries[id], entry.socketConnected?() == false { return (id, entry) }
+        }
         return nil
     }
 
@@ -104,15 +118,15 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
         metrics.open = entries.count
         metrics.count(.evicted)
         let age = (NIODeadline.now() - entry.opened).nanoseconds / 1_000_000
+        let what = entry.upgraded ? "WebSocket without a Socket.IO CONNECT" : "connection without a WebSocket upgrade"
         log.log(.notice, "evicted", peer: HubLog.peer(of: entry.channel),
-                "closed connection: \(cap) connections open (maxConnections); the oldest without a handshake (open \(age) ms) makes room")
+                "closed connection: \(cap) connections open (maxConnections); the oldest \(what) (open \(age) ms) makes room")
         entry.channel.close(promise: nil)
     }
 
     private func sweep() {
-        var kept = CircularBuffer<ID>(initialCapacity: entries.count)
-        for id in evictable where entries[id].map({ !$0.upgraded }) ?? false { kept.append(id) }
-        evictable = kept
+        evictable = CircularBuffer(evictable.lazy.filter { self.entries[$0].map { !$0.upgraded } ?? false })
+        unconnected = CircularBuffer(unconnected.lazy.filter { self.entries[$0]?.socketConnected?() == false })
     }
 }
 

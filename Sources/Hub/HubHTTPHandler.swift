@@ -311,7 +311,11 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
             guard let context = self.context else { return }
             switch result {
             case .success:
-                self.connections.upgraded(self.id)
+                let engine = try? context.pipeline.syncOperations.handler(type: EngineConnectionHandler.self)
+                let core = self.routes.core
+                self.connections.upgraded(self.id) { [weak engine] in
+                    engine.map { core.router.sid(of: $0.key) != nil } ?? true
+                }
                 context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             case .failure(let error):
                 self.state = .closed

@@ -206,15 +206,24 @@ final class HostileHTTPTests: XCTestCase {
         XCTAssertEqual(metric(metrics, "rtlua_hub_tcp_connections"), 1, "only the /metrics request")
     }
 
-    func testOverTheCapWithOnlyWebSocketsNewConnectionsGet503() throws {
+    func testOverTheCapWebSocketsWithoutAConnectMakeRoomAndConnectedOnesGet503() throws {
         let hub = try HubProcess(extraArguments: ["--max-connections", "3", "--log-format", "json"])
         defer { hub.stop() }
         let port = RawSocket.port(of: hub.url)
+        // Three WebSockets that never send a Socket.IO CONNECT: the oldest makes room.
         var sockets = try (0..<3).map { _ in try RawSocket(port: port) }
         for s in sockets {
             try s.send(Self.upgradeRequest)
             XCTAssertEqual(s.readResponse()?.status, 101)
         }
+        XCTAssertEqual(try get(port, "/healthz").status, 200)
+        XCTAssertNotNil(sockets[0].waitForClose(timeout: 3), "the oldest WebSocket without a CONNECT was evicted")
+        sockets.removeFirst()
+        // Connected sockets are kept: with three of them the next connection gets a 503.
+        sockets.append(try RawSocket(port: port))
+        try sockets[2].send(Self.upgradeRequest)
+        XCTAssertEqual(sockets[2].readResponse()?.status, 101)
+        for s in sockets { try connectSocketIO(s) }
         let extra = try RawSocket(port: port)
         let refused = extra.readResponse()
         XCTAssertEqual(refused?.status, 503, "\(String(describing: refused))")
@@ -224,6 +233,7 @@ final class HostileHTTPTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.2)
         let metrics = try get(port, "/metrics").body
         XCTAssertEqual(metric(metrics, "rtlua_hub_connections_refused_total"), 1, metrics)
+        XCTAssertEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="evicted"}"#), 1, metrics)
         let line = hub.process.stderr.split(separator: "\n").first { $0.contains(#""reason":"over_capacity""#) }
         XCTAssertNotNil(line, hub.process.stderr)
         if let line, let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
@@ -231,6 +241,19 @@ final class HostileHTTPTests: XCTestCase {
             XCTAssertEqual(json["component"] as? String, "hub")
             XCTAssertTrue((json["peer"] as? String)?.hasPrefix("127.0.0.1:") == true, "\(json)")
         }
+        XCTAssertTrue(hub.process.stderr.contains("WebSocket without a Socket.IO CONNECT"), hub.process.stderr)
+    }
+
+    /// Sends the Socket.IO CONNECT (`40`, in a masked text frame) and waits for its `40{…}`.
+    private func connectSocketIO(_ s: RawSocket, file: StaticString = #filePath, line: UInt = #line) throws {
+        let frame: [UInt8] = [0x81, 0x82, 0, 0, 0, 0, UInt8(ascii: "4"), UInt8(ascii: "0")]  // mask key 0
+        try s.send(bytes: frame)
+        let deadline = Date().addingTimeInterval(5)
+        var seen: [UInt8] = []
+        while Date() < deadline, seen.firstRange(of: Array("40{".utf8)) == nil, !s.closedByPeer {
+            seen += s.receive(timeout: 0.1)
+        }
+        XCTAssertNotNil(seen.firstRange(of: Array("40{".utf8)), "CONNECT answered", file: file, line: line)
     }
 
     // MARK: upgrades

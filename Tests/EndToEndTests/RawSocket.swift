@@ -71,7 +71,11 @@ final class RawSocket {
 
     /// Sends all of `text` (waiting for room up to `timeout` seconds).
     func send(_ text: String, timeout: Double = 5) throws {
-        var bytes = Array(text.utf8)
+        try send(bytes: Array(text.utf8), timeout: timeout)
+    }
+
+    func send(bytes: [UInt8], timeout: Double = 5) throws {
+        var bytes = bytes
         let deadline = Date().addingTimeInterval(timeout)
         while !bytes.isEmpty {
             guard let n = trySend(bytes) else { throw Failure(description: "send: connection closed") }

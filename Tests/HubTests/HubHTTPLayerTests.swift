@@ -104,23 +104,38 @@ final class HubHTTPLayerTests: XCTestCase {
     func testAtTheCapTheOldestConnectionWithoutAHandshakeMakesRoom() throws {
         let loop = EmbeddedEventLoop()
         var config = HubConfig()
-        config.maxConnections = 2
+        config.maxConnections = 3
         let connections = HubConnections(config: config, loop: loop, descriptorLimit: nil)
-        let a = EmbeddedChannel(loop: loop), b = EmbeddedChannel(loop: loop), c = EmbeddedChannel(loop: loop)
-        for ch in [a, b, c] { try ch.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait() }
-        guard case .admitted(let idA) = connections.admit(a), case .admitted = connections.admit(b) else {
-            return XCTFail("under the cap")
+        func channel() throws -> EmbeddedChannel {
+            let ch = EmbeddedChannel(loop: loop)
+            try ch.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            return ch
         }
-        connections.upgraded(idA)
-        guard case .admitted = connections.admit(c) else { return XCTFail("b makes room") }
-        XCTAssertTrue(a.isActive, "a WebSocket is not evicted")
-        XCTAssertFalse(b.isActive, "the oldest connection without a handshake is")
-        XCTAssertEqual(connections.openCount, 2)
-        XCTAssertEqual(connections.metrics.closed[.evicted], 1)
-        let d = EmbeddedChannel(loop: loop)
-        guard case .admitted(let idC) = connections.admit(d) else { return XCTFail("c makes room") }
-        connections.upgraded(idC)
-        XCTAssertEqual(connections.admit(EmbeddedChannel(loop: loop)), .refused, "all WebSockets: refused")
+        func admit(_ ch: Channel) throws -> HubConnections.ID {
+            guard case .admitted(let id) = connections.admit(ch) else { throw HubError("refused") }
+            return id
+        }
+        // a: a connected socket; b: a WebSocket not yet connected; c: plain HTTP.
+        let a = try channel(), b = try channel(), c = try channel()
+        connections.upgraded(try admit(a)) { true }
+        connections.upgraded(try admit(b)) { false }
+        _ = try admit(c)
+        let d = try channel()
+        connections.upgraded(try admit(d)) { true }
+        XCTAssertFalse(c.isActive, "plain HTTP goes first, though b is older")
+        XCTAssertTrue(a.isActive && b.isActive)
+        let e = try channel()
+        let idE = try admit(e)
+        XCTAssertFalse(b.isActive, "then the oldest WebSocket without a CONNECT")
+        XCTAssertTrue(a.isActive && d.isActive)
+        XCTAssertEqual(connections.openCount, 3)
+        XCTAssertEqual(connections.metrics.closed[.evicted], 2)
+        // e upgrades and connects only later: by then it is not evicted.
+        var eConnected = false
+        connections.upgraded(idE) { eConnected }
+        eConnected = true
+        XCTAssertEqual(connections.admit(try channel()), .refused, "all connected sockets: refused")
+        XCTAssertTrue(e.isActive)
         XCTAssertEqual(connections.metrics.refusedOverCap, 1)
     }
 
