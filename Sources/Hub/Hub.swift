@@ -107,14 +107,30 @@ public final class Hub: Sendable {
     /// The open-files soft limit, or nil when there is none to respect.
     static func descriptorSoftLimit() -> Int? {
         var limit = rlimit()
-        #if os(Linux)
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
-        #else
-        guard getrlimit(RLIMIT_NOFILE, &limit) == 0 else { return nil }
-        #endif
-        guard limit.rlim_cur != rlim_t.max else { return nil }  // RLIM_INFINITY
+        guard getrlimit(openFiles, &limit) == 0, limit.rlim_cur != rlim_t.max /* RLIM_INFINITY */ else { return nil }
         return Int(clamping: limit.rlim_cur)
     }
+
+    /// Raises the process's open-files soft limit to the hard one (for `serve`: the hub's
+    /// connection cap stays under the soft limit, and a default soft limit of 1024 would cap
+    /// a hub meant to hold 10,000).
+    public static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(openFiles, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let wanted = limit.rlim_max
+        limit.rlim_cur = wanted
+        if setrlimit(openFiles, &limit) != 0 {
+            // Darwin refuses more than OPEN_MAX for an unlimited hard limit; take what is allowed.
+            limit.rlim_cur = min(wanted, 10_240)
+            _ = setrlimit(openFiles, &limit)
+        }
+    }
+
+    #if os(Linux)
+    private static let openFiles = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    #else
+    private static let openFiles = RLIMIT_NOFILE
+    #endif
 
     /// Connected Socket.IO sockets (tests wait on it).
     func socketCount() -> EventLoopFuture<Int> {

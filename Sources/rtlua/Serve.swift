@@ -49,22 +49,12 @@ struct Serve: ParsableCommand {
             help: "Milliseconds an HTTP connection may idle between requests, stall a body, or leave a response unread.")
     var idleTimeout: Int64 = 30_000
 
-    @Option(name: .customLong("log-level"), help: "debug, info, warn or error.")
-    var logLevel: String = "info"
-
-    @Option(name: .customLong("log-format"), help: "text or json.")
-    var logFormat: String = "text"
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard headerTimeout > 0, idleTimeout > 0 else {
             throw ValidationError("--header-timeout and --idle-timeout must be positive")
-        }
-        guard LogLevel(name: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of debug, info, warn, error (got '\(logLevel)')")
-        }
-        guard LogFormat(rawValue: logFormat) != nil else {
-            throw ValidationError("--log-format must be text or json (got '\(logFormat)')")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard pingInterval > 0, pingTimeout > 0 else {
@@ -85,11 +75,11 @@ struct Serve: ParsableCommand {
         config.pingTimeout = pingTimeout
         config.maxPayload = maxPayload
         // Connection layer: the cap, the HTTP deadlines and where refusals are reported.
-        raiseDescriptorLimit()
+        Hub.raiseDescriptorLimit()
         config.maxConnections = maxConnections
         config.headerTimeout = headerTimeout
         config.idleTimeout = idleTimeout
-        let settings = LogSettings(level: LogLevel(name: logLevel) ?? .info, format: LogFormat(rawValue: logFormat) ?? .text)
+        let settings = logging.settings
         config.logger = Logger(label: "rtlua.hub", factory: { _ in StderrLogHandler(component: "hub", settings: settings) })
         let hub = try Hub.start(config: config, group: group).wait()
         writeError("rtlua: hub listening at \(hub.baseURL)")
@@ -100,24 +90,5 @@ struct Serve: ParsableCommand {
         try? hub.shutdown().wait()
         try? group.syncShutdownGracefully()
         terminate(0)
-    }
-}
-
-/// Raises the open-files soft limit to the hard one: the hub's connection cap stays under
-/// the soft limit, and a default soft limit of 1024 would cap a hub that may hold 10,000.
-private func raiseDescriptorLimit() {
-    var limit = rlimit()
-    #if os(Linux)
-    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-    #else
-    let resource = RLIMIT_NOFILE
-    #endif
-    guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    let wanted = limit.rlim_max
-    limit.rlim_cur = wanted
-    if setrlimit(resource, &limit) != 0 {
-        // Darwin refuses more than OPEN_MAX for an unlimited hard limit; take what is allowed.
-        limit.rlim_cur = min(wanted, 10_240 + 64)
-        _ = setrlimit(resource, &limit)
     }
 }
