@@ -14,6 +14,7 @@ public final class Hub: Sendable {
     public let port: Int
     private let host: String
     private let core: HubCore
+    private let connections: HubConnections
     private let serverChannel: Channel
 
     /// "http://HOST:PORT": the base URL clients are given (the realtime endpoint is derived from it).
@@ -22,10 +23,11 @@ public final class Hub: Sendable {
         return "http://\(h):\(port)"
     }
 
-    private init(port: Int, host: String, core: HubCore, serverChannel: Channel) {
+    private init(port: Int, host: String, core: HubCore, connections: HubConnections, serverChannel: Channel) {
         self.port = port
         self.host = host
         self.core = core
+        self.connections = connections
         self.serverChannel = serverChannel
     }
 
@@ -64,7 +66,9 @@ public final class Hub: Sendable {
                         "maxConnections": "\(connections.cap)", "headerTimeoutMs": "\(config.headerTimeout)",
                         "idleTimeoutMs": "\(config.idleTimeout)", "outboundLimitBytes": "\(limit)",
                     ])
-                return Hub(port: channel.localAddress?.port ?? config.port, host: config.host, core: core, serverChannel: channel)
+                return Hub(
+                    port: channel.localAddress?.port ?? config.port, host: config.host, core: core, connections: connections,
+                    serverChannel: channel)
             }
     }
 
@@ -140,8 +144,9 @@ public final class Hub: Sendable {
 
     /// Stops listening and closes every connection (each socket leaves its channels).
     public func shutdown() -> EventLoopFuture<Void> {
-        let core = self.core
+        let core = self.core, connections = self.connections
         return serverChannel.close().flatMapError { _ in core.loop.makeSucceededVoidFuture() }
+            .flatMap { connections.closeHTTP() }
             .flatMap { core.closeAll() }
     }
 }

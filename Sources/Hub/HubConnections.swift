@@ -91,6 +91,12 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
         metrics.open = entries.count
     }
 
+    /// Closes the connections that are not WebSockets (those close with a close frame, HubCore.closeAll).
+    func closeHTTP() -> EventLoopFuture<Void> {
+        let closing = entries.values.filter { !$0.upgraded }.map { $0.channel.close() }
+        return EventLoopFuture.andAllComplete(closing, on: loop)
+    }
+
     func count(_ reason: HubConnectionMetrics.CloseReason) { metrics.count(reason) }
     func countUpgradeRefused() { metrics.upgradesRefused += 1 }
     func countAcceptError() { metrics.acceptErrors += 1 }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOPosix
 import XCTest
 
 @testable import Hub
@@ -137,6 +138,18 @@ final class HubHTTPLayerTests: XCTestCase {
         XCTAssertEqual(connections.admit(try channel()), .refused, "all connected sockets: refused")
         XCTAssertTrue(e.isActive)
         XCTAssertEqual(connections.metrics.refusedOverCap, 1)
+    }
+
+    func testShutdownClosesHTTPConnectionsToo() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let hub = try Hub.start(config: HubConfig(), group: group).wait()
+        let client = try ClientBootstrap(group: group).connect(host: "127.0.0.1", port: hub.port).wait()
+        try hub.shutdown().wait()
+        let closed = client.closeFuture.map { true }
+        group.next().scheduleTask(in: .seconds(5)) { client.close(promise: nil) }
+        XCTAssertTrue(try closed.wait())
+        XCTAssertFalse(client.isActive)
     }
 
     // MARK: the HTTP pipeline
