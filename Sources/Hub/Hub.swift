@@ -102,7 +102,10 @@ public final class Hub: Sendable {
             return
         }
         let encoder = HTTPResponseEncoder()
-        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = HubHTTPHandler.maxHeaderBytes
+        limits.maxHeaderListSize = HubHTTPHandler.maxHeaderBytes
+        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
         let http = HubHTTPHandler(
             core: core, connections: connections, id: id, upgrader: upgrader, encoder: encoder, decoder: decoder)
         try channel.pipeline.syncOperations.addHandlers([encoder, decoder, http])

@@ -73,6 +73,10 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         self.timeouts = HTTPTimeouts(now: Self.nowMillis(), header: core.config.headerTimeout, idle: core.config.idleTimeout)
     }
 
+    /// Request line and headers together, at most (Node's default): what a connection may
+    /// make the hub hold before its request is even known.
+    static let maxHeaderBytes = 16 * 1024
+
     private static func nowMillis() -> Int64 { EngineConnectionHandler.nowMillis() }
 
     private var config: HubConfig { routes.core.config }
@@ -348,7 +352,10 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         case .idle, .receiving:
             head = nil
             let bad = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-            respond(head: bad, reply: .text(.badRequest, "bad request: \(error)\n"), keepAlive: false)
+            let reply: HTTPReply = (error as? HTTPParserError) == .headerOverflow
+                ? .text(.requestHeaderFieldsTooLarge, "request line and headers over \(Self.maxHeaderBytes) bytes\n")
+                : .text(.badRequest, "bad request: \(error)\n")
+            respond(head: bad, reply: reply, keepAlive: false)
         case .responding:
             state = .responding(keepAlive: false)  // the answer in flight is the last
         case .upgrading, .closed:

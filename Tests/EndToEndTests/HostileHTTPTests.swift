@@ -305,9 +305,14 @@ final class HostileHTTPTests: XCTestCase {
         let garbage = try RawSocket(port: port)
         try garbage.send("BLAH\r\n\r\n")
         XCTAssertEqual(garbage.readResponse()?.status, 400)
+        // Headers over 16 KiB: 431, closed.
+        let big = try RawSocket(port: port)
+        try big.send("GET /healthz HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 17_000) + "\r\n\r\n")
+        XCTAssertEqual(big.readResponse()?.status, 431)
+        XCTAssertNotNil(big.waitForClose(timeout: 3))
         let metrics = try get(port, "/metrics").body
         XCTAssertEqual(metric(metrics, "rtlua_hub_websocket_upgrades_refused_total"), 4, metrics)
-        XCTAssertEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="protocol_error"}"#), 1, metrics)
+        XCTAssertEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="protocol_error"}"#), 2, metrics)
         XCTAssertTrue(hub.process.waitFor(timeout: 5) { $0.stderr.contains("reason=protocol_error") }, hub.process.stderr)
     }
 
