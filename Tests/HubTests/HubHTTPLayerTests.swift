@@ -181,7 +181,11 @@ final class HubHTTPLayerTests: XCTestCase {
         XCTAssertTrue(out.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), out)
         let afterUpgrade = out.components(separatedBy: "101 Switching Protocols").last ?? ""
         XCTAssertTrue(afterUpgrade.contains("0{") && afterUpgrade.contains("\"sid\":"), "the Engine.IO open packet follows: \(out)")
-        XCTAssertNil(try? channel.pipeline.syncOperations.handler(type: HubHTTPHandler.self), "the HTTP handlers are gone")
+        let sync = channel.pipeline.syncOperations
+        XCTAssertNil(try? sync.handler(type: HubHTTPHandler.self), "the HTTP handlers are gone")
+        XCTAssertNil(try? sync.handler(type: HTTPResponseEncoder.self))
+        XCTAssertNil(try? sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+        XCTAssertNotNil(try? sync.handler(type: EngineConnectionHandler.self))
         _ = try? channel.finish()
     }
 
