@@ -32,9 +32,9 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     private struct Entry {
         let channel: Channel
         let opened: NIODeadline
-        var upgraded = false
         /// Set on upgrade: whether the WebSocket's Socket.IO CONNECT has succeeded.
         var socketConnected: (() -> Bool)?
+        var upgraded: Bool { socketConnected != nil }
     }
 
     enum Admission: Equatable {
@@ -78,7 +78,6 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     /// says no, and only when no HTTP connection can go instead.
     func upgraded(_ id: ID, socketConnected: @escaping () -> Bool) {
         guard entries[id] != nil else { return }
-        entries[id]!.upgraded = true
         entries[id]!.socketConnected = socketConnected
         unconnected.append(id)
         if unconnected.count > 2 * entries.count + 1024 { sweep() }

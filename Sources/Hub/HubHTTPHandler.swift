@@ -253,7 +253,7 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
         if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { result in
-            self.responseWritten(failed: { if case .failure = result { return true } else { return false } }())
+            self.responseWritten(failed: (try? result.get()) == nil)
         }
     }
 
