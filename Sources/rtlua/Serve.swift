@@ -36,26 +36,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-payload"), help: "Largest packet a client may send, in bytes.")
     var maxPayload: Int = 1_000_000
 
-    // MARK: connection layer (TCP/HTTP)
-
-    @Option(name: .customLong("max-connections"),
-            help: "Open connections at most (also kept 64 under the open-files limit, whose soft value is raised to the hard one).")
-    var maxConnections: Int = 10_000
-
-    @Option(name: .customLong("header-timeout"), help: "Milliseconds a client has to send a request's headers.")
-    var headerTimeout: Int64 = 10_000
-
-    @Option(name: .customLong("idle-timeout"),
-            help: "Milliseconds an HTTP connection may idle between requests, stall a body, or leave a response unread.")
-    var idleTimeout: Int64 = 30_000
+    @OptionGroup(title: "Connection limits (TCP and HTTP)")
+    var connectionLimits: HubConnectionOptions
 
     @OptionGroup var logging: LogOptions
 
     func validate() throws {
-        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
-        guard headerTimeout > 0, idleTimeout > 0 else {
-            throw ValidationError("--header-timeout and --idle-timeout must be positive")
-        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard pingInterval > 0, pingTimeout > 0 else {
             throw ValidationError("--ping-interval and --ping-timeout must be positive")
@@ -74,11 +60,8 @@ struct Serve: ParsableCommand {
         config.pingInterval = pingInterval
         config.pingTimeout = pingTimeout
         config.maxPayload = maxPayload
-        // Connection layer: the cap, the HTTP deadlines and where refusals are reported.
-        Hub.raiseDescriptorLimit()
-        config.maxConnections = maxConnections
-        config.headerTimeout = headerTimeout
-        config.idleTimeout = idleTimeout
+        Hub.raiseDescriptorLimit()  // the connection cap stays under the soft limit
+        connectionLimits.apply(to: &config)
         let settings = logging.settings
         config.logger = Logger(label: "rtlua.hub", factory: { _ in StderrLogHandler(component: "hub", settings: settings) })
         let hub = try Hub.start(config: config, group: group).wait()
@@ -90,5 +73,32 @@ struct Serve: ParsableCommand {
         try? hub.shutdown().wait()
         try? group.syncShutdownGracefully()
         terminate(0)
+    }
+}
+
+/// `serve`'s connection limits (HubConfig, docs/limits.md "Hub: connections and HTTP").
+struct HubConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("max-connections"),
+            help: "Open connections at most (also kept 64 under the open-files limit, whose soft value is raised to the hard one).")
+    var maxConnections: Int = 10_000
+
+    @Option(name: .customLong("header-timeout"), help: "Milliseconds a client has to send a request's headers.")
+    var headerTimeout: Int64 = 10_000
+
+    @Option(name: .customLong("idle-timeout"),
+            help: "Milliseconds an HTTP connection may idle between requests, stall a body, or leave a response unread.")
+    var idleTimeout: Int64 = 30_000
+
+    func validate() throws {
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard headerTimeout > 0, idleTimeout > 0 else {
+            throw ValidationError("--header-timeout and --idle-timeout must be positive")
+        }
+    }
+
+    func apply(to config: inout HubConfig) {
+        config.maxConnections = maxConnections
+        config.headerTimeout = headerTimeout
+        config.idleTimeout = idleTimeout
     }
 }
