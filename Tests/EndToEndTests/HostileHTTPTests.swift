@@ -100,9 +100,9 @@ final class HostileHTTPTests: XCTestCase {
             + "kept-alive closed \(keptAliveClosed.map { String(format: "%.2f s", $0) } ?? "never") after its response")
         XCTAssertEqual(slowTimes.count, 20)
         XCTAssertEqual(silentTimes.count, 50)
-        for t in slowTimes + silentTimes { XCTAssertTrue(t >= header - 0.1 && t < header + 1.5, "closed after \(t) s") }
+        for t in slowTimes + silentTimes { XCTAssertTrue(t >= header - 0.1 && t < header + 2.5, "closed after \(t) s") }
         XCTAssertNotNil(keptAliveClosed)
-        if let t = keptAliveClosed { XCTAssertTrue(t >= idle - 0.1 && t < idle + 1.5, "idle close after \(t) s") }
+        if let t = keptAliveClosed { XCTAssertTrue(t >= idle - 0.1 && t < idle + 2.5, "idle close after \(t) s") }
 
         let metrics = try get(port, "/metrics").body
         XCTAssertEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="header_timeout"}"#), 70, metrics)
@@ -200,7 +200,8 @@ final class HostileHTTPTests: XCTestCase {
         figure("2,000 idle sockets (opened over \(String(format: "%.2f", opened)) s): \(lifetimes.count) closed after "
             + "\(range(lifetimes)) each (header timeout 2 s), \(open.count) still open")
         XCTAssertTrue(open.isEmpty, "\(open.count) still open")
-        XCTAssertTrue(lifetimes.allSatisfy { $0 > 1.9 && $0 < 2 + 1.5 }, range(lifetimes))
+        // Upper bound with slack for a loaded machine: a socket may wait in the accept queue first.
+        XCTAssertTrue(lifetimes.allSatisfy { $0 > 1.9 && $0 < 2 + 3 }, range(lifetimes))
         let metrics = try get(port, "/metrics").body
         XCTAssertEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="header_timeout"}"#), 2000)
         XCTAssertEqual(metric(metrics, "rtlua_hub_tcp_connections"), 1, "only the /metrics request")
