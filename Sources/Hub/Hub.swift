@@ -94,8 +94,10 @@ public final class Hub: Sendable {
     }
 
     /// An accepted connection: counted against the cap (or refused), then HTTP until it upgrades.
+    /// `limitReads` is false only for an EmbeddedChannel, which has no read options.
     static func configure(
-        _ channel: Channel, core: HubCore, connections: HubConnections, upgrader: NIOWebSocketServerUpgrader
+        _ channel: Channel, core: HubCore, connections: HubConnections, upgrader: NIOWebSocketServerUpgrader,
+        limitReads: Bool = true
     ) throws {
         guard case .admitted(let id) = connections.admit(channel) else {
             try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
@@ -107,7 +109,8 @@ public final class Hub: Sendable {
         limits.maxHeaderListSize = HubHTTPHandler.maxHeaderBytes
         let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
         let http = HubHTTPHandler(
-            core: core, connections: connections, id: id, upgrader: upgrader, encoder: encoder, decoder: decoder)
+            core: core, connections: connections, id: id, upgrader: upgrader, encoder: encoder, decoder: decoder,
+            savedReads: limitReads ? try HubHTTPHandler.limitReads(channel) : nil)
         try channel.pipeline.syncOperations.addHandlers([encoder, decoder, http])
     }
 

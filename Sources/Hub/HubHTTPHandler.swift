@@ -52,6 +52,8 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
     private var upgradeInput: [NIOAny] = []
     private var driving = false
     private var driveScheduled = false
+    /// Requests answered since the loop last turned to other sockets (see `drive`).
+    private var servedThisTurn = 0
     private var readHeldBack = false
     private var badInput = false
     /// The last part of the current socket read was a request's end.
@@ -59,11 +61,14 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
     private var timeouts: HTTPTimeouts
     private var timer: Scheduled<Void>?
     private var timerDeadline = Int64.max
+    /// The channel's read settings before `limitReads`, for the WebSocket.
+    private let savedReads: SavedReads?
 
     init(
         core: HubCore, connections: HubConnections, id: HubConnections.ID, upgrader: NIOWebSocketServerUpgrader,
-        encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>
+        encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>, savedReads: SavedReads?
     ) {
+        self.savedReads = savedReads
         self.routes = HubRoutes(core: core, connections: connections)
         self.connections = connections
         self.id = id
@@ -86,6 +91,31 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         armTimer()
+    }
+
+    /// Until the upgrade, one read of at most 16 KiB per wake-up: pipelined requests are
+    /// parsed ahead of their answers by that much at most, and a deep pipeline does not hold
+    /// the loop (NIO reads up to 4 × 64 KiB per wake-up, thousands of small requests: /healthz
+    /// on another connection waited seconds). Returns the channel's own settings, which the
+    /// WebSocket gets back (`restoreReads`).
+    static func limitReads(_ channel: Channel) throws -> SavedReads? {
+        guard let options = channel.syncOptions else { return nil }
+        let saved = SavedReads(
+            maxMessagesPerRead: try options.getOption(.maxMessagesPerRead), allocator: try options.getOption(.recvAllocator))
+        try options.setOption(.maxMessagesPerRead, value: 1)
+        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16 * 1024))
+        return saved
+    }
+
+    struct SavedReads {
+        var maxMessagesPerRead: UInt
+        var allocator: RecvByteBufferAllocator
+    }
+
+    private func restoreReads(_ context: ChannelHandlerContext) {
+        guard let saved = savedReads, let options = context.channel.syncOptions else { return }
+        try? options.setOption(.maxMessagesPerRead, value: saved.maxMessagesPerRead)
+        try? options.setOption(.recvAllocator, value: saved.allocator)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -135,6 +165,7 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
             armTimer()
         }
         readEndedRequest = false
+        if queued.isEmpty { servedThisTurn = 0 }  // the next read starts a new turn
         context.fireChannelReadComplete()
     }
 
@@ -142,19 +173,18 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
     /// response written meanwhile (a write can complete inside the call that makes it) is
     /// picked up here rather than by recursion, whatever the number of pipelined requests.
     /// After `requestsPerTurn` requests the rest waits for a later turn of the loop, so one
-    /// connection's pipeline cannot keep the loop from everyone else.
+    /// connection's pipeline cannot keep the loop from everyone else (`driveLater`).
     private func drive() {
-        guard !driving else { return }
+        guard !driving, !driveScheduled else { return }
         driving = true
         defer { driving = false }
-        var served = 0
         while true {
             switch state {
             case .idle, .receiving:
                 guard let part = queued.popFirst() else { return letReadThrough() }
-                if case .end = part { served += 1 }
+                if case .end = part { servedThisTurn += 1 }
                 handle(part)
-                if served >= Self.requestsPerTurn, !queued.isEmpty, state == .idle || state == .receiving {
+                if servedThisTurn >= Self.requestsPerTurn, !queued.isEmpty, state == .idle || state == .receiving {
                     return driveLater()
                 }
             case .responding, .upgrading, .closed:
@@ -163,13 +193,17 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         }
     }
 
-    static let requestsPerTurn = 16
+    static let requestsPerTurn = 64
 
+    /// Goes on with the queue after the loop has looked at other sockets. Not `execute`: NIO
+    /// runs tasks submitted by tasks in the same tick, before any I/O; a task due a moment
+    /// later is not ready when the loop next looks for tasks, so the loop polls I/O first.
     private func driveLater() {
         guard !driveScheduled, let context else { return }
         driveScheduled = true
-        context.eventLoop.execute {
+        context.eventLoop.scheduleTask(in: .microseconds(100)) {
             self.driveScheduled = false
+            self.servedThisTurn = 0
             self.drive()
         }
     }
@@ -315,6 +349,7 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
             guard let context = self.context else { return }
             switch result {
             case .success:
+                self.restoreReads(context)
                 let engine = try? context.pipeline.syncOperations.handler(type: EngineConnectionHandler.self)
                 let core = self.routes.core
                 self.connections.upgraded(self.id) { [weak engine] in

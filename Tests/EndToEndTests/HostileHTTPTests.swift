@@ -31,6 +31,8 @@ final class HostileHTTPTests: XCTestCase {
         let start = Date()
         var cutOffAfter: Double?
         var lastSample = Date.distantPast
+        var lastHealth = Date()
+        var healthLatency: [Double] = []
         while Date().timeIntervalSince(start) < 12 {
             guard let n = flood.trySend(chunk) else {
                 cutOffAfter = Date().timeIntervalSince(start)
@@ -42,10 +44,18 @@ final class HostileHTTPTests: XCTestCase {
                 lastSample = Date()
                 peak = max(peak, residentBytes(pid: pid))
             }
+            // Meanwhile other clients are served.
+            if Date().timeIntervalSince(lastHealth) > 0.5 {
+                lastHealth = Date()
+                XCTAssertEqual(try get(port, "/healthz").status, 200)
+                healthLatency.append(Date().timeIntervalSince(lastHealth))
+            }
         }
         let growth = peak - before
         figure("hub RSS before \(before >> 10) KiB, peak during flood \(peak >> 10) KiB (+\(growth >> 10) KiB); "
-            + "client sent \(sent >> 10) KiB (\(sent / request.count) requests); cut off after \(cutOffAfter.map { String(format: "%.1f s", $0) } ?? "never (12 s)")")
+            + "client queued \(sent >> 10) KiB (\(sent / request.count) requests) in its socket; cut off after "
+            + "\(cutOffAfter.map { String(format: "%.1f s", $0) } ?? "never (12 s)"); /healthz meanwhile answered in "
+            + "\(String(format: "%.1f", (healthLatency.max() ?? 0) * 1000)) ms at most (\(healthLatency.count) tries)")
         XCTAssertLessThan(growth, 64 << 20, "the hub grew by \(growth >> 20) MiB under the flood")
         XCTAssertNotNil(cutOffAfter, "a client that does not read is cut off")
         if let cutOffAfter { XCTAssertLessThan(cutOffAfter, 3 + 6, "cut off within the idle timeout (3 s) and slack") }
@@ -55,6 +65,45 @@ final class HostileHTTPTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(metric(metrics, #"rtlua_hub_http_disconnects_total{reason="slow_consumer"}"#), 1, metrics)
         XCTAssertTrue(hub.process.waitFor(timeout: 5) { $0.stderr.contains("reason=slow_consumer") }, hub.process.stderr)
         XCTAssertTrue(hub.process.stderr.contains("peer=127.0.0.1:"), hub.process.stderr)
+    }
+
+    /// A deep pipeline from a client that does read: every request answered, in order, and
+    /// the loop still serves others meanwhile (16 requests per turn).
+    func testADeepPipelineIsAnsweredInFullWithoutStarvingOthers() throws {
+        let hub = try HubProcess()
+        defer { hub.stop() }
+        let port = RawSocket.port(of: hub.url)
+        let count = 20_000
+        var pending = Array((0..<count).map { i in "GET /healthz?\(i) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined().utf8)
+        let s = try RawSocket(port: port)
+        let marker = Array("HTTP/1.1 200 OK".utf8)
+        var received: [UInt8] = []
+        var answered = 0
+        var healthLatency: [Double] = []
+        var lastHealth = Date()
+        let start = Date()
+        while answered < count, Date().timeIntervalSince(start) < 60, !s.closedByPeer {
+            if !pending.isEmpty, let n = s.trySend(pending) { pending.removeFirst(n) }
+            received += s.receive(timeout: 0.01)
+            // Count whole answers; keep a tail that may hold the start of the next one.
+            var from = received.startIndex
+            while let r = received[from...].firstRange(of: marker) {
+                answered += 1
+                from = r.upperBound
+            }
+            received = Array(received[max(from, received.count - marker.count)...])
+            if Date().timeIntervalSince(lastHealth) > 0.25 {
+                lastHealth = Date()
+                XCTAssertEqual(try get(port, "/healthz").status, 200)
+                healthLatency.append(Date().timeIntervalSince(lastHealth))
+            }
+        }
+        let took = Date().timeIntervalSince(start)
+        figure("\(answered)/\(count) pipelined requests answered in \(String(format: "%.1f", took)) s; /healthz from another "
+            + "connection meanwhile: \(String(format: "%.1f", (healthLatency.max() ?? 0) * 1000)) ms at most (\(healthLatency.count) tries)")
+        XCTAssertEqual(answered, count)
+        // Seconds before reads were capped (NIO read 4 × 64 KiB, thousands of requests, per wake-up).
+        XCTAssertLessThan(healthLatency.max() ?? 0, 1.5, "the pipeline does not hold up other clients")
     }
 
     // MARK: deadlines

@@ -152,6 +152,42 @@ final class HubHTTPLayerTests: XCTestCase {
         XCTAssertFalse(client.isActive)
     }
 
+    func testReadsAreSmallUntilTheUpgradeAndTheChannelsOwnAfter() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let core = HubCore(config: HubConfig(), loop: loop)
+        let connections = HubConnections(config: HubConfig(), loop: loop, descriptorLimit: nil)
+        let accepted = loop.makePromise(of: Channel.self)
+        let server = try ServerBootstrap(group: loop, childGroup: loop)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Hub.configure(channel, core: core, connections: connections, upgrader: Hub.upgrader(core: core))
+                    accepted.succeed(channel)
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? server.close().wait() }
+        let client = try ClientBootstrap(group: group).connect(to: server.localAddress!).wait()
+        defer { try? client.close().wait() }
+        let channel = try accepted.futureResult.wait()
+        func perRead() throws -> UInt {
+            try loop.submit { try channel.syncOptions!.getOption(.maxMessagesPerRead) }.wait()
+        }
+        func readMaximum() throws -> Int? {
+            try loop.submit { (try channel.syncOptions!.getOption(.recvAllocator) as? AdaptiveRecvByteBufferAllocator)?.maximum }.wait()
+        }
+        XCTAssertEqual(try perRead(), 1, "HTTP: one small read per wake-up")
+        XCTAssertEqual(try readMaximum(), 16 * 1024)
+        let upgrade = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            + "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try client.writeAndFlush(ByteBuffer(string: upgrade)).wait()
+        let deadline = NIODeadline.now() + .seconds(5)
+        while try perRead() == 1, NIODeadline.now() < deadline { usleep(10_000) }
+        XCTAssertEqual(try perRead(), 4, "the WebSocket reads as NIO's default again")
+        XCTAssertEqual(try readMaximum(), AdaptiveRecvByteBufferAllocator().maximum)
+    }
+
     // MARK: the HTTP pipeline
 
     private func pipeline(_ config: HubConfig = HubConfig()) throws -> EmbeddedChannel {
@@ -159,7 +195,7 @@ final class HubHTTPLayerTests: XCTestCase {
         let core = HubCore(config: config, loop: channel.embeddedEventLoop)
         let connections = HubConnections(config: config, loop: channel.embeddedEventLoop, descriptorLimit: nil)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-        try Hub.configure(channel, core: core, connections: connections, upgrader: Hub.upgrader(core: core))
+        try Hub.configure(channel, core: core, connections: connections, upgrader: Hub.upgrader(core: core), limitReads: false)
         return channel
     }
 
