@@ -5,8 +5,8 @@ public struct HubConfig: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port; read it back from `Hub.port`.
     public var port = 0
-    /// Client keys a CONNECT's `auth.clientKey` (and the REST `Authorization` header) must
-    /// match. Empty: the hub is open.
+    /// Client keys a CONNECT's `auth.clientKey` (and the members call's `X-Client-Key`
+    /// header) must match. Empty: the hub is open.
     public var clientKeys: [String] = []
     /// Authorises the admin API (`/_api/rest/v1/realtime/user-event`); nil disables it.
     public var masterKey: String? = nil
@@ -49,9 +49,32 @@ public struct HubConfig: Sendable {
     /// Milliseconds a binary packet may wait for its attachments; past it the connection
     /// is closed (1008).
     public var binaryPacketTimeout: Int64 = 10_000
-    /// Where the hub says what it did to whom: cut-off connections (with the peer's address
-    /// and why) at notice, protocol errors at debug. Silent unless set.
+    /// Where the hub says what it did to whom: refused and cut-off connections (with the
+    /// peer's address and why) at notice or warning, protocol errors at debug; the
+    /// connection layer rate-limits its lines per reason (HubLog). Silent unless set.
     public var logger = Logger(label: "rtlua.hub", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    // MARK: connection layer (TCP/HTTP; see HubConnections and HubHTTPHandler)
+
+    /// Open connections (HTTP and WebSocket) the hub holds at most. The hub also stays
+    /// `descriptorReserve` below the process's open-files soft limit. A connection over the
+    /// cap takes the place of the oldest one without a handshake (not upgraded to a
+    /// WebSocket, else without a Socket.IO CONNECT), or is refused with 503 when there is none.
+    public var maxConnections = 10_000
+    /// Milliseconds a client has to send a request's complete headers: from the accept for
+    /// a new connection, from the request's first bytes on a kept-alive one (slowloris).
+    public var headerTimeout: Int64 = 10_000
+    /// Milliseconds a kept-alive HTTP connection may sit between requests, a request body
+    /// may stall, or a response may wait for a client that does not read.
+    public var idleTimeout: Int64 = 30_000
+    /// Descriptors kept free under the soft limit for the listener, logs and the rest of the process.
+    static let descriptorReserve = 64
+
+    /// The connection cap given an open-files soft limit (nil: unknown or unlimited).
+    func connectionCap(descriptorLimit: Int?) -> Int {
+        guard let descriptorLimit else { return maxConnections }
+        return max(1, min(maxConnections, descriptorLimit - Self.descriptorReserve))
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, clientKeys: [String] = [], masterKey: String? = nil,
@@ -80,6 +103,9 @@ public struct HubConfig: Sendable {
             return "maxPayload must be between 64 and \(UInt32.max) bytes (got \(maxPayload))"
         }
         if port < 0 || port > 65535 { return "port must be between 0 and 65535 (got \(port))" }
+        if maxConnections < 1 { return "maxConnections must be positive (got \(maxConnections))" }
+        if headerTimeout <= 0 { return "headerTimeout must be positive (got \(headerTimeout))" }
+        if idleTimeout <= 0 { return "idleTimeout must be positive (got \(idleTimeout))" }
         if let problem = limitsValidationError() { return problem }
         return nil
     }

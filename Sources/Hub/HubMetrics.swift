@@ -72,3 +72,54 @@ extension HubMetrics {
         return out
     }
 }
+
+// MARK: connection layer (TCP/HTTP)
+
+/// Counters of the connection layer (HubConnections, HubHTTPHandler): how many
+/// connections are open against the cap, and every connection refused or cut off, by reason.
+struct HubConnectionMetrics: Sendable {
+    /// Why the hub closed a connection that had not upgraded to a WebSocket.
+    enum CloseReason: String, CaseIterable, Sendable {
+        /// Over the connection cap: the oldest connection without a handshake made room.
+        case evicted
+        /// The request's headers did not arrive within headerTimeout.
+        case headerTimeout = "header_timeout"
+        /// No request within idleTimeout on a kept-alive connection.
+        case idleTimeout = "idle_timeout"
+        /// A request body stalled for idleTimeout.
+        case bodyTimeout = "body_timeout"
+        /// A response not taken within idleTimeout, or over the outbound limit.
+        case slowConsumer = "slow_consumer"
+        /// A request the HTTP parser refused.
+        case protocolError = "protocol_error"
+    }
+
+    var open = 0
+    var cap = 0
+    var refusedOverCap: UInt64 = 0
+    var acceptErrors: UInt64 = 0
+    var upgrades: UInt64 = 0
+    var upgradesRefused: UInt64 = 0
+    var closed: [CloseReason: UInt64] = [:]
+
+    mutating func count(_ reason: CloseReason) { closed[reason, default: 0] += 1 }
+
+    func render() -> String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        metric("rtlua_hub_tcp_connections", "gauge", "Open TCP connections (HTTP and WebSocket).", "\(open)")
+        metric("rtlua_hub_tcp_connections_limit", "gauge", "Connection cap (maxConnections, kept under the open-files limit).", "\(cap)")
+        metric("rtlua_hub_connections_refused_total", "counter", "Connections refused with 503: over the cap with none to evict.", "\(refusedOverCap)")
+        metric("rtlua_hub_accept_errors_total", "counter", "Errors accepting a connection (EMFILE and the like; accepting pauses a second).", "\(acceptErrors)")
+        metric("rtlua_hub_websocket_upgrades_total", "counter", "HTTP requests upgraded to a WebSocket.", "\(upgrades)")
+        metric("rtlua_hub_websocket_upgrades_refused_total", "counter", "Upgrade requests refused (bad method, headers, path or key).", "\(upgradesRefused)")
+        out += "# HELP rtlua_hub_http_disconnects_total HTTP connections closed by the hub, by reason.\n"
+        out += "# TYPE rtlua_hub_http_disconnects_total counter\n"
+        for reason in CloseReason.allCases {
+            out += "rtlua_hub_http_disconnects_total{reason=\"\(reason.rawValue)\"} \(closed[reason, default: 0])\n"
+        }
+        return out
+    }
+}

@@ -12,6 +12,7 @@ struct HubRoutes {
     ]
 
     let core: HubCore
+    let connections: HubConnections
 
     func reply(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
         let (path, query) = Self.split(uri)
@@ -19,13 +20,13 @@ struct HubRoutes {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return .text(.ok, "ok\n")
         case (.GET, "/metrics"):
-            return .text(.ok, core.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .text(.ok, core.metricsText() + connections.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         case (.POST, Self.membersPath):
             return members(headers: headers, body: body)
         case (.POST, Self.userEventPath):
             return userEvent(headers: headers, body: body)
         case (_, "/socket.io/"), (_, "/socket.io"):
-            return engineRefusal(query: query)
+            return Self.engineRefusal(query: query)
         case (_, Self.membersPath), (_, Self.userEventPath):
             return .altogicError(.methodNotAllowed, code: "method_not_allowed", message: "use POST for \(path)")
         default:
@@ -35,7 +36,7 @@ struct HubRoutes {
 
     /// A /socket.io/ request that was not a WebSocket upgrade: say why, the way Engine.IO
     /// servers do (`{"code": …, "message": …}`).
-    private func engineRefusal(query: [String: String]) -> HTTPReply {
+    private static func engineRefusal(query: [String: String]) -> HTTPReply {
         if query["EIO"] != "4" {
             return .json(.badRequest, ["code": 5, "message": "Unsupported protocol version: this hub speaks EIO=4"])
         }
@@ -50,11 +51,13 @@ struct HubRoutes {
 
     private func members(headers: HTTPHeaders, body: [UInt8]) -> HTTPReply {
         if !core.config.clientKeys.isEmpty {
-            let key = headers.first(name: "Authorization") ?? ""
+            // PROTOCOL.md §5: the key travels as X-Client-Key (Authorization is the separate
+            // apiKey's, which members do not use); header names match case-insensitively.
+            let key = headers.first(name: "X-Client-Key") ?? ""
             guard core.config.clientKeys.contains(key) else {
                 return .altogicError(
                     .unauthorized, code: "invalid_client_key",
-                    message: key.isEmpty ? "Missing client key (Authorization header)" : "Invalid client key")
+                    message: key.isEmpty ? "Missing client key (X-Client-Key header)" : "Invalid client key")
             }
         }
         // `Session` is accepted and not needed: members are public to the app's clients.
@@ -98,9 +101,36 @@ struct HubRoutes {
         return (String(uri[..<q]), query)
     }
 
-    static func isEngineWebSocket(_ uri: String) -> Bool {
-        let (path, query) = split(uri)
-        return (path == "/socket.io/" || path == "/socket.io") && query["EIO"] == "4" && query["transport"] == "websocket"
-            && query["sid"] == nil
+    enum UpgradeDecision: Equatable {
+        /// Not an upgrade request for the Engine.IO endpoint: routed like any request.
+        case none
+        case websocket
+        /// Asked for an upgrade of /socket.io/ the hub will not make; this is the answer.
+        case refused(HTTPReply)
+    }
+
+    /// RFC 6455 §4.2.1: an upgrade is a GET with `Connection: Upgrade` (one token of the list)
+    /// and `Upgrade: websocket`, names and tokens case-insensitive; the hub's one WebSocket
+    /// endpoint is `/socket.io/?EIO=4&transport=websocket`. The key and version are checked
+    /// by NIO's upgrader.
+    static func upgradeRequest(_ head: HTTPRequestHead) -> UpgradeDecision {
+        let (path, query) = split(head.uri)
+        guard path == "/socket.io/" || path == "/socket.io" else { return .none }
+        let connectionUpgrade = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+        let upgrade = head.headers[canonicalForm: "upgrade"]
+        guard connectionUpgrade || !upgrade.isEmpty else { return .none }
+        func refuse(_ message: String) -> UpgradeDecision { .refused(.json(.badRequest, ["code": 3, "message": .string(message)])) }
+        guard head.method == .GET else { return refuse("Bad request: a WebSocket upgrade must be a GET (got \(head.method))") }
+        guard connectionUpgrade else { return refuse("Bad request: a WebSocket upgrade needs Connection: Upgrade") }
+        guard upgrade.contains(where: { $0.lowercased() == "websocket" }) else {
+            return refuse("Bad request: a WebSocket upgrade needs Upgrade: websocket")
+        }
+        guard isEngineWebSocket(query: query) else { return .refused(engineRefusal(query: query)) }
+        return .websocket
+    }
+
+    /// The query of a /socket.io/ request that opens a WebSocket session.
+    static func isEngineWebSocket(query: [String: String]) -> Bool {
+        query["EIO"] == "4" && query["transport"] == "websocket" && query["sid"] == nil
     }
 }

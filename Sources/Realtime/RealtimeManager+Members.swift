@@ -91,7 +91,7 @@ enum MembersRequest {
         var url = base
         while url.hasSuffix("/") { url.removeLast() }
         var headers = [("Content-Type", "application/json"), ("Accept", "application/json")]
-        if let key = config.clientKey { headers.append(("Authorization", key)) }
+        if let key = config.clientKey { headers.append(("X-Client-Key", key)) }
         if let session = config.session { headers.append(("Session", session)) }
         let body: String
         do {

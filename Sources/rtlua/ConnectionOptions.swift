@@ -32,19 +32,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("timeout"), help: "Connection timeout in milliseconds.")
     var timeout: Int64?
 
-    @Option(name: .customLong("log-level"), help: "debug, info, warn or error.")
-    var logLevel: String = "info"
-
-    @Option(name: .customLong("log-format"), help: "text or json.")
-    var logFormat: String = "text"
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
-        guard LogLevel(name: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of debug, info, warn, error (got '\(logLevel)')")
-        }
-        guard LogFormat(rawValue: logFormat) != nil else {
-            throw ValidationError("--log-format must be text or json (got '\(logFormat)')")
-        }
         if let reconnectionDelay, reconnectionDelay < 0 { throw ValidationError("--reconnection-delay must not be negative") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
         // A malformed URL is a usage error now, not a script error at its first realtime call.
@@ -81,9 +71,7 @@ struct ConnectionOptions: ParsableArguments {
         return nil
     }
 
-    var log: LogSettings {
-        LogSettings(level: LogLevel(name: logLevel) ?? .info, format: LogFormat(rawValue: logFormat) ?? .text)
-    }
+    var log: LogSettings { logging.settings }
 
     func realtimeConfig(baseURL: String) -> RealtimeConfig {
         var options = RealtimeOptions()
@@ -95,5 +83,27 @@ struct ConnectionOptions: ParsableArguments {
         return RealtimeConfig(baseURL: baseURL, realtimeURL: realtimeURL,
                               clientKey: key ?? environment["RTLUA_CLIENT_KEY"],
                               session: session ?? environment["RTLUA_SESSION"], options: options)
+    }
+}
+
+/// --log-level and --log-format, for `run`, `repl` and `serve` alike.
+struct LogOptions: ParsableArguments {
+    @Option(name: .customLong("log-level"), help: "debug, info, warn or error.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("log-format"), help: "text or json.")
+    var logFormat: String = "text"
+
+    func validate() throws {
+        guard LogLevel(name: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of debug, info, warn, error (got '\(logLevel)')")
+        }
+        guard LogFormat(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text or json (got '\(logFormat)')")
+        }
+    }
+
+    var settings: LogSettings {
+        LogSettings(level: LogLevel(name: logLevel) ?? .info, format: LogFormat(rawValue: logFormat) ?? .text)
     }
 }

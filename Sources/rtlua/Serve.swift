@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Hub
+import Logging
+import LuaHost
 import NIOCore
 import NIOPosix
 #if canImport(Glibc)
@@ -37,6 +39,11 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Per-connection limits (0 turns a limit off where noted)")
     var limits: HubLimitOptions
 
+    @OptionGroup(title: "Connection limits (TCP and HTTP)")
+    var connectionLimits: HubConnectionOptions
+
+    @OptionGroup var logging: LogOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard pingInterval > 0, pingTimeout > 0 else {
@@ -56,7 +63,11 @@ struct Serve: ParsableCommand {
         config.pingInterval = pingInterval
         config.pingTimeout = pingTimeout
         config.maxPayload = maxPayload
+        Hub.raiseDescriptorLimit()  // the connection cap stays under the soft limit
+        connectionLimits.apply(to: &config)
         limits.apply(to: &config)
+        let settings = logging.settings
+        config.logger = Logger(label: "rtlua.hub", factory: { _ in StderrLogHandler(component: "hub", settings: settings) })
         let hub = try Hub.start(config: config, group: group).wait()
         writeError("rtlua: hub listening at \(hub.baseURL)")
         let stopped = DispatchSemaphore(value: 0)
@@ -127,5 +138,32 @@ struct HubLimitOptions: ParsableArguments {
         config.maxMemberDataBytes = maxMemberData
         config.maxBinaryPacketBytes = maxBinaryBytes
         config.binaryPacketTimeout = binaryTimeout
+    }
+}
+
+/// `serve`'s connection limits (HubConfig, docs/limits.md "Hub: connections and HTTP").
+struct HubConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("max-connections"),
+            help: "Open connections at most (also kept 64 under the open-files limit, whose soft value is raised to the hard one).")
+    var maxConnections: Int = 10_000
+
+    @Option(name: .customLong("header-timeout"), help: "Milliseconds a client has to send a request's headers.")
+    var headerTimeout: Int64 = 10_000
+
+    @Option(name: .customLong("idle-timeout"),
+            help: "Milliseconds an HTTP connection may idle between requests, stall a body, or leave a response unread.")
+    var idleTimeout: Int64 = 30_000
+
+    func validate() throws {
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard headerTimeout > 0, idleTimeout > 0 else {
+            throw ValidationError("--header-timeout and --idle-timeout must be positive")
+        }
+    }
+
+    func apply(to config: inout HubConfig) {
+        config.maxConnections = maxConnections
+        config.headerTimeout = headerTimeout
+        config.idleTimeout = idleTimeout
     }
 }

@@ -6,8 +6,8 @@ final class HubProcess {
     let process: RTLuaProcess
     let url: String
 
-    init(keys: [String] = [], extraArguments: [String] = []) throws {
-        process = try RTLuaProcess(["serve", "--port", "0"] + keys.flatMap { ["--key", $0] } + extraArguments)
+    init(keys: [String] = [], extraArguments: [String] = [], launcher: [String] = []) throws {
+        process = try RTLuaProcess(["serve", "--port", "0"] + keys.flatMap { ["--key", $0] } + extraArguments, launcher: launcher)
         var found: String?
         process.waitFor(timeout: 60) { p in
             guard let range = p.stderr.range(of: "hub listening at ") else { return false }

@@ -20,9 +20,10 @@ final class RTLuaProcess: @unchecked Sendable {  // buffers guarded by `lock`
     var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
     var lines: [String] { stdout.split(separator: "\n").map(String.init) }
 
-    init(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
+    /// `launcher`: a command that runs the binary (`["/usr/bin/prlimit", "--nofile=512", "--"]`).
+    init(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:], launcher: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? Self.binary)
+        process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [Self.binary] + arguments
         if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         for key in ["RTLUA_URL", "RTLUA_CLIENT_KEY", "RTLUA_SESSION"] { env[key] = nil }

@@ -37,7 +37,11 @@ final class ServeTests: XCTestCase {
     }
 
     func testBadServeOptionsAreUsageErrors() throws {
-        for bad in [["--ping-interval", "0"], ["--max-payload", "-1"], ["--master-key", ""], ["--port", "70000"]] {
+        for bad in [
+            ["--ping-interval", "0"], ["--max-payload", "-1"], ["--master-key", ""], ["--port", "70000"],
+            ["--max-connections", "0"], ["--header-timeout", "0"], ["--idle-timeout", "-5"], ["--log-level", "loud"],
+            ["--log-format", "xml"],
+        ] {
             let r = try rtlua(["serve"] + bad, timeout: 30)
             XCTAssertEqual(r.status, 2, "\(bad): \(r.stderr)")
         }

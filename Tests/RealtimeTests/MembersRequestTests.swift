@@ -10,14 +10,15 @@ final class MembersRequestTests: XCTestCase {
         let request = try MembersRequest.make(config: config, channel: "room")
         XCTAssertEqual(request.url, "https://myapp.c1.altogic.com/_api/rest/v1/realtime/get-members")
         XCTAssertEqual(request.method, "POST")
-        XCTAssertEqual(request.headers.first { $0.0 == "Authorization" }?.1, "ck")
+        XCTAssertEqual(request.headers.first { $0.0 == "X-Client-Key" }?.1, "ck")
+        XCTAssertNil(request.headers.first { $0.0 == "Authorization" }, "Authorization is the apiKey's, not the client key's")
         XCTAssertEqual(request.headers.first { $0.0 == "Session" }?.1, "tok")
         XCTAssertEqual(request.headers.first { $0.0 == "Content-Type" }?.1, "application/json")
         XCTAssertEqual(try JSONValue.parse(request.body ?? []), ["channel": "room"])
 
         let env = try MembersRequest.make(config: RealtimeConfig(baseURL: "https://c1.altogic.com/e:E1"), channel: "c")
         XCTAssertEqual(env.url, "https://c1.altogic.com/e:E1/_api/rest/v1/realtime/get-members")
-        XCTAssertNil(env.headers.first { $0.0 == "Authorization" || $0.0 == "Session" })
+        XCTAssertNil(env.headers.first { $0.0 == "X-Client-Key" || $0.0 == "Session" })
     }
 
     func testRequestNeedsAnHTTPBase() {

@@ -30,7 +30,7 @@ What it does (section numbers are PROTOCOL.md's):
   channel the socket was in. Packets that break §3 (reserved or prefixed event name,
   empty or over-long channel, wrong types) are dropped; the connection stays.
 - §5 `POST /_api/rest/v1/realtime/get-members` `{"channel": C}` with header
-  `Authorization: CLIENTKEY`: 200 `[{"id", "data"}…]`, 401 `invalid_client_key`,
+  `X-Client-Key: CLIENTKEY`: 200 `[{"id", "data"}…]`, 401 `invalid_client_key`,
   400 `missing_required_field`, all errors in the Altogic error shape.
 - Admin (test helper, not in the client contract): `POST /_api/rest/v1/realtime/user-event`
   with header `Authorization: MASTERKEY` (the `--master-key` value; without one the
@@ -251,7 +251,7 @@ class RealtimeServer:
     # --- §5 REST ----------------------------------------------------------------------
 
     async def http_get_members(self, request):
-        if self.keys and request.headers.get("Authorization") not in self.keys:
+        if self.keys and request.headers.get("X-Client-Key") not in self.keys:
             return altogic_error(401, "Unauthorized", "invalid_client_key", "Invalid client key")
         try:
             body = await request.json()

@@ -307,7 +307,7 @@ async def members_rest():
     await a.emit("join", {"channel": "lobby"})
     await sync(a)
     path = "/_api/rest/v1/realtime/get-members"
-    headers = {"Authorization": key, "Session": "some-session"} if key else {}
+    headers = {"x-client-key": key, "Session": "some-session"} if key else {}
     status, body = await post(path, {"channel": "lobby"}, headers)
     assert status == 200 and body == [{"id": a.sid, "data": {"k": True}}], (status, body)
     status, body = await post(path, {"channel": "empty"}, headers)
@@ -317,7 +317,7 @@ async def members_rest():
     altogic_error(400, "missing_required_field")(await post(path, None, headers, raw="not json"))
     if key:
         altogic_error(401, "invalid_client_key")(await post(path, {"channel": "lobby"}))
-        altogic_error(401, "invalid_client_key")(await post(path, {"channel": "lobby"}, {"Authorization": "wrong"}))
+        altogic_error(401, "invalid_client_key")(await post(path, {"channel": "lobby"}, {"X-Client-Key": "wrong"}))
     await a.disconnect()
 
 
