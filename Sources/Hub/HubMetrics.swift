@@ -1,3 +1,11 @@
+/// The one writer of a metric in the Prometheus text format (version 0.0.4), for every
+/// renderer of the hub's `/metrics`.
+enum PrometheusText {
+    static func metric(_ out: inout String, _ name: String, _ type: String, _ help: String, _ value: String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+    }
+}
+
 /// The hub's counters and gauges, rendered by hand in the Prometheus text format
 /// (version 0.0.4). Confined to the hub's event loop like the rest of its state.
 struct HubMetrics: Sendable {
@@ -27,7 +35,7 @@ struct HubMetrics: Sendable {
     func render() -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+            PrometheusText.metric(&out, name, type, help, value)
         }
         metric("rtlua_hub_connections", "gauge", "Open Engine.IO connections.", "\(connectionsOpen)")
         metric("rtlua_hub_connections_total", "counter", "Engine.IO connections accepted.", "\(connectionsOpened)")
@@ -59,7 +67,7 @@ extension HubMetrics {
     fileprivate func connectionLimitsText() -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+            PrometheusText.metric(&out, name, type, help, value)
         }
         metric("rtlua_hub_binary_timeouts_total", "counter", "Connections closed for a binary packet whose attachments did not all come in time.", "\(binaryTimeouts)")
         metric("rtlua_hub_binary_oversize_disconnects_total", "counter", "Connections closed for a binary packet whose attachments were over the byte bound.", "\(binaryOversize)")
@@ -107,7 +115,7 @@ struct HubConnectionMetrics: Sendable {
     func render() -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+            PrometheusText.metric(&out, name, type, help, value)
         }
         metric("rtlua_hub_tcp_connections", "gauge", "Open TCP connections (HTTP and WebSocket).", "\(open)")
         metric("rtlua_hub_tcp_connections_limit", "gauge", "Connection cap (maxConnections, kept under the open-files limit).", "\(cap)")
