@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Runs every copy of every script (`--instances N`), spread over the group's loops; the
@@ -24,6 +25,9 @@ public final class ScriptRunner: @unchecked Sendable {
     private var status: Int32 = 0
     private var stopping = false
     private var watchTask: RepeatedTask?
+    /// The running scripts for `stop()`, which must reach them from the signal's thread: the
+    /// runner's own loop may be the one a busy script holds.
+    private let live = NIOLockedValueBox<[ObjectIdentifier: LuaScript]>([:])
 
     public init(group: EventLoopGroup, paths: [String], instances: Int = 1, watch: Bool = false,
                 makeOptions: @escaping @Sendable (_ path: String, _ instance: Int) -> ScriptOptions) {
@@ -54,6 +58,7 @@ public final class ScriptRunner: @unchecked Sendable {
 
     /// Stops every script gracefully (connections flushed and closed).
     public func stop() {
+        for s in live.withLockedValue({ Array($0.values) }) { s.requestStop() }
         loop.execute { [self] in
             stopping = true
             watchTask?.cancel()
@@ -68,6 +73,7 @@ public final class ScriptRunner: @unchecked Sendable {
         for n in 1...instances {
             let script = LuaScript(options: makeOptions(path, n), eventLoop: group.next())
             copies.append(script)
+            live.withLockedValue { $0[ObjectIdentifier(script)] = script }
             script.ended.hop(to: loop).whenSuccess { [self] end in ended(script, path, end) }
             script.start()
         }
@@ -76,6 +82,7 @@ public final class ScriptRunner: @unchecked Sendable {
 
     private func ended(_ script: LuaScript, _ path: String, _ end: ScriptEnd) {
         running[path]?.removeAll { $0 === script }
+        live.withLockedValue { $0[ObjectIdentifier(script)] = nil }
         status = max(status, end.status)
         finishIfIdle()
     }

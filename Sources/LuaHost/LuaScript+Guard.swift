@@ -1,0 +1,245 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLua
+import Dispatch
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Preemption, stop and the CPU budget (docs/limits.md, "Scheduling, preemption and the CPU
+/// budget", is the user's view of this).
+///
+/// The model. Scripts share event loops; on a loop one Lua resume runs at a time. A resume
+/// costs nothing extra while it is short: the loop only marks it in the script's guard (a
+/// small C struct, Sources/CLua/guard.h). One watchdog thread for the process looks at every
+/// script's guard each `tick`; a resume it finds running at two ticks in a row has run at
+/// least one tick, and it sets a count hook on that coroutine, which yields it at the next
+/// instruction where it can. The loop then resumes it on a later turn, after the I/O and the
+/// other scripts' work that waited (LoopTurn.swift says why not `execute`). Until that
+/// callback ends its script is busy: callbacks of the same script that arrive meanwhile
+/// queue, as they do while it runs, so a script's callbacks still interleave only where it
+/// waits itself.
+///
+/// The CPU budget (`ScriptOptions.cpuLimit`) counts the loop thread's CPU time while it runs
+/// one callback (or the main chunk), over all its resumes; time spent waiting (sleep, HTTP,
+/// getMembers) or queued behind others is not counted. The time is read from the thread's
+/// CPU clock by the watchdog and at the end of long resumes only, so a resume shorter than a
+/// tick is not counted, and a callback's first long resume is counted from the first tick
+/// that sees it. Over the budget, the callback's coroutine is yielded out (or, where it
+/// cannot yield, errors are raised at every instruction until it can) and then abandoned:
+/// never resumed, its `pcall`s never see it. A stop (SIGINT/SIGTERM, a reload) does the same
+/// to the running callback, from whichever thread asks, and then ends the script.
+extension LuaScript {
+    /// Installs the guard (from init); the loop registers it with the watchdog.
+    func installGuard() {
+        shim_guard_install(L, guardState)
+        eventLoop.execute { [self] in
+            guard !isEnded else { return }
+            var clock = clockid_t()
+            let haveClock = pthread_getcpuclockid(pthread_self(), &clock) == 0
+            watchdog = LuaWatchdog.shared.add(guardState, clock: haveClock ? clock : nil,
+                                              cpuLimitNanoseconds: options.cpuLimit?.nanoseconds ?? 0)
+        }
+    }
+
+    /// Asks the script to stop, from any thread: the callback it runs now, if any, ends at its
+    /// next instruction (it is not left to finish), and so does every later one.
+    public func requestStop() {
+        shim_guard_stop(guardState)
+    }
+
+    /// What the hook asked of a resume that has just returned (`asked` non-zero), dealt with.
+    func guardAfterResume(_ co: OpaquePointer, status: Int32, asked: UInt32, isMain: Bool) -> GuardOutcome {
+        let yielded = status == LUA_YIELD ? shim_guard_take_yielded(guardState) : 0
+        let reason: UInt32
+        if yielded != 0 {
+            reason = yielded
+        } else if status != LUA_OK && status != LUA_YIELD && asked & (SHIM_GUARD_KILL | SHIM_GUARD_STOP) != 0 {
+            reason = asked  // the guard's error, raised where it could not yield, reached the top
+        } else {
+            return .none  // it ended or waited before the hook ran: nothing to do
+        }
+        if reason & SHIM_GUARD_STOP != 0 {
+            dropTrace()
+            abandon(co, isMain: isMain)
+            end(.stopped)
+            return .over
+        }
+        if reason & SHIM_GUARD_KILL != 0 {
+            reportCPULimit(co, isMain: isMain)
+            abandon(co, isMain: isMain)
+            if isMain {
+                end(.failed)
+                return .over
+            }
+            return .callbackEnded
+        }
+        // Preempted: resumed on the loop's next turn after I/O; the script stays busy till then.
+        preempted = co
+        cpuUsed[co] = shim_guard_cpu(guardState)
+        notePreemption()
+        LoopTurn.of(eventLoop).later { [self] in
+            guard !isEnded, preempted == co else { return }
+            preempted = nil
+            resume(co, 0)
+        }
+        return .over
+    }
+
+    /// Forgets a coroutine the guard ended; it is never resumed again.
+    private func abandon(_ co: OpaquePointer, isMain: Bool) {
+        release(co)
+        if isMain { mainThread = nil }
+    }
+
+    private func dropTrace() {
+        if shim_guard_take_traced(guardState) != 0 {
+            lua_pushnil(L)
+            lua_setfield(L, shim_LUA_REGISTRYINDEX(), SHIM_GUARD_TRACE_KEY)
+        }
+    }
+
+    private func reportCPULimit(_ co: OpaquePointer, isMain: Bool) {
+        guardCounters.cpuLimitViolations += 1
+        var trace = ""
+        if shim_guard_take_traced(guardState) != 0 {
+            lua_getfield(L, shim_LUA_REGISTRYINDEX(), SHIM_GUARD_TRACE_KEY)
+            trace = Lua.string(L, -1) ?? ""
+            Lua.pop(L)
+            lua_pushnil(L)
+            lua_setfield(L, shim_LUA_REGISTRYINDEX(), SHIM_GUARD_TRACE_KEY)
+        } else if lua_status(co) == LUA_YIELD {
+            luaL_traceback(L, co, nil, 0)
+            trace = Lua.string(L, -1) ?? ""
+            Lua.pop(L)
+        }
+        let limit = Self.seconds(options.cpuLimit?.nanoseconds ?? 0)
+        let used = Self.seconds(shim_guard_cpu(guardState))
+        let what = isMain ? "the main chunk" : "a callback"
+        let then = isMain ? "the script fails" : "that callback is ended; the script goes on"
+        var text = "\(options.path): CPU limit of \(limit) s (--cpu-limit) exceeded by \(what) of \(options.path)#\(options.instance) (\(used) s of CPU); \(then)"
+        if !trace.isEmpty { text += "\n" + trace }
+        logger.scriptError(text)
+    }
+
+    /// Counts a preemption; a script that keeps being preempted is reported at most once per
+    /// `stormReportInterval`, with the counts.
+    private func notePreemption() {
+        guardCounters.preemptions += 1
+        let now = NIODeadline.now()
+        if preemptionsInWindow == 0 { preemptionWindowStart = now }
+        preemptionsInWindow += 1
+        guard preemptionsInWindow >= Self.stormPreemptions, now - stormReportedAt >= Self.stormReportInterval || stormReportedAt == .uptimeNanoseconds(0) else { return }
+        let span = Self.seconds((now - preemptionWindowStart).nanoseconds)
+        logger.log(.warn, "busy: preempted \(preemptionsInWindow) times in \(span) s (a callback ran for more than \(LuaWatchdog.tick.nanoseconds / 1_000_000) ms without waiting each time; \(guardCounters.preemptions) in all)")
+        stormReportedAt = now
+        preemptionsInWindow = 0
+    }
+
+    static let stormPreemptions = 50
+    static let stormReportInterval = TimeAmount.seconds(10)
+
+    /// Seconds with up to three decimals, for messages.
+    static func seconds(_ nanoseconds: Int64) -> String {
+        let ms = (nanoseconds + 500_000) / 1_000_000
+        let whole = ms / 1000, frac = ms % 1000
+        if frac == 0 { return "\(whole)" }
+        var f = String(frac)
+        while f.count < 3 { f = "0" + f }
+        while f.hasSuffix("0") { f.removeLast() }
+        return "\(whole).\(f)"
+    }
+}
+
+/// What `LuaScript.resume` does after the guard looked at a resume.
+enum GuardOutcome {
+    /// Nothing of the guard's: the resume is settled as usual.
+    case none
+    /// The callback was ended (over its budget); the script goes on with its queue.
+    case callbackEnded
+    /// Nothing more to do now: the callback is preempted, or the script has ended.
+    case over
+}
+
+/// What the guard did to a script; a run summary reads it from `LuaScript.guardCounters`.
+public struct GuardCounters: Sendable, Equatable {
+    /// Callbacks (or main chunks) ended for going over the CPU budget.
+    public var cpuLimitViolations = 0
+    /// Times a long-running callback was made to yield so others could run.
+    public var preemptions = 0
+
+    public init() {}
+}
+
+/// The one thread that watches every script's resumes (see the model above). Its work per
+/// tick is a load per script, and a clock read and a compare-and-swap per script it finds
+/// running; it ticks only while some script exists.
+final class LuaWatchdog: @unchecked Sendable {  // all state under `lock`
+    static let shared = LuaWatchdog()
+    /// A resume found running at two ticks in a row is preempted: slices of 10-20 ms.
+    static let tick = TimeAmount.milliseconds(10)
+
+    final class Entry {
+        let guardState: UnsafeMutableRawPointer
+        let clock: clockid_t?
+        let cpuLimit: Int64
+        var seenEpoch: UInt64 = 0
+        var seen = false
+
+        init(guardState: UnsafeMutableRawPointer, clock: clockid_t?, cpuLimit: Int64) {
+            self.guardState = guardState
+            self.clock = clock
+            self.cpuLimit = cpuLimit
+        }
+    }
+
+    private let lock = NIOLock()
+    private var entries: [UnsafeMutableRawPointer: Entry] = [:]
+    private var timer: DispatchSourceTimer?
+    private let queue = DispatchQueue(label: "rtlua.watchdog")
+
+    func add(_ guardState: UnsafeMutableRawPointer, clock: clockid_t?, cpuLimitNanoseconds: Int64) -> Entry {
+        let entry = Entry(guardState: guardState, clock: clock, cpuLimit: cpuLimitNanoseconds)
+        lock.withLock {
+            entries[guardState] = entry
+            if timer == nil {
+                let t = DispatchSource.makeTimerSource(queue: queue)
+                t.schedule(deadline: .now() + .nanoseconds(Int(Self.tick.nanoseconds)), repeating: .nanoseconds(Int(Self.tick.nanoseconds)), leeway: .milliseconds(1))
+                t.setEventHandler { [unowned self] in check() }
+                t.resume()
+                timer = t
+            }
+        }
+        return entry
+    }
+
+    /// After this returns the watchdog no longer touches the guard.
+    func remove(_ guardState: UnsafeMutableRawPointer) {
+        lock.withLock {
+            entries[guardState] = nil
+            if entries.isEmpty, let t = timer {
+                t.cancel()
+                timer = nil
+            }
+        }
+    }
+
+    private func check() {
+        lock.withLock {
+            for e in entries.values {
+                var epoch: UInt64 = 0
+                guard shim_guard_peek(e.guardState, &epoch) != 0 else {
+                    e.seen = false
+                    continue
+                }
+                let now = e.clock.map { shim_clock_ns($0) } ?? -1
+                let again = e.seen && e.seenEpoch == epoch
+                e.seen = true
+                e.seenEpoch = epoch
+                _ = shim_guard_tick(e.guardState, epoch, now, again ? 1 : 0, e.cpuLimit)
+            }
+        }
+    }
+}
