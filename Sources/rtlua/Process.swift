@@ -1,6 +1,7 @@
 import Dispatch
 import Hub
 import NIOCore
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -41,11 +42,26 @@ final class SignalTrap: @unchecked Sendable {  // `count` only touched on `queue
     var received: Bool { queue.sync { count > 0 } }
 }
 
-/// Starts the in-process hub used when no --url is given, and says so on stderr.
-func startEmbeddedHub(group: EventLoopGroup) throws -> Hub {
+/// The in-process hub used when no --url is given, on event loops of its own: no script
+/// runs on them, so a busy script cannot keep the hub from serving (its /healthz, its sockets).
+struct EmbeddedHub {
+    let hub: Hub
+    let group: MultiThreadedEventLoopGroup
+
+    var baseURL: String { hub.baseURL }
+
+    func shutdown() {
+        _ = try? hub.shutdown().wait()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+/// Starts the embedded hub, and says so on stderr.
+func startEmbeddedHub() throws -> EmbeddedHub {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     let hub = try Hub.start(config: HubConfig(), group: group).wait()
     writeError("rtlua: no --url given; started embedded hub at \(hub.baseURL)")
-    return hub
+    return EmbeddedHub(hub: hub, group: group)
 }
 
 func terminate(_ status: Int32) -> Never {

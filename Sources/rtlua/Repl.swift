@@ -16,18 +16,26 @@ struct Repl: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("CPU seconds one line (or callback) may use before it is ended; 0: no limit.", valueName: "SECONDS"))
+    var cpuLimit: Double = Double(ScriptOptions.defaultCPULimit.nanoseconds) / 1e9
+
+    func validate() throws {
+        guard cpuLimit.isFinite, cpuLimit >= 0, cpuLimit < 1e9 else { throw ValidationError("--cpu-limit must be a number of seconds, 0 or more") }
+    }
+
     func run() throws {
+        let hub = connection.baseURL == nil ? try startEmbeddedHub() : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let hub: Hub? = connection.baseURL == nil ? try startEmbeddedHub(group: group) : nil
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
-        let options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
+        var options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
+        options.cpuLimit = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
         let script = LuaScript(options: options, eventLoop: group.next())
         script.becomeREPL()
         // The main thread may sit in readLine(): a signal ends the session from here.
         let trap = SignalTrap {
             script.stop()
             _ = try? script.ended.wait()
-            if let hub { _ = try? hub.shutdown().wait() }
+            hub?.shutdown()
             terminate(0)
         }
         let interactive = isatty(0) != 0
@@ -40,7 +48,7 @@ struct Repl: ParsableCommand {
         }
         script.stop()
         let end = try script.ended.wait()
-        if let hub { try? hub.shutdown().wait() }
+        hub?.shutdown()
         try? group.syncShutdownGracefully()
         terminate(trap.received ? 0 : end.status)
     }
