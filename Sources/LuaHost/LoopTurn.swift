@@ -56,6 +56,7 @@ final class LoopTurn: @unchecked Sendable {  // confined to `loop`, except the r
                 case .failure:
                     close(fds[0])
                     shutDown()
+                    if !pending.isEmpty { loop.scheduleTask(in: .milliseconds(1)) { [self] in runPending() } }
                 }
             }
     }
@@ -90,7 +91,6 @@ final class LoopTurn: @unchecked Sendable {  // confined to `loop`, except the r
         if writeEnd >= 0 { close(writeEnd) }
         writeEnd = -1
         _ = Self.turns.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(loop)) }
-        pending = []  // the loop is closing
     }
 }
 
@@ -107,6 +107,6 @@ private final class TurnHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        turn.shutDown()
+        turn.shutDown()  // the loop is closing: what is pending is dropped with it
     }
 }

@@ -103,6 +103,8 @@ public final class LuaScript: @unchecked Sendable {
     }
 
     deinit {
+        // A script dropped without ending is still on the watchdog's list.
+        if watchdog != nil { LuaWatchdog.shared.remove(guardState) }
         shim_guard_free(guardState)
     }
 
