@@ -207,44 +207,54 @@ public final class LuaScript: @unchecked Sendable {
         running = nil
         let isMain = co == mainThread
         // `asked` is 0 unless the resume ran long (LuaScript+Guard.swift).
-        let guarded = asked == 0 ? GuardOutcome.none : guardAfterResume(co, status: status, asked: asked, isMain: isMain)
-        if guarded == .over { return }
-        if guarded == .none {
-            switch status {
-            case LUA_OK:
-                release(co, reusable: true)
-                if isMain {
-                    mainThread = nil
-                    collectExtra()
-                }
-            case LUA_YIELD:
-                lua_settop(co, -nres - 1)
-                if waiting.contains(co) {
-                    // A long stretch before this wait counts towards the callback's budget.
-                    let used = shim_guard_cpu(guardState)
-                    if used > 0 { cpuUsed[co] = used }
-                } else if exitCode == nil {
-                    logger.scriptError("\(options.path): coroutine.yield() outside a coroutine of the script's own; that callback stops here")
-                    release(co)
-                    if isMain { mainThread = nil }
-                }
-            default:
-                if exitCode == nil {
-                    let message = Lua.errorText(co, -1)
-                    luaL_traceback(L, co, message, 0)
-                    logger.scriptError(Lua.string(L, -1) ?? message)
-                    Lua.pop(L)
-                }
+        if asked != 0 {
+            switch guardAfterResume(co, status: status, asked: asked, isMain: isMain) {
+            case .none: break
+            case .over: return
+            case .callbackEnded:
+                afterCallback()
+                return
+            }
+        }
+        switch status {
+        case LUA_OK:
+            release(co, reusable: true)
+            if isMain {
+                mainThread = nil
+                collectExtra()
+            }
+        case LUA_YIELD:
+            lua_settop(co, -nres - 1)
+            if waiting.contains(co) {
+                // A long stretch before this wait counts towards the callback's budget.
+                let used = shim_guard_cpu(guardState)
+                if used > 0 { cpuUsed[co] = used }
+            } else if exitCode == nil {
+                logger.scriptError("\(options.path): coroutine.yield() outside a coroutine of the script's own; that callback stops here")
                 release(co)
-                if isMain {
-                    mainThread = nil
-                    if exitCode == nil {
-                        end(.failed)
-                        return
-                    }
+                if isMain { mainThread = nil }
+            }
+        default:
+            if exitCode == nil {
+                let message = Lua.errorText(co, -1)
+                luaL_traceback(L, co, message, 0)
+                logger.scriptError(Lua.string(L, -1) ?? message)
+                Lua.pop(L)
+            }
+            release(co)
+            if isMain {
+                mainThread = nil
+                if exitCode == nil {
+                    end(.failed)
+                    return
                 }
             }
         }
+        afterCallback()
+    }
+
+    /// After a resume: the script's exit, the callbacks that waited their turn, the collections.
+    private func afterCallback() {
         if let code = exitCode {
             end(.exited(code))
             return
