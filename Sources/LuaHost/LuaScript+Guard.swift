@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import CLua
-import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -197,19 +196,17 @@ final class LuaWatchdog: @unchecked Sendable {  // all state under `lock`
 
     private let lock = NIOLock()
     private var entries: [UnsafeMutableRawPointer: Entry] = [:]
-    private var timer: DispatchSourceTimer?
-    private let queue = DispatchQueue(label: "rtlua.watchdog")
+    /// The watchdog's thread runs while there are entries (a plain thread sleeping a tick:
+    /// a Dispatch timer cost several times more CPU per tick in an idle process).
+    private var threadRunning = false
 
     func add(_ guardState: UnsafeMutableRawPointer, clock: clockid_t?, cpuLimitNanoseconds: Int64) -> Entry {
         let entry = Entry(guardState: guardState, clock: clock, cpuLimit: cpuLimitNanoseconds)
         lock.withLock {
             entries[guardState] = entry
-            if timer == nil {
-                let t = DispatchSource.makeTimerSource(queue: queue)
-                t.schedule(deadline: .now() + .nanoseconds(Int(Self.tick.nanoseconds)), repeating: .nanoseconds(Int(Self.tick.nanoseconds)), leeway: .milliseconds(1))
-                t.setEventHandler { [unowned self] in check() }
-                t.resume()
-                timer = t
+            if !threadRunning {
+                threadRunning = true
+                startThread()
             }
         }
         return entry
@@ -217,29 +214,55 @@ final class LuaWatchdog: @unchecked Sendable {  // all state under `lock`
 
     /// After this returns the watchdog no longer touches the guard.
     func remove(_ guardState: UnsafeMutableRawPointer) {
-        lock.withLock {
-            entries[guardState] = nil
-            if entries.isEmpty, let t = timer {
-                t.cancel()
-                timer = nil
-            }
+        lock.withLock { entries[guardState] = nil }
+    }
+
+    private func startThread() {
+        var thread = pthread_t()
+        let me = Unmanaged.passRetained(self).toOpaque()
+        let made = pthread_create(&thread, nil, { arg in
+            let watchdog = Unmanaged<LuaWatchdog>.fromOpaque(arg!).takeRetainedValue()
+            watchdog.run()
+            return nil
+        }, me)
+        if made == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<LuaWatchdog>.fromOpaque(me).release()
+            threadRunning = false
         }
     }
 
-    private func check() {
-        lock.withLock {
-            for e in entries.values {
-                var epoch: UInt64 = 0
-                guard shim_guard_peek(e.guardState, &epoch) != 0 else {
-                    e.seen = false
-                    continue
+    private func run() {
+        while true {
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(Self.tick.nanoseconds))
+            var left = timespec()
+            while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+            let more = lock.withLock { () -> Bool in
+                if entries.isEmpty {
+                    threadRunning = false
+                    return false
                 }
-                let now = e.clock.map { shim_clock_ns($0) } ?? -1
-                let again = e.seen && e.seenEpoch == epoch
-                e.seen = true
-                e.seenEpoch = epoch
-                _ = shim_guard_tick(e.guardState, epoch, now, again ? 1 : 0, e.cpuLimit)
+                check()
+                return true
             }
+            if !more { return }
+        }
+    }
+
+    /// Under `lock`.
+    private func check() {
+        for e in entries.values {
+            var epoch: UInt64 = 0
+            guard shim_guard_peek(e.guardState, &epoch) != 0 else {
+                e.seen = false
+                continue
+            }
+            let now = e.clock.map { shim_clock_ns($0) } ?? -1
+            let again = e.seen && e.seenEpoch == epoch
+            e.seen = true
+            e.seenEpoch = epoch
+            _ = shim_guard_tick(e.guardState, epoch, now, again ? 1 : 0, e.cpuLimit)
         }
     }
 }
