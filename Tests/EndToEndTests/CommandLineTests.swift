@@ -126,7 +126,7 @@ final class CommandLineTests: XCTestCase {
 
     func testASecondSignalExitsAtOnce() throws {
         // A busy loop in a __gc finalizer runs with hooks off: nothing stops it but the second signal.
-        let dir = try scriptDirectory(["busy.lua": "print('busy')\nsetmetatable({}, {__gc = function() while true do end end})\ncollectgarbage()\n"])
+        let dir = try scriptDirectory(["busy.lua": "setmetatable({}, {__gc = function() print('busy') while true do end end})\ncollectgarbage()\n"])
         let p = try RTLuaProcess(["run"] + offline + ["busy.lua"], directory: dir)
         XCTAssertTrue(p.waitFor { $0.stdout.contains("busy") }, p.stderr)
         p.signal(SIGINT)
