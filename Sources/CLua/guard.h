@@ -169,8 +169,9 @@ static inline int shim_guard_peek(void *gp, uint64_t *epoch) {
 }
 
 /* Watchdog: resume number `epoch`, if it still runs, is counted up to `now_ns` of its thread's
- * CPU clock; when `preempt`, it is asked to yield, and when its callback is over `limit_ns`
- * (> 0), to end. Returns the bits asked, or 0. */
+ * CPU clock; when `preempt` (it was running at the last tick too), it is asked to yield, or
+ * to end if the script is being stopped; and when its callback is over `limit_ns` (> 0), to
+ * end. Returns the bits asked, or 0. */
 static inline unsigned shim_guard_tick(void *gp, uint64_t epoch, int64_t now_ns, int preempt, int64_t limit_ns) {
     shim_guard *g = (shim_guard *)gp;
     uintptr_t p = shim_guard_claim(g);
@@ -182,7 +183,7 @@ static inline unsigned shim_guard_tick(void *gp, uint64_t epoch, int64_t now_ns,
         if (mark >= 0 && now_ns > mark) total += now_ns - mark;
         atomic_store_explicit(&g->cpu_ns, total, memory_order_relaxed);
         if (now_ns >= 0) atomic_store_explicit(&g->cpu_mark, now_ns, memory_order_relaxed);
-        if (preempt) bits |= SHIM_GUARD_PREEMPT;
+        if (preempt) bits |= SHIM_GUARD_PREEMPT | atomic_load_explicit(&g->stop, memory_order_relaxed);
         if (limit_ns > 0 && total >= limit_ns) bits |= SHIM_GUARD_KILL;
         if (bits) shim_guard_ask(g, p, bits);
     }
@@ -190,15 +191,12 @@ static inline unsigned shim_guard_tick(void *gp, uint64_t epoch, int64_t now_ns,
     return bits;
 }
 
-/* Any thread: the script is being stopped; its running resume, if any, is asked to end now,
- * and every later one at its first instruction. */
+/* Any thread: the script is being stopped. Every later resume is ended at its first
+ * instruction; the one running now is left to finish if it does within a tick, and the
+ * watchdog ends it at its next look otherwise (shim_guard_tick), so a stop does not cut a
+ * short callback in the middle of what it sends. */
 static inline void shim_guard_stop(void *gp) {
-    shim_guard *g = (shim_guard *)gp;
-    atomic_store_explicit(&g->stop, SHIM_GUARD_STOP, memory_order_relaxed);
-    uintptr_t p = shim_guard_claim(g);
-    if (p == 0) return;
-    shim_guard_ask(g, p, SHIM_GUARD_STOP);
-    shim_guard_unclaim(g, p);
+    atomic_store_explicit(&((shim_guard *)gp)->stop, SHIM_GUARD_STOP, memory_order_relaxed);
 }
 
 /* The hook (loop thread, inside the resume). */

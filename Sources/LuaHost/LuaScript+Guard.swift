@@ -28,8 +28,9 @@ import NIOCore
 /// tick is not counted, and a callback's first long resume is counted from the first tick
 /// that sees it. Over the budget, the callback's coroutine is yielded out (or, where it
 /// cannot yield, errors are raised at every instruction until it can) and then abandoned:
-/// never resumed, its `pcall`s never see it. A stop (SIGINT/SIGTERM, a reload) does the same
-/// to the running callback, from whichever thread asks, and then ends the script.
+/// never resumed, its `pcall`s never see it. A stop (SIGINT/SIGTERM, a reload), asked from
+/// any thread, does the same to a callback still running at the watchdog's next look (a
+/// short one is left to finish), and then ends the script.
 extension LuaScript {
     /// Installs the guard (from init); the loop registers it with the watchdog.
     func installGuard() {
@@ -43,8 +44,9 @@ extension LuaScript {
         }
     }
 
-    /// Asks the script to stop, from any thread: the callback it runs now, if any, ends at its
-    /// next instruction (it is not left to finish), and so does every later one.
+    /// Asks the script to stop, from any thread: the callback it runs now, if any, may finish
+    /// if it does within a watchdog tick, and is ended at the next look otherwise; a later one
+    /// is ended at its first instruction.
     public func requestStop() {
         shim_guard_stop(guardState)
     }

@@ -131,8 +131,8 @@ public final class LuaScript: @unchecked Sendable {
     }
 
     /// Ends the script from outside (signal, reload): flushes and closes its connections.
-    /// Callable from any thread; a callback running now is ended at once (`requestStop`),
-    /// not left to finish, and a preempted one is abandoned.
+    /// Callable from any thread; a callback that runs on is ended (`requestStop`), and a
+    /// preempted one is abandoned.
     public func stop() {
         requestStop()
         eventLoop.execute { [self] in
