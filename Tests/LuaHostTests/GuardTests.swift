@@ -1,3 +1,4 @@
+import CLua
 import Foundation
 import NIOCore
 import NIOPosix
@@ -79,6 +80,26 @@ final class GuardTests: XCTestCase {
         XCTAssertEqual(try script.ended.wait(), .stopped)
         XCTAssertLessThan(Date().timeIntervalSince(asked), 2)
         XCTAssertEqual(out.lines, ["spinning"])
+    }
+
+    func testAStopLetsTheRunningShortCallbackFinishAndStartsNoOther() throws {
+        let out = CapturedOutput()
+        let options = ScriptOptions(path: try writeScript("""
+        timer.after(0, function()
+          stopme()
+          print("finished")
+        end)
+        timer.after(0, function() print("second") end)
+        """), output: out.output)
+        let script = LuaScript(options: options, eventLoop: group.next())
+        // stopme() asks for the stop from inside the callback, as a signal arriving then would.
+        try script.eventLoop.submit {
+            lua_pushcclosure(script.L, { L in LuaScript.host(L!).requestStop(); return 0 }, 0)
+            lua_setglobal(script.L, "stopme")
+        }.wait()
+        script.start()
+        XCTAssertEqual(try wait(script), .stopped)
+        XCTAssertEqual(out.lines, ["finished"])
     }
 
     func testRequestStopReachesCodeThatCannotYield() throws {
