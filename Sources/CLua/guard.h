@@ -47,6 +47,7 @@ typedef struct shim_guard {
     _Atomic int64_t cpu_mark;   /* the loop thread's CPU clock up to which cpu_ns counts; -1: not read yet */
     int armed;                  /* the hook is set on `running` (changed under a claim, or by the loop after leave) */
     lua_State *base;            /* loop thread: the host coroutine being resumed (the one that can yield to the host) */
+    unsigned armed_ticks;       /* watchdog, under a claim: ticks that found the hook set and the resume still running */
     unsigned yielded;           /* loop thread: the request bits the hook yielded for */
     int traced;                 /* loop thread: the kill's traceback is in the registry */
 } shim_guard;
@@ -92,11 +93,18 @@ static inline void shim_guard_unclaim(shim_guard *g, uintptr_t p) {
     atomic_store_explicit(&g->running, p, memory_order_release);
 }
 
-/* Under a claim: asks `bits` of the running resume and arms the hook once. */
+/* Under a claim: asks `bits` of the running resume and arms the hook once. Every 8th time
+ * it finds the hook already set and the resume still running, it sets it again: lua_sethook
+ * makes no promise about the order in which another core sees its stores, and a thread that
+ * saw the trap before the mask would drop the hook (x86 keeps the order; this is for the
+ * others). Setting it again is harmless: the same values, or a count the hook sets itself. */
 static inline void shim_guard_ask(shim_guard *g, uintptr_t p, unsigned bits) {
     atomic_fetch_or_explicit(&g->request, bits, memory_order_relaxed);
     if (!g->armed) {
         g->armed = 1;
+        g->armed_ticks = 0;
+        shim_guard_sethook((lua_State *)p);
+    } else if (++g->armed_ticks % 8 == 0) {
         shim_guard_sethook((lua_State *)p);
     }
 }
