@@ -41,20 +41,21 @@ final class LoopTurn: @unchecked Sendable {  // confined to `loop`, except the r
         guard pipe(&fds) == 0 else { return }
         for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         writeEnd = fds[1]
+        let readEnd = fds[0]
         NIOPipeBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(TurnHandler(turn: self))
                 }
             }
-            .takingOwnershipOfDescriptor(input: fds[0])
+            .takingOwnershipOfDescriptor(input: readEnd)
             .whenComplete { [self] result in
                 switch result {
                 case .success:
                     ready = true
                     if !pending.isEmpty { poke() }
                 case .failure:
-                    close(fds[0])
+                    close(readEnd)
                     shutDown()
                     if !pending.isEmpty { loop.scheduleTask(in: .milliseconds(1)) { [self] in runPending() } }
                 }
