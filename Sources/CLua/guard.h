@@ -50,7 +50,40 @@ typedef struct shim_guard {
     unsigned armed_ticks;       /* watchdog, under a claim: ticks that found the hook set and the resume still running */
     unsigned yielded;           /* loop thread: the request bits the hook yielded for */
     int traced;                 /* loop thread: the kill's traceback is in the registry */
+    struct shim_guard_slot *slot;  /* its loop's slot (set once, on the loop, before the first resume) */
+    int64_t limit_ns;           /* the CPU budget of one callback, 0: none (set with `slot`) */
 } shim_guard;
+
+/* One per event loop: the guard of the script whose resume began last on that loop. On a
+ * loop one resume runs at a time, so the watchdog looks at one guard per loop, not one per
+ * script (10,000 idle bots cost it nothing). A guard leaves its slot (shim_guard_detach,
+ * under the watchdog's lock) before it can be freed. */
+typedef struct shim_guard_slot {
+    _Atomic uintptr_t current;
+    /* the watchdog's own, under its lock: what it saw at its last look */
+    uintptr_t seen_guard;
+    uint64_t seen_epoch;
+} shim_guard_slot;
+
+static inline void *shim_guard_slot_new(void) { return calloc(1, sizeof(shim_guard_slot)); }
+static inline void shim_guard_slot_free(void *s) { free(s); }
+
+/* Loop thread, before the script's first resume: its slot and budget. */
+static inline void shim_guard_attach(void *gp, void *slot, int64_t limit_ns) {
+    shim_guard *g = (shim_guard *)gp;
+    g->slot = (shim_guard_slot *)slot;
+    g->limit_ns = limit_ns;
+}
+
+/* Under the watchdog's lock, once the script runs no more: its slot forgets it. */
+static inline void shim_guard_detach(void *gp) {
+    shim_guard *g = (shim_guard *)gp;
+    if (g->slot == NULL) return;
+    uintptr_t me = (uintptr_t)g;
+    atomic_compare_exchange_strong(&g->slot->current, &me, 0);
+    if (g->slot->seen_guard == (uintptr_t)g) g->slot->seen_guard = 0;
+    g->slot = NULL;
+}
 
 static inline void *shim_guard_new(void) {
     shim_guard *g = (shim_guard *)calloc(1, sizeof(shim_guard));
@@ -114,6 +147,7 @@ static inline void shim_guard_ask(shim_guard *g, uintptr_t p, unsigned bits) {
 static inline void shim_guard_enter(void *gp, lua_State *co, int64_t cpu_ns, int64_t cpu_mark) {
     shim_guard *g = (shim_guard *)gp;
     g->base = co;
+    if (g->slot) atomic_store_explicit(&g->slot->current, (uintptr_t)g, memory_order_relaxed);
     atomic_store_explicit(&g->request, 0, memory_order_relaxed);
     atomic_store_explicit(&g->cpu_ns, cpu_ns, memory_order_relaxed);
     atomic_store_explicit(&g->cpu_mark, cpu_mark, memory_order_relaxed);
@@ -168,14 +202,6 @@ static inline int shim_guard_take_traced(void *gp) {
     return t;
 }
 
-/* Watchdog: the resume it saw running with number *epoch (0 and nothing else when none). */
-static inline int shim_guard_peek(void *gp, uint64_t *epoch) {
-    shim_guard *g = (shim_guard *)gp;
-    if (atomic_load_explicit(&g->running, memory_order_acquire) == 0) return 0;
-    *epoch = atomic_load_explicit(&g->epoch, memory_order_relaxed);
-    return 1;
-}
-
 /* Watchdog: resume number `epoch`, if it still runs, is counted up to `now_ns` of its thread's
  * CPU clock; when `preempt` (it was running at the last tick too), it is asked to yield, or
  * to end if the script is being stopped; and when its callback is over `limit_ns` (> 0), to
@@ -197,6 +223,24 @@ static inline unsigned shim_guard_tick(void *gp, uint64_t epoch, int64_t now_ns,
     }
     shim_guard_unclaim(g, p);
     return bits;
+}
+
+/* Watchdog, under its lock: one look at a loop (`clock`: the loop thread's CPU clock, when
+ * `has_clock`). The resume it finds running is asked to yield if it was running at the last
+ * look too, and to end if over its budget or stopping (shim_guard_tick). */
+static inline void shim_guard_watch(void *sp, int has_clock, clockid_t clock) {
+    shim_guard_slot *s = (shim_guard_slot *)sp;
+    shim_guard *g = (shim_guard *)atomic_load_explicit(&s->current, memory_order_acquire);
+    if (g == NULL) return;
+    if (atomic_load_explicit(&g->running, memory_order_acquire) == 0) {
+        s->seen_guard = 0;
+        return;
+    }
+    uint64_t epoch = atomic_load_explicit(&g->epoch, memory_order_relaxed);
+    int again = s->seen_guard == (uintptr_t)g && s->seen_epoch == epoch;
+    s->seen_guard = (uintptr_t)g;
+    s->seen_epoch = epoch;
+    shim_guard_tick(g, epoch, has_clock ? shim_clock_ns(clock) : -1, again, g->limit_ns);
 }
 
 /* Any thread: the script is being stopped. Every later resume is ended at its first

@@ -12,8 +12,8 @@ import NIOCore
 ///
 /// The model. Scripts share event loops; on a loop one Lua resume runs at a time. A resume
 /// costs nothing extra while it is short: the loop only marks it in the script's guard (a
-/// small C struct, Sources/CLua/guard.h). One watchdog thread for the process looks at every
-/// script's guard each `tick`; a resume it finds running at two ticks in a row has run at
+/// small C struct, Sources/CLua/guard.h). One watchdog thread for the process looks at each
+/// event loop's running resume every `tick`; a resume it finds running at two ticks in a row has run at
 /// least one tick, and it sets a count hook on that coroutine, which yields it at the next
 /// instruction where it can. The loop then resumes it on a later turn, after the I/O and the
 /// other scripts' work that waited (LoopTurn.swift says why not `execute`). Until that
@@ -37,10 +37,8 @@ extension LuaScript {
         shim_guard_install(L, guardState)
         eventLoop.execute { [self] in
             guard !isEnded else { return }
-            var clock = clockid_t()
-            let haveClock = pthread_getcpuclockid(pthread_self(), &clock) == 0
-            watchdog = LuaWatchdog.shared.add(guardState, clock: haveClock ? clock : nil,
-                                              cpuLimitNanoseconds: options.cpuLimit?.nanoseconds ?? 0)
+            LuaWatchdog.shared.add(guardState, loop: eventLoop, cpuLimitNanoseconds: options.cpuLimit?.nanoseconds ?? 0)
+            watched = true
         }
     }
 
@@ -174,49 +172,62 @@ public struct GuardCounters: Sendable, Equatable {
     public init() {}
 }
 
-/// The one thread that watches every script's resumes (see the model above). Its work per
-/// tick is a load per script, and a clock read and a compare-and-swap per script it finds
-/// running; it ticks only while some script exists.
+/// The one thread that watches every loop's running resume (see the model above). Its work
+/// per tick is one look per event loop that has scripts (one load, and a clock read and a
+/// compare-and-swap when a resume runs there), however many scripts share the loops; it
+/// ticks only while some script exists.
 final class LuaWatchdog: @unchecked Sendable {  // all state under `lock`
     static let shared = LuaWatchdog()
     /// A resume found running at two ticks in a row is preempted: slices of 10-20 ms.
     static let tick = TimeAmount.milliseconds(10)
 
-    final class Entry {
-        let guardState: UnsafeMutableRawPointer
-        let clock: clockid_t?
-        let cpuLimit: Int64
-        var seenEpoch: UInt64 = 0
-        var seen = false
-
-        init(guardState: UnsafeMutableRawPointer, clock: clockid_t?, cpuLimit: Int64) {
-            self.guardState = guardState
-            self.clock = clock
-            self.cpuLimit = cpuLimit
-        }
+    /// A loop's slot (Sources/CLua/guard.h) and the scripts attached to it.
+    private struct Slot {
+        let state: UnsafeMutableRawPointer
+        var clock: clockid_t?
+        var scripts: Int
     }
 
     private let lock = NIOLock()
-    private var entries: [UnsafeMutableRawPointer: Entry] = [:]
-    /// The watchdog's thread runs while there are entries (a plain thread sleeping a tick:
+    private var slots: [ObjectIdentifier: Slot] = [:]
+    /// The loop of each attached guard.
+    private var loops: [UnsafeMutableRawPointer: ObjectIdentifier] = [:]
+    /// The watchdog's thread runs while there are slots (a plain thread sleeping a tick:
     /// a Dispatch timer cost several times more CPU per tick in an idle process).
     private var threadRunning = false
 
-    func add(_ guardState: UnsafeMutableRawPointer, clock: clockid_t?, cpuLimitNanoseconds: Int64) -> Entry {
-        let entry = Entry(guardState: guardState, clock: clock, cpuLimit: cpuLimitNanoseconds)
+    /// Attaches a script's guard to its loop's slot (on that loop, before its first resume).
+    func add(_ guardState: UnsafeMutableRawPointer, loop: EventLoop, cpuLimitNanoseconds: Int64) {
+        var clock = clockid_t()
+        let haveClock = pthread_getcpuclockid(pthread_self(), &clock) == 0
         lock.withLock {
-            entries[guardState] = entry
+            let id = ObjectIdentifier(loop)
+            var slot = slots[id] ?? Slot(state: shim_guard_slot_new()!, clock: nil, scripts: 0)
+            slot.clock = haveClock ? clock : nil  // this thread's: right for the loop now
+            slot.scripts += 1
+            slots[id] = slot
+            loops[guardState] = id
+            shim_guard_attach(guardState, slot.state, cpuLimitNanoseconds)
             if !threadRunning {
                 threadRunning = true
                 startThread()
             }
         }
-        return entry
     }
 
-    /// After this returns the watchdog no longer touches the guard.
+    /// Once the script runs no more: after this returns the watchdog no longer touches its guard.
     func remove(_ guardState: UnsafeMutableRawPointer) {
-        lock.withLock { entries[guardState] = nil }
+        lock.withLock {
+            guard let id = loops.removeValue(forKey: guardState), var slot = slots[id] else { return }
+            shim_guard_detach(guardState)
+            slot.scripts -= 1
+            if slot.scripts == 0 {
+                slots[id] = nil
+                shim_guard_slot_free(slot.state)
+            } else {
+                slots[id] = slot
+            }
+        }
     }
 
     private func startThread() {
@@ -241,30 +252,16 @@ final class LuaWatchdog: @unchecked Sendable {  // all state under `lock`
             var left = timespec()
             while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
             let more = lock.withLock { () -> Bool in
-                if entries.isEmpty {
+                if slots.isEmpty {
                     threadRunning = false
                     return false
                 }
-                check()
+                for slot in slots.values {
+                    shim_guard_watch(slot.state, slot.clock == nil ? 0 : 1, slot.clock ?? clockid_t())
+                }
                 return true
             }
             if !more { return }
-        }
-    }
-
-    /// Under `lock`.
-    private func check() {
-        for e in entries.values {
-            var epoch: UInt64 = 0
-            guard shim_guard_peek(e.guardState, &epoch) != 0 else {
-                e.seen = false
-                continue
-            }
-            let now = e.clock.map { shim_clock_ns($0) } ?? -1
-            let again = e.seen && e.seenEpoch == epoch
-            e.seen = true
-            e.seenEpoch = epoch
-            _ = shim_guard_tick(e.guardState, epoch, now, again ? 1 : 0, e.cpuLimit)
         }
     }
 }

@@ -43,8 +43,8 @@ public final class LuaScript: @unchecked Sendable {
     var busy: Bool { running != nil || preempted != nil }
     /// The guard's state (Sources/CLua/guard.h), freed with the script.
     let guardState: UnsafeMutableRawPointer
-    /// The watchdog's entry for this script, while it runs.
-    var watchdog: LuaWatchdog.Entry?
+    /// On the watchdog's list (from its first loop turn until it ends).
+    var watched = false
     /// CPU time of the callbacks that are waiting or preempted after running long (only
     /// those: a short callback has no entry).
     var cpuUsed: [OpaquePointer: Int64] = [:]
@@ -104,7 +104,7 @@ public final class LuaScript: @unchecked Sendable {
 
     deinit {
         // A script dropped without ending is still on the watchdog's list.
-        if watchdog != nil { LuaWatchdog.shared.remove(guardState) }
+        if watched { LuaWatchdog.shared.remove(guardState) }
         shim_guard_free(guardState)
     }
 
@@ -301,9 +301,9 @@ public final class LuaScript: @unchecked Sendable {
     func end(_ how: ScriptEnd) {
         guard !isEnded else { return }
         isEnded = true
-        if watchdog != nil {
+        if watched {
             LuaWatchdog.shared.remove(guardState)
-            watchdog = nil
+            watched = false
         }
         preempted = nil
         cpuUsed = [:]
