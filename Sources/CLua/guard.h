@@ -3,10 +3,11 @@
  *
  * The loop thread brackets every lua_resume of a host coroutine with shim_guard_enter and
  * shim_guard_leave: a few plain stores and one compare-and-swap, no clock and no lock. The
- * watchdog thread (and the thread that asks for a stop) looks at `running`, and to act on
- * a resume that runs too long it *claims* it: it sets bit 0 of `running`, and while the bit
- * is set shim_guard_leave waits, so the coroutine cannot finish, be reused or be freed while
- * lua_sethook is called on it. lua_sethook is the one Lua call made from another thread; Lua
+ * watchdog thread looks at each loop's slot, and through it at the `running` word of the
+ * script whose resume runs there; to act on a resume that runs too long it *claims* it: it
+ * sets bit 0 of `running`, and while the bit is set shim_guard_leave (and a switch to or from
+ * a coroutine of the script's own) waits, so the coroutine cannot finish, be reused or be
+ * freed while lua_sethook is called on it. A stop only sets a flag, from any thread. lua_sethook is the one Lua call made from another thread; Lua
  * writes it to be called asynchronously (lua.c calls it from a signal handler; see the comment
  * above lua_sethook in ldebug.c): it only stores the hook fields and sets the `trap` flags
  * (volatile sig_atomic_t) that the interpreter tests at jumps, calls and returns.
