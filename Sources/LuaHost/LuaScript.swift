@@ -36,6 +36,23 @@ public final class LuaScript: @unchecked Sendable {
     var mainThread: OpaquePointer?
     /// The coroutine being resumed right now, if any.
     var running: OpaquePointer?
+    /// A callback the guard made yield, to be resumed on a later loop turn; until then the
+    /// script is busy as if it ran (LuaScript+Guard.swift).
+    var preempted: OpaquePointer?
+    /// Lua runs now or has a preempted callback: other callbacks of this script wait.
+    var busy: Bool { running != nil || preempted != nil }
+    /// The guard's state (Sources/CLua/guard.h), freed with the script.
+    let guardState: UnsafeMutableRawPointer
+    /// On the watchdog's list (from its first loop turn until it ends).
+    var watched = false
+    /// CPU time of the callbacks that are waiting or preempted after running long (only
+    /// those: a short callback has no entry).
+    var cpuUsed: [OpaquePointer: Int64] = [:]
+    /// Preemptions and CPU-budget violations so far.
+    public internal(set) var guardCounters = GuardCounters()
+    var preemptionsInWindow = 0
+    var preemptionWindowStart = NIODeadline.uptimeNanoseconds(0)
+    var stormReportedAt = NIODeadline.uptimeNanoseconds(0)
     /// Work that arrived while Lua was running (one callback at a time).
     var queued: [() -> Void] = []
     /// Timers and schedules by handle id.
@@ -77,10 +94,18 @@ public final class LuaScript: @unchecked Sendable {
         self.bridge = LuaValueBridge.install(in: L)
         self.logger = ScriptLogger(script: options.path, instance: options.instance, settings: options.log, output: options.output)
         self.endPromise = eventLoop.makePromise(of: ScriptEnd.self)
+        self.guardState = shim_guard_new()!
         shim_set_host(L, Unmanaged.passUnretained(self).toOpaque())
+        installGuard()
         installGlobals()
         installIdleCollect()
         if let arena { LuaArena.finishSetUp(arena) }
+    }
+
+    deinit {
+        // A script dropped without ending is still on the watchdog's list.
+        if watched { LuaWatchdog.shared.remove(guardState) }
+        shim_guard_free(guardState)
     }
 
     /// The script whose VM `L` (or one of its threads) belongs to.
@@ -106,7 +131,10 @@ public final class LuaScript: @unchecked Sendable {
     }
 
     /// Ends the script from outside (signal, reload): flushes and closes its connections.
+    /// Callable from any thread; a callback that runs on is ended (`requestStop`), and a
+    /// preempted one is abandoned.
     public func stop() {
+        requestStop()
         eventLoop.execute { [self] in
             if running != nil { queued.append { [self] in end(.stopped) } } else { end(.stopped) }
         }
@@ -123,7 +151,7 @@ public final class LuaScript: @unchecked Sendable {
             onDone?()
             return
         }
-        if running != nil {
+        if busy {
             queued.append { [self] in spawn(prepare, onDone: onDone) }
             return
         }
@@ -154,7 +182,7 @@ public final class LuaScript: @unchecked Sendable {
     func wake(_ co: OpaquePointer, _ push: @escaping (OpaquePointer) -> Int32) {
         eventLoop.preconditionInEventLoop()
         guard !isEnded, waiting.contains(co) else { return }
-        if running != nil {
+        if busy {
             queued.append { [self] in wake(co, push) }
             return
         }
@@ -162,12 +190,32 @@ public final class LuaScript: @unchecked Sendable {
         resume(co, push(co))
     }
 
-    private func resume(_ co: OpaquePointer, _ nargs: Int32) {
+    func resume(_ co: OpaquePointer, _ nargs: Int32) {
         running = co
+        // A callback that ran long before (preempted, or waiting after a long stretch) goes
+        // on with its CPU time so far, counted from the thread's clock now.
+        if cpuUsed.isEmpty {
+            shim_guard_enter(guardState, co, 0, -1)
+        } else if let used = cpuUsed.removeValue(forKey: co) {
+            shim_guard_enter(guardState, co, used, shim_thread_cpu_ns())
+        } else {
+            shim_guard_enter(guardState, co, 0, -1)
+        }
         var nres: Int32 = 0
         let status = lua_resume(co, L, nargs, &nres)
+        let asked = shim_guard_leave(guardState, co)
         running = nil
         let isMain = co == mainThread
+        // `asked` is 0 unless the resume ran long (LuaScript+Guard.swift).
+        if asked != 0 {
+            switch guardAfterResume(co, status: status, asked: asked, isMain: isMain) {
+            case .none: break
+            case .over: return
+            case .callbackEnded:
+                afterCallback()
+                return
+            }
+        }
         switch status {
         case LUA_OK:
             release(co, reusable: true)
@@ -177,7 +225,11 @@ public final class LuaScript: @unchecked Sendable {
             }
         case LUA_YIELD:
             lua_settop(co, -nres - 1)
-            if !waiting.contains(co) && exitCode == nil {
+            if waiting.contains(co) {
+                // A long stretch before this wait counts towards the callback's budget.
+                let used = shim_guard_cpu(guardState)
+                if used > 0 { cpuUsed[co] = used }
+            } else if exitCode == nil {
                 logger.scriptError("\(options.path): coroutine.yield() outside a coroutine of the script's own; that callback stops here")
                 release(co)
                 if isMain { mainThread = nil }
@@ -198,11 +250,16 @@ public final class LuaScript: @unchecked Sendable {
                 }
             }
         }
+        afterCallback()
+    }
+
+    /// After a resume: the script's exit, the callbacks that waited their turn, the collections.
+    private func afterCallback() {
         if let code = exitCode {
             end(.exited(code))
             return
         }
-        while running == nil, !isEnded, !queued.isEmpty {
+        while !busy, !isEnded, !queued.isEmpty {
             queued.removeFirst()()
         }
         noteActivity()
@@ -211,9 +268,10 @@ public final class LuaScript: @unchecked Sendable {
 
     /// Forgets a coroutine that is done. One that finished normally (`reusable`) goes back to
     /// the idle pool with an empty stack and no debug hook; others are dropped.
-    private func release(_ co: OpaquePointer, reusable: Bool = false) {
+    func release(_ co: OpaquePointer, reusable: Bool = false) {
         // Checked first: a lookup in an empty set or dictionary still hashes the key.
         if !waiting.isEmpty { waiting.remove(co) }
+        if !cpuUsed.isEmpty { cpuUsed.removeValue(forKey: co) }
         assert(coroutines[co] != nil, "release of a coroutine the host did not start")
         if reusable, idleCoroutines.count < Self.idleCoroutineLimit, lua_status(co) == LUA_OK {
             lua_settop(co, 0)
@@ -229,7 +287,7 @@ public final class LuaScript: @unchecked Sendable {
 
     /// Ends the script when nothing is left that could run a callback.
     func checkIdle() {
-        guard !isEnded, !keepAlive, running == nil, queued.isEmpty, mainThread == nil,
+        guard !isEnded, !keepAlive, !busy, queued.isEmpty, mainThread == nil,
               waiting.isEmpty, timers.isEmpty, !managers.values.contains(where: { $0.keepsScriptAlive })
         else { return }
         end(.finished)
@@ -243,6 +301,12 @@ public final class LuaScript: @unchecked Sendable {
     func end(_ how: ScriptEnd) {
         guard !isEnded else { return }
         isEnded = true
+        if watched {
+            LuaWatchdog.shared.remove(guardState)
+            watched = false
+        }
+        preempted = nil
+        cpuUsed = [:]
         for timer in timers.values { timer.task?.cancel() }
         timers = [:]
         idleCollectTask?.cancel()

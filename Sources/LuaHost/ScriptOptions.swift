@@ -24,6 +24,10 @@ public struct ScriptOptions: Sendable {
     /// collection (nil: neither this nor the early collections between callbacks; the
     /// incremental collector alone).
     public var idleCollectDelay: TimeAmount? = .milliseconds(250)
+    /// The CPU time one callback (or the main chunk) may use before it is ended (nil: no
+    /// limit); `--cpu-limit`. The default is far beyond what a bot's callback needs.
+    public var cpuLimit: TimeAmount? = ScriptOptions.defaultCPULimit
+    public static let defaultCPULimit = TimeAmount.seconds(10)
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

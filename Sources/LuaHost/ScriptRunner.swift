@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Runs every copy of every script (`--instances N`), spread over the group's loops; the
@@ -46,6 +47,9 @@ public final class ScriptRunner: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private var watchTask: RepeatedTask?
+    /// The running scripts for `stop()`, which must reach them from the signal's thread: the
+    /// runner's own loop may be the one a busy script holds.
+    private let live = NIOLockedValueBox<[ObjectIdentifier: LuaScript]>([:])
 
     public init(group: EventLoopGroup, paths: [String], instances: Int = 1, watch: Bool = false,
                 supervision: Supervision = Supervision(),
@@ -83,6 +87,7 @@ public final class ScriptRunner: @unchecked Sendable {
     /// Stops every script gracefully (connections flushed and closed); a restart waiting
     /// out its back-off does not happen.
     public func stop() {
+        for s in live.withLockedValue({ Array($0.values) }) { s.requestStop() }
         loop.execute { [self] in
             stopping = true
             watchTask?.cancel()
@@ -107,11 +112,13 @@ public final class ScriptRunner: @unchecked Sendable {
         slots[i].script = script
         slots[i].logger = script.logger
         slots[i].startedAt = .now()
+        live.withLockedValue { $0[ObjectIdentifier(script)] = script }
         script.ended.hop(to: loop).whenSuccess { [self] end in ended(i, script, end) }
         script.start()
     }
 
     private func ended(_ i: Int, _ script: LuaScript, _ end: ScriptEnd) {
+        live.withLockedValue { $0[ObjectIdentifier(script)] = nil }
         guard slots[i].script === script else { return }
         slots[i].script = nil
         if slots[i].reloadWhenEnded {

@@ -2,6 +2,7 @@ import Dispatch
 import Hub
 import LuaHost
 import NIOCore
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,6 +41,30 @@ final class SignalTrap: @unchecked Sendable {  // `count` only touched on `queue
     }
 
     var received: Bool { queue.sync { count > 0 } }
+}
+
+/// The in-process hub used when no --url is given, on event loops of its own: no script
+/// runs on them, so a busy script cannot keep the hub from serving (its /healthz, its sockets).
+struct EmbeddedHub {
+    let hub: Hub
+    let group: MultiThreadedEventLoopGroup
+
+    var baseURL: String { hub.baseURL }
+
+    func shutdown() {
+        RunnerLog.log(.debug, "stopping the embedded hub at \(hub.baseURL)")
+        _ = try? hub.shutdown().wait()
+        try? group.syncShutdownGracefully()
+        RunnerLog.log(.debug, "embedded hub stopped")
+    }
+}
+
+/// Starts the embedded hub (when neither --url nor --realtime-url is given), and says so.
+func startEmbeddedHub() throws -> EmbeddedHub {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+    let hub = try Hub.start(config: HubConfig(), group: group).wait()
+    RunnerLog.log(.info, "no --url given; started embedded hub at \(hub.baseURL)")
+    return EmbeddedHub(hub: hub, group: group)
 }
 
 func terminate(_ status: Int32) -> Never {

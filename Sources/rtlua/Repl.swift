@@ -16,19 +16,27 @@ struct Repl: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("CPU seconds one line (or callback) may use before it is ended; 0: no limit.", valueName: "SECONDS"))
+    var cpuLimit: Double = Double(ScriptOptions.defaultCPULimit.nanoseconds) / 1e9
+
+    func validate() throws {
+        guard cpuLimit.isFinite, cpuLimit >= 0, cpuLimit < 1e9 else { throw ValidationError("--cpu-limit must be a number of seconds, 0 or more") }
+    }
+
     func run() throws {
         RunnerLog.settings = connection.log
+        let hub = connection.needsEmbeddedHub ? try startEmbeddedHub() : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let hub: Hub? = connection.needsEmbeddedHub ? try startEmbeddedHub(group: group) : nil
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
-        let options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
+        var options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
+        options.cpuLimit = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
         let script = LuaScript(options: options, eventLoop: group.next())
         script.becomeREPL()
         // The main thread may sit in readLine(): a signal ends the session from here.
         let trap = SignalTrap {
             script.stop()
             _ = try? script.ended.wait()
-            stopEmbeddedHub(hub)
+            hub?.shutdown()
             terminate(0)
         }
         let interactive = isatty(0) != 0
@@ -41,7 +49,7 @@ struct Repl: ParsableCommand {
         }
         script.stop()
         let end = try script.ended.wait()
-        stopEmbeddedHub(hub)
+        hub?.shutdown()
         try? group.syncShutdownGracefully()
         terminate(trap.received ? 0 : end.status)
     }

@@ -27,6 +27,9 @@ struct Run: ParsableCommand {
             help: "Start a script instance again: no, on-failure (after an error or a non-zero exit) or always (after any end); back-off from 100ms doubling to 30s, given up after 5 failures within 60s.")
     var restart: String = "no"
 
+    @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("CPU seconds one callback (or the main chunk) may use before it is ended; 0: no limit.", valueName: "SECONDS"))
+    var cpuLimit: Double = Double(ScriptOptions.defaultCPULimit.nanoseconds) / 1e9
+
     @Argument(help: "The scripts to run.")
     var scripts: [String] = []
 
@@ -39,27 +42,30 @@ struct Run: ParsableCommand {
         guard RestartPolicy(rawValue: restart) != nil else {
             throw ValidationError("--restart must be one of no, on-failure, always (got '\(restart)')")
         }
+        guard cpuLimit.isFinite, cpuLimit >= 0, cpuLimit < 1e9 else { throw ValidationError("--cpu-limit must be a number of seconds, 0 or more") }
     }
 
     func run() throws {
         RunnerLog.settings = connection.log
+        let hub = connection.needsEmbeddedHub ? try startEmbeddedHub() : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let hub: Hub? = connection.needsEmbeddedHub ? try startEmbeddedHub(group: group) : nil
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         let config = connection.realtimeConfig(baseURL: baseURL)
         let log = connection.log
         let args = scriptArgs
+        let cpuLimit: TimeAmount? = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
         let runner = ScriptRunner(group: group, paths: scripts, instances: instances, watch: watch,
                                   supervision: Supervision(policy: RestartPolicy(rawValue: restart) ?? .no)) { path, n in
-            ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
+            var options = ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
+            options.cpuLimit = cpuLimit
+            return options
         }
         let trap = SignalTrap { runner.stop() }
-        let status = try runner.run().wait()
-        stopEmbeddedHub(hub)
-        try? group.syncShutdownGracefully()
         // Stopped scripts count 0; one that had failed or exited with a code before the
         // signal still shows in the status.
-        withExtendedLifetime(trap) {}
+        let status = try withExtendedLifetime(trap) { try runner.run().wait() }
+        hub?.shutdown()
+        try? group.syncShutdownGracefully()
         terminate(status)
     }
 }
