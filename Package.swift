@@ -64,3 +64,17 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),
     ]
 )
+
+// libFuzzer targets that need the Hub module (Tests/Fuzz/hub, Tests/Fuzz/command). They exist
+// only when scripts/fuzz builds with RTLUA_FUZZ=1 (in .build-fuzz, with -sanitize=fuzzer,address),
+// so ordinary builds never compile them; the NIO-free fuzz targets are built by swiftc alone.
+if Context.environment["RTLUA_FUZZ"] == "1" {
+    let driver: [SwiftSetting] = [.enableExperimentalFeature("Extern")]  // @_extern(c) LLVMFuzzerRunDriver
+    package.targets += [
+        .executableTarget(
+            name: "HubFuzz", dependencies: ["Hub", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            path: "Tests/Fuzz/hub", swiftSettings: driver),
+        .executableTarget(
+            name: "CommandFuzz", dependencies: ["Hub", "SocketIO", "RTJSON"], path: "Tests/Fuzz/command", swiftSettings: driver),
+    ]
+}
