@@ -11,6 +11,8 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOWebSocket", package: "swift-nio"),
 ]
 
+let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
+
 // Release builds skip the run-time exclusivity checks (the compile-time ones stay, and
 // debug builds and tests keep the run-time ones): on the message paths they cost 5–10 % of
 // the CPU (swift_beginAccess and its thread-local lookups in the profiles of BENCHMARKS.md).
@@ -27,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Property tests (Swift Testing): generated inputs for the JSON and event-text round trips.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Debian's Lua 5.4 and libcurl, each with a shim header for the C macros.
@@ -51,14 +55,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ] + nio, swiftSettings: fast),
 
-        .testTarget(name: "RTJSONTests", dependencies: ["RTJSON"]),
+        .testTarget(name: "RTJSONTests", dependencies: ["RTJSON", propertyBased]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RTJSON"] + nio),
-        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "SocketIO", "RTJSON", "Hub", "CurlHTTP"] + nio),
+        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "SocketIO", "RTJSON", "Hub", "CurlHTTP", propertyBased] + nio),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON"] + nio),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), propertyBased] + nio,
             exclude: ["peer"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),
