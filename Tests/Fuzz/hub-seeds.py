@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes the hub target's seed corpus (Tests/Fuzz/corpus/hub): client WebSocket frames
 (masked) as a client sends them after the upgrade. The first byte of each input picks where
-the fuzz target splits it into two reads."""
+the fuzz target splits it into two reads. Most seeds use the all-zero mask key, so the
+payload is plain text the fuzzer (and its dictionary) can mutate; one uses a real key."""
 import os, struct
 
-def frame(payload, opcode=1, fin=True, key=b'\x12\x34\x56\x78'):
+def frame(payload, opcode=1, fin=True, key=b'\x00\x00\x00\x00'):
     if isinstance(payload, str):
         payload = payload.encode()
     n = len(payload)
@@ -28,6 +29,7 @@ seeds = {
     'fragmented': connect + frame('42["mess', fin=False) + frame('age",{"eventName":"e","message":1}]', opcode=0),
     'control': connect + frame(b'ping', opcode=9) + frame('3') + frame('2probe') + frame('6') + frame(b'\x03\xe8', opcode=8),
     'auth-and-namespace': frame('40{"clientKey":"k","echoMessages":false}') + frame('40/admin,') + frame('42/admin,["message",{}]'),
+    'masked': frame('40', key=b'\x12\x34\x56\x78') + frame('42["join",{"channel":"r"}]', key=b'\xa5\x00\xff\x5a'),
     'large': connect + frame('42["message",{"eventName":"e","message":"' + 'x' * 300 + '"}]'),
     'bad': frame('4') + frame('49') + frame(b'\xff\xfe', opcode=1) + frame('0') + frame('5') + connect + frame('42[') + frame('1'),
 }
