@@ -11,6 +11,8 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOWebSocket", package: "swift-nio"),
 ]
 
+let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
+
 // Release builds skip the run-time exclusivity checks (the compile-time ones stay, and
 // debug builds and tests keep the run-time ones): on the message paths they cost 5–10 % of
 // the CPU (swift_beginAccess and its thread-local lookups in the profiles of BENCHMARKS.md).
@@ -27,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Property tests (Swift Testing): generated inputs for the JSON and event-text round trips.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Debian's Lua 5.4 and libcurl, each with a shim header for the C macros.
@@ -51,16 +55,30 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ] + nio, swiftSettings: fast),
 
-        .testTarget(name: "RTJSONTests", dependencies: ["RTJSON"]),
+        .testTarget(name: "RTJSONTests", dependencies: ["RTJSON", propertyBased]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RTJSON"] + nio),
-        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "SocketIO", "RTJSON", "Hub", "CurlHTTP"] + nio),
+        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "SocketIO", "RTJSON", "Hub", "CurlHTTP", propertyBased] + nio),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON"] + nio),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log")] + nio,
+            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), propertyBased] + nio,
             exclude: ["peer"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),
     ]
 )
+
+// libFuzzer targets that need the Hub module (Tests/Fuzz/hub, Tests/Fuzz/command). They exist
+// only when scripts/fuzz builds with RTLUA_FUZZ=1 (in .build-fuzz, with -sanitize=fuzzer,address),
+// so ordinary builds never compile them; the NIO-free fuzz targets are built by swiftc alone.
+if Context.environment["RTLUA_FUZZ"] == "1" {
+    let driver: [SwiftSetting] = [.enableExperimentalFeature("Extern")]  // @_extern(c) LLVMFuzzerRunDriver
+    package.targets += [
+        .executableTarget(
+            name: "HubFuzz", dependencies: ["Hub", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            path: "Tests/Fuzz/hub", swiftSettings: driver),
+        .executableTarget(
+            name: "CommandFuzz", dependencies: ["Hub", "SocketIO", "RTJSON"], path: "Tests/Fuzz/command", swiftSettings: driver),
+    ]
+}

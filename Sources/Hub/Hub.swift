@@ -87,14 +87,19 @@ public final class Hub: Sendable {
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    // No NIOWebSocketFrameAggregator: the connection handler reassembles
-                    // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
-                    let outlet = WireFrameOutlet()
-                    try sync.addHandler(outlet, position: .first)
-                    try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
+                    try addWebSocketHandlers(channel.pipeline.syncOperations, core: core)
                 }
             })
+    }
+
+    /// What an upgraded connection gets after NIO's frame encoder and decoder: the outlet
+    /// (first) and the connection handler. No NIOWebSocketFrameAggregator: the connection
+    /// handler reassembles fragments itself, to check each one (mask, RSV bits) as RFC 6455
+    /// says. The fuzz target "hub" builds its pipeline through this too.
+    static func addWebSocketHandlers(_ sync: ChannelPipeline.SynchronousOperations, core: HubCore) throws {
+        let outlet = WireFrameOutlet()
+        try sync.addHandler(outlet, position: .first)
+        try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
     }
 
     /// An accepted connection: counted against the cap (or refused), then HTTP until it upgrades.

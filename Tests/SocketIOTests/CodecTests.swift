@@ -24,6 +24,14 @@ final class EnginePacketTests: XCTestCase {
             XCTAssertThrowsError(try EnginePacket.decode(bad), bad)
         }
     }
+
+    /// Found by the codec fuzz target: a frame starting with a multi-byte character trapped
+    /// (the text after its first byte was force-unwrapped into a String) instead of throwing.
+    func testMultiByteFirstCharacterIsAnErrorNotACrash() {
+        for bad in ["é", "\u{E5}{}", "😀2", "\u{FFFD}"] {
+            XCTAssertThrowsError(try EnginePacket.decode(bad), bad)
+        }
+    }
 }
 
 final class SocketPacketCodecTests: XCTestCase {

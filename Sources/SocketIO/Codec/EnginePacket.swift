@@ -55,7 +55,9 @@ public enum EnginePacket: Sendable, Equatable {
 
     public static func decode(_ text: String) throws(CodecError) -> EnginePacket {
         guard let first = text.utf8.first else { throw CodecError("empty Engine.IO packet") }
-        let rest = String(text.utf8.dropFirst())!
+        // Decoded, not force-unwrapped: after a multi-byte first character (an unknown type,
+        // refused below) the bytes left start mid-character and make no String.
+        let rest = String(decoding: text.utf8.dropFirst(), as: UTF8.self)
         switch first {
         case UInt8(ascii: "0"):
             let json: JSONValue
