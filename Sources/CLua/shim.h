@@ -8,6 +8,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdint.h>
 
 static inline int shim_LUA_REGISTRYINDEX(void) { return LUA_REGISTRYINDEX; }
 static inline int shim_lua_upvalueindex(int i) { return lua_upvalueindex(i); }
@@ -59,19 +60,114 @@ static inline int shim_lua_isinteger(lua_State *L, int i) { return lua_isinteger
 static inline void shim_set_host(lua_State *L, void *host) { *(void **)lua_getextraspace(L) = host; }
 static inline void *shim_get_host(lua_State *L) { return *(void **)lua_getextraspace(L); }
 
+/* The head of a VM's allocator block (LuaArena.swift). The allocator counts every byte the
+ * VM holds in `used` and refuses growth beyond `budget`, except while `host` is nonzero:
+ * then host code (Swift) is pushing into the state, where a Lua error could not be raised
+ * safely, so the allocation goes through and the debt is settled at the next safe point
+ * (`shim_trampoline` on return, or the host's own check). */
+typedef struct shim_ArenaHeader {
+    uintptr_t limit;    /* end of the block */
+    uintptr_t next;     /* next free byte */
+    intptr_t overflow;  /* small bytes set-up had to take from malloc */
+    intptr_t used;      /* bytes the VM holds */
+    intptr_t budget;    /* most bytes it may hold (INTPTR_MAX: no limit) */
+    int host;           /* nonzero: host code runs, the budget is not enforced */
+    int refusals;       /* allocations refused for the budget, and memory errors the host raised */
+} shim_ArenaHeader;
+
+static inline shim_ArenaHeader *shim_arena(lua_State *L) {
+    void *ud;
+    lua_getallocf(L, &ud);
+    return (shim_ArenaHeader *)ud;
+}
+
+/* The bytes the VM holds, as Lua counts them (collectgarbage("count") in bytes). */
+static inline intptr_t shim_lua_gc_bytes(lua_State *L) {
+    return (intptr_t)lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB);
+}
+
+/* Whether the VM is within its budget, after the full collection Lua itself makes before
+ * it gives up on an allocation. Called in host mode. */
+static inline int shim_fits_after_collect(lua_State *L, shim_ArenaHeader *a) {
+    if (a->used <= a->budget) return 1;
+    lua_gc(L, LUA_GCCOLLECT);
+    return a->used <= a->budget;
+}
+
+/* Lua code run from the host: the budget is enforced inside (a failed allocation unwinds
+ * to lua_resume / lua_pcall, a C frame, never across a Swift one). */
+static inline int shim_lua_resume_budgeted(lua_State *co, lua_State *from, int narg, int *nres) {
+    shim_ArenaHeader *a = shim_arena(co);
+    int host = a->host;
+    a->host = 0;
+    int status = lua_resume(co, from, narg, nres);
+    a->host = host;
+    return status;
+}
+
+static inline int shim_lua_pcall_budgeted(lua_State *L, int n, int r, int f) {
+    shim_ArenaHeader *a = shim_arena(L);
+    int host = a->host;
+    a->host = 0;
+    int status = lua_pcall(L, n, r, f);
+    a->host = host;
+    return status;
+}
+
 /* Lua raises errors and yields with longjmp. Functions written in Swift must never do that
  * themselves (it would skip Swift's cleanup), so they return one of these codes and the
- * trampoline below, a plain C function, raises or yields after the Swift frame is gone. */
+ * trampoline below, a plain C function, raises or yields after the Swift frame is gone.
+ * A Swift body runs in host mode; when it has taken the VM over its budget, the trampoline
+ * raises Lua's "not enough memory" error in its place. */
 #define SHIM_RAISE_AT_CALLER (-1)  /* string message on top: prefixed with the caller's file:line */
 #define SHIM_RAISE_ARGERROR (-2)   /* [arg number, message] on top: luaL_argerror */
 #define SHIM_YIELD (-3)            /* yield this coroutine with no values */
 #define SHIM_RAISE_VALUE (-4)      /* error object on top, raised as is */
+#define SHIM_RAISE_MEMORY (-5)     /* Lua's "not enough memory" error */
 typedef int (*shim_SwiftFunction)(lua_State *L);
+
+/* The last value a waiting coroutine is resumed with when it is to raise instead of
+ * returning: [error value, marker]. */
+#define SHIM_RAISE_MARKER ((void *)(uintptr_t)0x52544c55u)
+
+static inline void shim_push_raise_marker(lua_State *L) { lua_pushlightuserdata(L, SHIM_RAISE_MARKER); }
+
+/* Raises Lua's own memory error message (an interned string: pushing it takes no memory). */
+static inline int shim_memory_error(lua_State *L, shim_ArenaHeader *a, int host) {
+    a->refusals++;
+    a->host = 1;
+    lua_settop(L, 0);
+    lua_pushstring(L, "not enough memory");
+    a->host = host;
+    return lua_error(L);
+}
+
+/* After a yield of SHIM_YIELD: the values the coroutine was resumed with are the results
+ * (`base` is the stack height at the yield), unless the host marked them as an error. */
+static int shim_after_wait(lua_State *L, int status, lua_KContext base) {
+    (void)status;
+    int n = lua_gettop(L) - (int)base;
+    if (n >= 2 && lua_touserdata(L, -1) == SHIM_RAISE_MARKER) {
+        lua_pop(L, 1);
+        return lua_error(L);
+    }
+    return n;
+}
 
 static int shim_trampoline(lua_State *L) {
     shim_SwiftFunction f = (shim_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
+    shim_ArenaHeader *a = shim_arena(L);
+    int host = a->host;
+    a->host = 1;
     int n = f(L);
-    if (n >= 0) return n;
+    a->host = host;
+    if (n >= 0) {
+        if (host || a->used <= a->budget) return n;
+        a->host = 1;
+        int fits = shim_fits_after_collect(L, a);
+        a->host = host;
+        return fits ? n : shim_memory_error(L, a, host);
+    }
     switch (n) {
     case SHIM_RAISE_AT_CALLER:
         if (lua_type(L, -1) == LUA_TSTRING) { luaL_where(L, 1); lua_insert(L, -2); lua_concat(L, 2); }
@@ -79,7 +175,9 @@ static int shim_trampoline(lua_State *L) {
     case SHIM_RAISE_ARGERROR:
         return luaL_argerror(L, (int)lua_tointeger(L, -2), lua_tostring(L, -1));
     case SHIM_YIELD:
-        return lua_yield(L, 0);
+        return lua_yieldk(L, 0, (lua_KContext)lua_gettop(L), shim_after_wait);
+    case SHIM_RAISE_MEMORY:
+        return shim_memory_error(L, a, host);
     default:
         return lua_error(L);
     }

@@ -17,6 +17,12 @@ import NIOConcurrencyHelpers
 ///
 /// One block per VM, used only by the thread running the VM at the time (like the VM).
 /// Objects are told apart by address: inside the block or from malloc.
+///
+/// The block's header (`shim_ArenaHeader`, shared with the C trampoline) is also the VM's
+/// memory account: `used` counts every byte the VM holds (what Lua asked for, whether it
+/// came from the block or from malloc), and growth past `budget` is refused (Lua then
+/// collects and tries once more before it raises "not enough memory"), except in host
+/// mode (shim.h).
 enum LuaArena {
     /// Requests up to this size are small (one free list per 8-byte class).
     static let smallLimit = 256
@@ -26,14 +32,7 @@ enum LuaArena {
     /// first objects of the script.
     static let slack = 256
 
-    struct Header {
-        /// End of the block.
-        var limit: UInt
-        /// Next free byte.
-        var next: UInt
-        /// Small bytes set-up had to take from malloc because the block was full.
-        var overflow: Int
-    }
+    typealias Header = shim_ArenaHeader
 
     static let classes = smallLimit / 8
     /// Header, then the free-list heads (one per class, 1...classes), then the objects.
@@ -43,16 +42,29 @@ enum LuaArena {
     /// What the last set-up used, objects only (0: none yet).
     private static let setUpSize = NIOLockedValueBox(0)  // VMs are set up on any thread
 
-    /// A new block (nil when out of memory: the VM then uses malloc alone).
+    /// A new block, in host mode with no budget (nil only when not even its header can be
+    /// had; when the objects' room cannot, the block is the header alone and the VM's objects
+    /// come from malloc).
     static func make() -> UnsafeMutableRawPointer? {
         let known = setUpSize.withLockedValue { $0 }
-        let capacity = known == 0 ? firstCapacity : objectsOffset + known + slack
-        guard let block = malloc(capacity) else { return nil }
+        var capacity = known == 0 ? firstCapacity : objectsOffset + known + slack
+        var block = malloc(capacity)
+        if block == nil {
+            capacity = objectsOffset
+            block = malloc(capacity)
+        }
+        guard let block else { return nil }
         let base = UInt(bitPattern: block)
         block.initializeMemory(as: UInt8.self, repeating: 0, count: objectsOffset)
         block.assumingMemoryBound(to: Header.self).pointee = Header(
-            limit: base + UInt(capacity), next: base + UInt(objectsOffset), overflow: 0)
+            limit: base + UInt(capacity), next: base + UInt(objectsOffset), overflow: 0,
+            used: 0, budget: .max, host: 1, refusals: 0)
         return block
+    }
+
+    @inline(__always)
+    static func header(_ block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Header> {
+        block.assumingMemoryBound(to: Header.self)
     }
 
     /// Notes how much the VM's set-up used, for sizing the next block.
@@ -73,28 +85,55 @@ enum LuaArena {
         free(block)
     }
 
-    /// The lua_Alloc of a VM with a block (`ud`).
+    /// The lua_Alloc of a VM with a block (`ud`). With `ptr` nil, `osize` is a type tag,
+    /// not a size: the block is new.
     static let allocate: lua_Alloc = { ud, ptr, osize, nsize in
         let block = ud!
         let header = block.assumingMemoryBound(to: Header.self)
+        let delta = ptr == nil ? nsize : nsize &- osize
+        // Only growth can be refused: Lua counts on frees and shrinks never failing.
+        if delta > 0, header.pointee.used &+ delta > header.pointee.budget, header.pointee.host == 0 {
+            header.pointee.refusals &+= 1
+            return nil
+        }
+        let result: UnsafeMutableRawPointer?
         if let ptr, LuaArena.owns(header, block, ptr) {
             // One of the block's objects: freed into its class, or moved when it grows.
             if nsize == 0 {
                 LuaArena.push(block, ptr, osize)
+                header.pointee.used &-= osize
                 return nil
             }
-            if nsize <= osize { return ptr }
-            guard let moved = LuaArena.take(header, block, nsize) else { return nil }
-            moved.copyMemory(from: ptr, byteCount: osize)
-            LuaArena.push(block, ptr, osize)
-            return moved
-        }
-        if nsize == 0 {
+            if nsize <= osize {
+                result = ptr
+            } else {
+                guard let moved = LuaArena.take(header, block, nsize) else { return LuaArena.failed(header, nsize) }
+                moved.copyMemory(from: ptr, byteCount: osize)
+                LuaArena.push(block, ptr, osize)
+                result = moved
+            }
+        } else if nsize == 0 {
             free(ptr)
+            if ptr != nil { header.pointee.used &-= osize }
             return nil
+        } else {
+            guard let p = ptr == nil ? LuaArena.take(header, block, nsize) : realloc(ptr, nsize) else {
+                return LuaArena.failed(header, nsize)
+            }
+            result = p
         }
-        if let ptr { return realloc(ptr, nsize) }
-        return LuaArena.take(header, block, nsize)
+        header.pointee.used &+= delta
+        return result
+    }
+
+    /// malloc itself failed. Lua code gets its "not enough memory" error; host code cannot
+    /// take one (the error would unwind Swift frames), so the process ends with a clear line.
+    @inline(never)
+    static func failed(_ header: UnsafeMutablePointer<Header>, _ size: Int) -> UnsafeMutableRawPointer? {
+        guard header.pointee.host != 0 else { return nil }
+        let text = "rtlua: out of memory: malloc of \(size) bytes failed in host code (the script VM holds \(header.pointee.used) bytes)\n"
+        ScriptLogger.writeStderr(text)
+        abort()
     }
 
     @inline(__always)

@@ -24,6 +24,8 @@ public struct ScriptOptions: Sendable {
     /// collection (nil: neither this nor the early collections between callbacks; the
     /// incremental collector alone).
     public var idleCollectDelay: TimeAmount? = .milliseconds(250)
+    /// The most bytes the script's VM may hold (`--memory-limit`); 0: no limit.
+    public var memoryLimit: Int = MemoryBudget.defaultLimit
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

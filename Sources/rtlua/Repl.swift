@@ -16,11 +16,14 @@ struct Repl: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let hub: Hub? = connection.baseURL == nil ? try startEmbeddedHub(group: group) : nil
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
-        let options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
+        var options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
+        options.memoryLimit = memory.bytes
         let script = LuaScript(options: options, eventLoop: group.next())
         script.becomeREPL()
         // The main thread may sit in readLine(): a signal ends the session from here.

@@ -17,6 +17,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var memory: MemoryLimitOption
+
     @Option(name: .customLong("instances"), help: "Run N isolated copies of each script.")
     var instances: Int = 1
 
@@ -41,8 +43,11 @@ struct Run: ParsableCommand {
         let config = connection.realtimeConfig(baseURL: baseURL)
         let log = connection.log
         let args = scriptArgs
+        let memoryLimit = memory.bytes
         let runner = ScriptRunner(group: group, paths: scripts, instances: instances, watch: watch) { path, n in
-            ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
+            var options = ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
+            options.memoryLimit = memoryLimit
+            return options
         }
         let trap = SignalTrap { runner.stop() }
         let status = try runner.run().wait()
