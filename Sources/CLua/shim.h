@@ -64,16 +64,30 @@ static inline void *shim_get_host(lua_State *L) { return *(void **)lua_getextras
  * VM holds in `used` and refuses growth beyond `budget`, except while `host` is nonzero:
  * then host code (Swift) is pushing into the state, where a Lua error could not be raised
  * safely, so the allocation goes through and the debt is settled at the next safe point
- * (`shim_trampoline` on return, or the host's own check). */
+ * (`shim_trampoline` on return, or the host's own check).
+ * A __gc finalizer is Lua code that may run inside host code (a collection step of an
+ * allocation there) but always in its own protected call: over the budget its allocations
+ * are refused even then, unless they are those of a Swift body it called (SHIM_HOST_BODY_IN_GC).
+ * lua_gc answers -1 while a finalizer runs, which tells it. */
+#define SHIM_ENFORCED 0        /* Lua code runs (lua_resume, host pcalls): the budget holds */
+#define SHIM_HOST 1            /* host code outside Lua (set-up, callback arguments) */
+#define SHIM_HOST_BODY 2       /* the body of a Swift function called from Lua */
+#define SHIM_HOST_BODY_IN_GC 3 /* the same, called from a finalizer */
 typedef struct shim_ArenaHeader {
     uintptr_t limit;    /* end of the block */
     uintptr_t next;     /* next free byte */
     intptr_t overflow;  /* small bytes set-up had to take from malloc */
     intptr_t used;      /* bytes the VM holds */
     intptr_t budget;    /* most bytes it may hold (INTPTR_MAX: no limit) */
-    int host;           /* nonzero: host code runs, the budget is not enforced */
+    lua_State *L;       /* the VM's main thread (asked whether a finalizer runs) */
+    int host;           /* SHIM_ENFORCED or one of the host modes */
     int refusals;       /* allocations refused for the budget, and memory errors the host raised */
 } shim_ArenaHeader;
+
+/* Whether a __gc finalizer is running in the VM. */
+static inline int shim_in_finalizer(shim_ArenaHeader *a) {
+    return a->L != NULL && lua_gc(a->L, LUA_GCISRUNNING) < 0;
+}
 
 static inline shim_ArenaHeader *shim_arena(lua_State *L) {
     void *ud;
@@ -135,7 +149,7 @@ static inline void shim_push_raise_marker(lua_State *L) { lua_pushlightuserdata(
 /* Raises Lua's own memory error message (an interned string: pushing it takes no memory). */
 static inline int shim_memory_error(lua_State *L, shim_ArenaHeader *a, int host) {
     a->refusals++;
-    a->host = 1;
+    a->host = SHIM_HOST_BODY;
     lua_settop(L, 0);
     lua_pushstring(L, "not enough memory");
     a->host = host;
@@ -158,12 +172,12 @@ static int shim_trampoline(lua_State *L) {
     shim_SwiftFunction f = (shim_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
     shim_ArenaHeader *a = shim_arena(L);
     int host = a->host;
-    a->host = 1;
+    a->host = lua_gc(L, LUA_GCISRUNNING) < 0 ? SHIM_HOST_BODY_IN_GC : SHIM_HOST_BODY;
     int n = f(L);
     a->host = host;
     if (n >= 0) {
         if (host || a->used <= a->budget) return n;
-        a->host = 1;
+        a->host = SHIM_HOST_BODY;
         int fits = shim_fits_after_collect(L, a);
         a->host = host;
         return fits ? n : shim_memory_error(L, a, host);

@@ -58,7 +58,7 @@ enum LuaArena {
         block.initializeMemory(as: UInt8.self, repeating: 0, count: objectsOffset)
         block.assumingMemoryBound(to: Header.self).pointee = Header(
             limit: base + UInt(capacity), next: base + UInt(objectsOffset), overflow: 0,
-            used: 0, budget: .max, host: 1, refusals: 0)
+            used: 0, budget: .max, L: nil, host: SHIM_HOST, refusals: 0)
         return block
     }
 
@@ -92,7 +92,7 @@ enum LuaArena {
         let header = block.assumingMemoryBound(to: Header.self)
         let delta = ptr == nil ? nsize : nsize &- osize
         // Only growth can be refused: Lua counts on frees and shrinks never failing.
-        if delta > 0, header.pointee.used &+ delta > header.pointee.budget, header.pointee.host == 0 {
+        if delta > 0, header.pointee.used &+ delta > header.pointee.budget, LuaArena.refuses(header) {
             header.pointee.refusals &+= 1
             return nil
         }
@@ -126,11 +126,25 @@ enum LuaArena {
         return result
     }
 
-    /// malloc itself failed. Lua code gets its "not enough memory" error; host code cannot
-    /// take one (the error would unwind Swift frames), so the process ends with a clear line.
+    /// Whether an allocation past the budget is refused: always while Lua code runs, and in
+    /// host mode only for a finalizer's own Lua code (shim.h).
+    @inline(never)
+    static func refuses(_ header: UnsafeMutablePointer<Header>) -> Bool {
+        switch header.pointee.host {
+        case SHIM_ENFORCED: return true
+        case SHIM_HOST_BODY_IN_GC: return false
+        default: return shim_in_finalizer(header) != 0
+        }
+    }
+
+    /// malloc itself failed. Lua code gets its "not enough memory" error, and so does host
+    /// code outside Lua (Lua then calls the panic handler, which says so before the process
+    /// ends); the body of a Swift function cannot take one (the error would unwind its
+    /// frames), so the process ends here with a clear line.
     @inline(never)
     static func failed(_ header: UnsafeMutablePointer<Header>, _ size: Int) -> UnsafeMutableRawPointer? {
-        guard header.pointee.host != 0 else { return nil }
+        let host = header.pointee.host
+        if host == SHIM_ENFORCED || host == SHIM_HOST || (host == SHIM_HOST_BODY && shim_in_finalizer(header) != 0) { return nil }
         let text = "rtlua: out of memory: malloc of \(size) bytes failed in host code (the script VM holds \(header.pointee.used) bytes)\n"
         ScriptLogger.writeStderr(text)
         abort()

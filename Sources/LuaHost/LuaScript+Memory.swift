@@ -94,6 +94,7 @@ extension LuaScript {
     static func installAllocator(_ L: OpaquePointer, _ arena: UnsafeMutableRawPointer) {
         shim_set_host(L, nil)
         LuaArena.header(arena).pointee.used = Int(shim_lua_gc_bytes(L))
+        LuaArena.header(arena).pointee.L = L
         lua_setallocf(L, LuaArena.allocate, arena)
         lua_atpanic(L, panicFunction)
     }

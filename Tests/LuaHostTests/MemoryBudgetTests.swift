@@ -195,6 +195,29 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("test.lua:23: not enough memory"), r.stderr)
     }
 
+    /// A finalizer may run inside host code (a collection step of one of its allocations),
+    /// but it is Lua code in a protected call of its own: the budget holds for it there too.
+    func testFinalizersAreHeldToTheBudgetEvenInsideHostCode() throws {
+        let r = try run("""
+        ran, took = 0, 0
+        local function finalizable()
+          setmetatable({}, {__gc = function()
+            ran = ran + 1
+            if pcall(string.rep, "x", 32 * 1024 * 1024) then took = took + 1 end
+          end})
+        end
+        local text = "[" .. string.rep('"abcdefgh",', 2000) .. '"x"]'
+        for round = 1, 200 do
+          for i = 1, 20 do finalizable() end
+          local v = json.decode(text)
+        end
+        collectgarbage()
+        print(ran > 0, took)
+        """, limit: 8 << 20)
+        XCTAssertEqual(r.end, .finished, r.stderr)
+        XCTAssertEqual(r.lines, ["true\t0"])
+    }
+
     func testZeroMeansNoLimit() throws {
         let r = try run("""
         local s = string.rep("x", 64 * 1024 * 1024)
