@@ -56,12 +56,10 @@ static inline void shim_luaL_newlibtable(lua_State *L, const luaL_Reg *l, int n)
 static inline void *shim_lua_newuserdatauv(lua_State *L, size_t s, int n) { return lua_newuserdatauv(L, s, n); }
 static inline int shim_lua_isinteger(lua_State *L, int i) { return lua_isinteger(L, i); }
 
-/* The host object of a script lives in the state's extra space (copied into every thread). */
-static inline void shim_set_host(lua_State *L, void *host) { *(void **)lua_getextraspace(L) = host; }
-static inline void *shim_get_host(lua_State *L) { return *(void **)lua_getextraspace(L); }
 
 /* The head of a VM's allocator block (LuaArena.swift). The allocator counts every byte the
- * VM holds in `used` and refuses growth beyond `budget`, except while `host` is nonzero:
+ * VM holds (as `left`, what remains of `budget`: one subtraction and a sign test per
+ * allocation) and refuses growth beyond `budget`, except while `host` is nonzero:
  * then host code (Swift) is pushing into the state, where a Lua error could not be raised
  * safely, so the allocation goes through and the debt is settled at the next safe point
  * (`shim_trampoline` on return, or the host's own check).
@@ -77,9 +75,10 @@ typedef struct shim_ArenaHeader {
     uintptr_t limit;    /* end of the block */
     uintptr_t next;     /* next free byte */
     intptr_t overflow;  /* small bytes set-up had to take from malloc */
-    intptr_t used;      /* bytes the VM holds */
+    intptr_t left;      /* budget minus the bytes the VM holds (negative: over the budget) */
     intptr_t budget;    /* most bytes it may hold (INTPTR_MAX: no limit) */
     lua_State *L;       /* the VM's main thread (asked whether a finalizer runs) */
+    void *script;       /* the host object of the script (shim_set_host) */
     int host;           /* SHIM_ENFORCED or one of the host modes */
     int refusals;       /* allocations refused for the budget, and memory errors the host raised */
 } shim_ArenaHeader;
@@ -89,11 +88,14 @@ static inline int shim_in_finalizer(shim_ArenaHeader *a) {
     return a->L != NULL && lua_gc(a->L, LUA_GCISRUNNING) < 0;
 }
 
-static inline shim_ArenaHeader *shim_arena(lua_State *L) {
-    void *ud;
-    lua_getallocf(L, &ud);
-    return (shim_ArenaHeader *)ud;
-}
+/* The state's extra space (copied into every thread) holds the arena: the trampoline finds
+ * the account with one load, and the host object through it. */
+static inline void shim_set_arena(lua_State *L, shim_ArenaHeader *a) { *(shim_ArenaHeader **)lua_getextraspace(L) = a; }
+static inline shim_ArenaHeader *shim_arena(lua_State *L) { return *(shim_ArenaHeader **)lua_getextraspace(L); }
+
+/* The host object of a script, kept in its arena's header (shim_set_arena first). */
+static inline void shim_set_host(lua_State *L, void *host) { shim_arena(L)->script = host; }
+static inline void *shim_get_host(lua_State *L) { return shim_arena(L)->script; }
 
 /* The bytes the VM holds, as Lua counts them (collectgarbage("count") in bytes). */
 static inline intptr_t shim_lua_gc_bytes(lua_State *L) {
@@ -103,9 +105,9 @@ static inline intptr_t shim_lua_gc_bytes(lua_State *L) {
 /* Whether the VM is within its budget, after the full collection Lua itself makes before
  * it gives up on an allocation. Called in host mode. */
 static inline int shim_fits_after_collect(lua_State *L, shim_ArenaHeader *a) {
-    if (a->used <= a->budget) return 1;
+    if (a->left >= 0) return 1;
     lua_gc(L, LUA_GCCOLLECT);
-    return a->used <= a->budget;
+    return a->left >= 0;
 }
 
 /* Lua code run from the host: the budget is enforced inside (a failed allocation unwinds
@@ -172,11 +174,12 @@ static int shim_trampoline(lua_State *L) {
     shim_SwiftFunction f = (shim_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
     shim_ArenaHeader *a = shim_arena(L);
     int host = a->host;
-    a->host = lua_gc(L, LUA_GCISRUNNING) < 0 ? SHIM_HOST_BODY_IN_GC : SHIM_HOST_BODY;
+    /* A finalizer is never yieldable (lua_isyieldable is cheap, lua_gc is not). */
+    a->host = !lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0 ? SHIM_HOST_BODY_IN_GC : SHIM_HOST_BODY;
     int n = f(L);
     a->host = host;
     if (n >= 0) {
-        if (host || a->used <= a->budget) return n;
+        if (host || a->left >= 0) return n;
         a->host = SHIM_HOST_BODY;
         int fits = shim_fits_after_collect(L, a);
         a->host = host;

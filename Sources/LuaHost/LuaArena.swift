@@ -58,13 +58,20 @@ enum LuaArena {
         block.initializeMemory(as: UInt8.self, repeating: 0, count: objectsOffset)
         block.assumingMemoryBound(to: Header.self).pointee = Header(
             limit: base + UInt(capacity), next: base + UInt(objectsOffset), overflow: 0,
-            used: 0, budget: .max, L: nil, host: SHIM_HOST, refusals: 0)
+            left: .max, budget: .max, L: nil, script: nil, host: SHIM_HOST, refusals: 0)
         return block
     }
 
     @inline(__always)
     static func header(_ block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Header> {
         block.assumingMemoryBound(to: Header.self)
+    }
+
+    /// Sets the budget, keeping the count of bytes held.
+    static func setBudget(_ header: UnsafeMutablePointer<Header>, _ budget: Int) {
+        let used = header.pointee.used
+        header.pointee.budget = budget
+        header.pointee.used = used
     }
 
     /// Notes how much the VM's set-up used, for sizing the next block.
@@ -91,17 +98,15 @@ enum LuaArena {
         let block = ud!
         let header = block.assumingMemoryBound(to: Header.self)
         let delta = ptr == nil ? nsize : nsize &- osize
+        let left = header.pointee.left &- delta
         // Only growth can be refused: Lua counts on frees and shrinks never failing.
-        if delta > 0, header.pointee.used &+ delta > header.pointee.budget, LuaArena.refuses(header) {
-            header.pointee.refusals &+= 1
-            return nil
-        }
+        if left < 0, LuaArena.refuses(header, delta) { return nil }
         let result: UnsafeMutableRawPointer?
         if let ptr, LuaArena.owns(header, block, ptr) {
             // One of the block's objects: freed into its class, or moved when it grows.
             if nsize == 0 {
                 LuaArena.push(block, ptr, osize)
-                header.pointee.used &-= osize
+                header.pointee.left = left
                 return nil
             }
             if nsize <= osize {
@@ -114,7 +119,7 @@ enum LuaArena {
             }
         } else if nsize == 0 {
             free(ptr)
-            if ptr != nil { header.pointee.used &-= osize }
+            header.pointee.left = left
             return nil
         } else {
             guard let p = ptr == nil ? LuaArena.take(header, block, nsize) : realloc(ptr, nsize) else {
@@ -122,19 +127,24 @@ enum LuaArena {
             }
             result = p
         }
-        header.pointee.used &+= delta
+        header.pointee.left = left
         return result
     }
 
     /// Whether an allocation past the budget is refused: always while Lua code runs, and in
     /// host mode only for a finalizer's own Lua code (shim.h).
+    /// Counts a refusal. Out of line: only called past the budget.
     @inline(never)
-    static func refuses(_ header: UnsafeMutablePointer<Header>) -> Bool {
+    static func refuses(_ header: UnsafeMutablePointer<Header>, _ delta: Int) -> Bool {
+        guard delta > 0 else { return false }
+        let refused: Bool
         switch header.pointee.host {
-        case SHIM_ENFORCED: return true
-        case SHIM_HOST_BODY_IN_GC: return false
-        default: return shim_in_finalizer(header) != 0
+        case SHIM_ENFORCED: refused = true
+        case SHIM_HOST_BODY_IN_GC: refused = false
+        default: refused = shim_in_finalizer(header) != 0
         }
+        if refused { header.pointee.refusals &+= 1 }
+        return refused
     }
 
     /// malloc itself failed. Lua code gets its "not enough memory" error, and so does host
@@ -189,5 +199,13 @@ enum LuaArena {
         let heads = heads(block)
         ptr.storeBytes(of: heads[cls], as: UnsafeMutableRawPointer?.self)
         heads[cls] = ptr
+    }
+}
+
+extension shim_ArenaHeader {
+    /// Bytes the VM holds (`collectgarbage("count")` in bytes).
+    var used: Int {
+        get { budget &- left }
+        set { left = budget &- newValue }
     }
 }

@@ -7,8 +7,9 @@ import RTJSON
 /// the parsed value: arrays marked, null as `json.null`, integers and floats kept apart.
 ///
 /// Runs in host mode (the budget is not enforced on each allocation), so it watches the
-/// budget itself: before each value, and before each string by its length, and stops with
-/// `.outOfMemory` (after one full collection) rather than build past it.
+/// budget itself: before each container and every 64 elements or members, and before each
+/// string by its length, and stops with `.outOfMemory` (after one full collection) rather
+/// than build past it.
 extension LuaValueBridge {
     enum TextPush {
         case pushed
@@ -57,30 +58,33 @@ extension LuaValueBridge {
     /// Throws when `bytes` more would take the VM past its budget, even after a collection.
     @inline(__always)
     private func fits(_ L: OpaquePointer, _ bytes: Int) -> Bool {
-        let a = account.pointee
-        return a.used &+ bytes <= a.budget || reserveSlow(L, bytes)
+        return bytes <= account.pointee.left || reserveSlow(L, bytes)
     }
 
     @inline(never)
     private func reserveSlow(_ L: OpaquePointer, _ bytes: Int) -> Bool {
         guard bytes <= account.pointee.budget else { return false }
         _ = fitsBudget(L)  // a full collection
-        return account.pointee.used &+ bytes <= account.pointee.budget
+        return bytes <= account.pointee.left
     }
 
     private func pushValue(_ L: OpaquePointer, _ r: inout JSONReader, depth: Int) throws(JSONError) {
         guard depth <= JSONValue.maxParseDepth, lua_checkstack(L, 4) != 0 else { throw JSONError("nesting too deep") }
-        guard fits(L, 0) else { throw Self.outOfMemory }
         switch try r.peek() {
         case .object:
+            guard fits(L, 0) else { throw Self.outOfMemory }
             lua_createtable(L, 0, 4)
             if try r.beginObject() { return }
+            var n = 0
             repeat {
                 guard try r.readKey({ pushBytes(L, $0) }) else { throw Self.outOfMemory }
                 try pushValue(L, &r, depth: depth + 1)
                 lua_rawset(L, -3)
+                n &+= 1
+                if n & 63 == 0, !fits(L, 0) { throw Self.outOfMemory }
             } while try r.nextMember()
         case .array:
+            guard fits(L, 0) else { throw Self.outOfMemory }
             lua_createtable(L, 4, 0)
             if try !r.beginArray() {
                 var n: lua_Integer = 0
@@ -88,6 +92,7 @@ extension LuaValueBridge {
                     try pushValue(L, &r, depth: depth + 1)
                     n += 1
                     lua_rawseti(L, -2, n)
+                    if n & 63 == 0, !fits(L, 0) { throw Self.outOfMemory }
                 } while try r.nextElement()
             }
             luaL_setmetatable(L, Self.arrayMeta)
@@ -107,9 +112,10 @@ extension LuaValueBridge {
         }
     }
 
-    /// Pushes a string, or nothing and false when it does not fit in the budget.
+    /// Pushes a string, or nothing and false when it does not fit in the budget (checked for
+    /// strings of 4 KiB and more; smaller ones are covered by the checks every 64 values).
     private func pushBytes(_ L: OpaquePointer, _ s: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard fits(L, s.count) else { return false }
+        guard s.count < 4096 || fits(L, s.count) else { return false }
         s.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
         return true
     }

@@ -92,7 +92,7 @@ extension LuaScript {
     /// Starts counting the VM's bytes (those `luaL_newstate` took before the VM's allocator
     /// was set are Lua's own count at that moment) and installs the panic handler.
     static func installAllocator(_ L: OpaquePointer, _ arena: UnsafeMutableRawPointer) {
-        shim_set_host(L, nil)
+        shim_set_arena(L, LuaArena.header(arena))
         LuaArena.header(arena).pointee.used = Int(shim_lua_gc_bytes(L))
         LuaArena.header(arena).pointee.L = L
         lua_setallocf(L, LuaArena.allocate, arena)
@@ -102,7 +102,7 @@ extension LuaScript {
     /// Sets the budget once the globals are installed (they are the host's, not the script's
     /// choice, and are made in host mode anyway).
     func applyMemoryLimit() {
-        account.pointee.budget = options.memoryLimit > 0 ? options.memoryLimit : .max
+        LuaArena.setBudget(account, options.memoryLimit > 0 ? options.memoryLimit : .max)
     }
 
     /// The error message of a coroutine that ended with an error (on top of `co`), and when

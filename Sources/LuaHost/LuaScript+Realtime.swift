@@ -123,6 +123,7 @@ extension LuaScript {
         lua_pushvalue(co, fn)
         let ref = luaL_ref(co, shim_LUA_REGISTRYINDEX())
         var listenerID = 0
+        let account = self.account  // the delivery below does not retain the script for it
         let token = subscribe { [weak self, weak b] push in
             guard let self, let b, !self.isEnded else { return }
             let id = listenerID
@@ -135,10 +136,13 @@ extension LuaScript {
                     luaL_unref(co, shim_LUA_REGISTRYINDEX(), l.ref)
                 }
                 _ = lua_checkstack(co, 8)
-                let refusals = self.account.pointee.refusals
+                let refusals = account.pointee.refusals
                 let n = push(co)
                 // The arguments were pushed in host mode: they may not fit in the budget.
-                guard self.argumentsFit(co, refusalsBefore: refusals, Self.eventDescription(kind)) else { return nil }
+                if account.pointee.refusals != refusals || account.pointee.left < 0,
+                   !LuaScript.host(co).argumentsFit(co, refusalsBefore: refusals, LuaScript.eventDescription(l.kind)) {
+                    return nil
+                }
                 return n
             }
         }

@@ -66,7 +66,7 @@ struct LuaValueBridge {
     /// Bytes the VM may still take before it reaches its budget (0 when over it).
     var remainingBudget: Int {
         let a = account.pointee
-        return a.budget == .max ? .max : max(0, a.budget - a.used)
+        return a.budget == .max ? .max : max(0, a.left)
     }
 
     /// Whether the VM is within its budget, after a full collection when it is not. Host

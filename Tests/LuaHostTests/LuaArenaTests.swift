@@ -91,7 +91,7 @@ final class LuaArenaTests: XCTestCase {
     /// Over the budget, growth is refused (and counted) unless host code runs; frees and
     /// shrinks always go through.
     func testGrowthPastTheBudgetIsRefusedOutsideHostMode() {
-        header.pointee.budget = 1000
+        LuaArena.setBudget(header, 1000)
         header.pointee.host = 0
         let a = alloc(600)
         XCTAssertNil(LuaArena.allocate(block, nil, 4, 500), "600 + 500 > 1000")

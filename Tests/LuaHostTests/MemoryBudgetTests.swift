@@ -101,8 +101,8 @@ final class MemoryBudgetTests: XCTestCase {
         let (result, grewBy, top) = try script.eventLoop.submit { () -> (String, Int, Int32) in
             let L = script.L
             let before = script.memoryInUse
-            script.account.pointee.budget = before + (1 << 20)
-            defer { script.account.pointee.budget = .max }
+            LuaArena.setBudget(script.account, before + (1 << 20))
+            defer { LuaArena.setBudget(script.account, .max) }
             let text = Array(("[\"" + String(repeating: "a", count: 2 << 20) + "\"]").utf8)
             let result = text.withUnsafeBufferPointer { script.bridge.pushJSON(L, $0, checked: false) }
             return ("\(result)", script.memoryInUse - before, lua_gettop(L))
