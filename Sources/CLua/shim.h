@@ -123,6 +123,7 @@ static inline int shim_lua_resume_budgeted(lua_State *co, lua_State *from, int n
 
 static inline int shim_lua_pcall_budgeted(lua_State *L, int n, int r, int f) {
     shim_ArenaHeader *a = shim_arena(L);
+    if (a == NULL) return lua_pcall(L, n, r, f);  /* a state without an arena (rtlua check) */
     int host = a->host;
     a->host = 0;
     int status = lua_pcall(L, n, r, f);
