@@ -8,6 +8,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdint.h>
 
 static inline int shim_LUA_REGISTRYINDEX(void) { return LUA_REGISTRYINDEX; }
 static inline int shim_lua_upvalueindex(int i) { return lua_upvalueindex(i); }
@@ -55,23 +56,136 @@ static inline void shim_luaL_newlibtable(lua_State *L, const luaL_Reg *l, int n)
 static inline void *shim_lua_newuserdatauv(lua_State *L, size_t s, int n) { return lua_newuserdatauv(L, s, n); }
 static inline int shim_lua_isinteger(lua_State *L, int i) { return lua_isinteger(L, i); }
 
-/* The host object of a script lives in the state's extra space (copied into every thread). */
-static inline void shim_set_host(lua_State *L, void *host) { *(void **)lua_getextraspace(L) = host; }
-static inline void *shim_get_host(lua_State *L) { return *(void **)lua_getextraspace(L); }
+
+/* The head of a VM's allocator block (LuaArena.swift). The allocator counts every byte the
+ * VM holds (as `left`, what remains of `budget`: one subtraction and a sign test per
+ * allocation) and refuses growth beyond `budget`, except while `host` is nonzero:
+ * then host code (Swift) is pushing into the state, where a Lua error could not be raised
+ * safely, so the allocation goes through and the debt is settled at the next safe point
+ * (`shim_trampoline` on return, or the host's own check).
+ * A __gc finalizer is Lua code that may run inside host code (a collection step of an
+ * allocation there) but always in its own protected call: over the budget its allocations
+ * are refused even then, unless they are those of a Swift body it called (SHIM_HOST_BODY_IN_GC).
+ * lua_gc answers -1 while a finalizer runs, which tells it. */
+#define SHIM_ENFORCED 0        /* Lua code runs (lua_resume, host pcalls): the budget holds */
+#define SHIM_HOST 1            /* host code outside Lua (set-up, callback arguments) */
+#define SHIM_HOST_BODY 2       /* the body of a Swift function called from Lua */
+#define SHIM_HOST_BODY_IN_GC 3 /* the same, called from a finalizer */
+typedef struct shim_ArenaHeader {
+    uintptr_t limit;    /* end of the block */
+    uintptr_t next;     /* next free byte */
+    intptr_t overflow;  /* small bytes set-up had to take from malloc */
+    intptr_t left;      /* budget minus the bytes the VM holds (negative: over the budget) */
+    intptr_t budget;    /* most bytes it may hold (INTPTR_MAX: no limit) */
+    lua_State *L;       /* the VM's main thread (asked whether a finalizer runs) */
+    void *script;       /* the host object of the script (shim_set_host) */
+    int host;           /* SHIM_ENFORCED or one of the host modes */
+    int refusals;       /* allocations refused for the budget, and memory errors the host raised */
+} shim_ArenaHeader;
+
+/* Whether a __gc finalizer is running in the VM. */
+static inline int shim_in_finalizer(shim_ArenaHeader *a) {
+    return a->L != NULL && lua_gc(a->L, LUA_GCISRUNNING) < 0;
+}
+
+/* The state's extra space (copied into every thread) holds the arena: the trampoline finds
+ * the account with one load, and the host object through it. */
+static inline void shim_set_arena(lua_State *L, shim_ArenaHeader *a) { *(shim_ArenaHeader **)lua_getextraspace(L) = a; }
+static inline shim_ArenaHeader *shim_arena(lua_State *L) { return *(shim_ArenaHeader **)lua_getextraspace(L); }
+
+/* The host object of a script, kept in its arena's header (shim_set_arena first). */
+static inline void shim_set_host(lua_State *L, void *host) { shim_arena(L)->script = host; }
+static inline void *shim_get_host(lua_State *L) { return shim_arena(L)->script; }
+
+/* The bytes the VM holds, as Lua counts them (collectgarbage("count") in bytes). */
+static inline intptr_t shim_lua_gc_bytes(lua_State *L) {
+    return (intptr_t)lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB);
+}
+
+/* Whether the VM is within its budget, after the full collection Lua itself makes before
+ * it gives up on an allocation. Called in host mode. */
+static inline int shim_fits_after_collect(lua_State *L, shim_ArenaHeader *a) {
+    if (a->left >= 0) return 1;
+    lua_gc(L, LUA_GCCOLLECT);
+    return a->left >= 0;
+}
+
+/* Lua code run from the host: the budget is enforced inside (a failed allocation unwinds
+ * to lua_resume / lua_pcall, a C frame, never across a Swift one). */
+static inline int shim_lua_resume_budgeted(lua_State *co, lua_State *from, int narg, int *nres) {
+    shim_ArenaHeader *a = shim_arena(co);
+    int host = a->host;
+    a->host = 0;
+    int status = lua_resume(co, from, narg, nres);
+    a->host = host;
+    return status;
+}
+
+static inline int shim_lua_pcall_budgeted(lua_State *L, int n, int r, int f) {
+    shim_ArenaHeader *a = shim_arena(L);
+    if (a == NULL) return lua_pcall(L, n, r, f);  /* a state without an arena (rtlua check) */
+    int host = a->host;
+    a->host = 0;
+    int status = lua_pcall(L, n, r, f);
+    a->host = host;
+    return status;
+}
 
 /* Lua raises errors and yields with longjmp. Functions written in Swift must never do that
  * themselves (it would skip Swift's cleanup), so they return one of these codes and the
- * trampoline below, a plain C function, raises or yields after the Swift frame is gone. */
+ * trampoline below, a plain C function, raises or yields after the Swift frame is gone.
+ * A Swift body runs in host mode; when it has taken the VM over its budget, the trampoline
+ * raises Lua's "not enough memory" error in its place. */
 #define SHIM_RAISE_AT_CALLER (-1)  /* string message on top: prefixed with the caller's file:line */
 #define SHIM_RAISE_ARGERROR (-2)   /* [arg number, message] on top: luaL_argerror */
 #define SHIM_YIELD (-3)            /* yield this coroutine with no values */
 #define SHIM_RAISE_VALUE (-4)      /* error object on top, raised as is */
+#define SHIM_RAISE_MEMORY (-5)     /* Lua's "not enough memory" error */
 typedef int (*shim_SwiftFunction)(lua_State *L);
+
+/* The last value a waiting coroutine is resumed with when it is to raise instead of
+ * returning: [error value, marker]. */
+#define SHIM_RAISE_MARKER ((void *)(uintptr_t)0x52544c55u)
+
+static inline void shim_push_raise_marker(lua_State *L) { lua_pushlightuserdata(L, SHIM_RAISE_MARKER); }
+
+/* Raises Lua's own memory error message (an interned string: pushing it takes no memory). */
+static inline int shim_memory_error(lua_State *L, shim_ArenaHeader *a, int host) {
+    a->refusals++;
+    a->host = SHIM_HOST_BODY;
+    lua_settop(L, 0);
+    lua_pushstring(L, "not enough memory");
+    a->host = host;
+    return lua_error(L);
+}
+
+/* After a yield of SHIM_YIELD: the values the coroutine was resumed with are the results
+ * (`base` is the stack height at the yield), unless the host marked them as an error. */
+static int shim_after_wait(lua_State *L, int status, lua_KContext base) {
+    (void)status;
+    int n = lua_gettop(L) - (int)base;
+    if (n >= 2 && lua_touserdata(L, -1) == SHIM_RAISE_MARKER) {
+        lua_pop(L, 1);
+        return lua_error(L);
+    }
+    return n;
+}
 
 static int shim_trampoline(lua_State *L) {
     shim_SwiftFunction f = (shim_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
+    shim_ArenaHeader *a = shim_arena(L);
+    int host = a->host;
+    /* A finalizer is never yieldable (lua_isyieldable is cheap, lua_gc is not). */
+    a->host = !lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0 ? SHIM_HOST_BODY_IN_GC : SHIM_HOST_BODY;
     int n = f(L);
-    if (n >= 0) return n;
+    a->host = host;
+    if (n >= 0) {
+        if (host || a->left >= 0) return n;
+        a->host = SHIM_HOST_BODY;
+        int fits = shim_fits_after_collect(L, a);
+        a->host = host;
+        return fits ? n : shim_memory_error(L, a, host);
+    }
     switch (n) {
     case SHIM_RAISE_AT_CALLER:
         if (lua_type(L, -1) == LUA_TSTRING) { luaL_where(L, 1); lua_insert(L, -2); lua_concat(L, 2); }
@@ -79,7 +193,9 @@ static int shim_trampoline(lua_State *L) {
     case SHIM_RAISE_ARGERROR:
         return luaL_argerror(L, (int)lua_tointeger(L, -2), lua_tostring(L, -1));
     case SHIM_YIELD:
-        return lua_yield(L, 0);
+        return lua_yieldk(L, 0, (lua_KContext)lua_gettop(L), shim_after_wait);
+    case SHIM_RAISE_MEMORY:
+        return shim_memory_error(L, a, host);
     default:
         return lua_error(L);
     }

@@ -32,7 +32,7 @@ enum CurlTransfer {
         let bodyBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, body?.count ?? 0))
         defer { bodyBuffer.deallocate() }
 
-        let sink = Sink()
+        let sink = Sink(maxBody: request.maxResponseBytes ?? .max)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
 
         func set(_ code: CURLcode) throws(HTTPError) {
@@ -67,6 +67,9 @@ enum CurlTransfer {
         }
 
         let code = withExtendedLifetime(sink) { curl_easy_perform(handle) }
+        if sink.tooLarge {
+            throw HTTPError(message: "\(HTTPError.tooLargeMessage) of \(sink.maxBody) bytes", curlCode: HTTPError.tooLargeCode)
+        }
         guard code == CURLE_OK else {
             throw curlError(code, detail: String(cString: errorBuffer))
         }
@@ -118,9 +121,17 @@ enum CurlTransfer {
     final class Sink {
         var body: [UInt8] = []
         var headers = ResponseHeaderParser()
+        let maxBody: Int
+        var tooLarge = false
+
+        init(maxBody: Int = .max) { self.maxBody = maxBody }
 
         static let onBody: shim_curl_write_callback = { data, size, count, user in
             let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+            guard size * count <= sink.maxBody - sink.body.count else {
+                sink.tooLarge = true
+                return 0  // libcurl stops the transfer (CURLE_WRITE_ERROR)
+            }
             sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
             return size * count
         }

@@ -9,6 +9,9 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// Seconds for the whole transfer, connect included.
     public var timeout: Double
+    /// The transfer fails (`HTTPError.isResponseTooLarge`) once the response body grows
+    /// beyond this many bytes; nil: no limit.
+    public var maxResponseBytes: Int?
 
     public init(url: String, method: String = "GET", headers: [(String, String)] = [], body: [UInt8]? = nil,
                 timeout: Double = 30) {
@@ -51,6 +54,13 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// libcurl's CURLE_WRITE_ERROR, what a transfer stopped by `maxResponseBytes` ends with.
+    static let tooLargeCode = 23
+    static let tooLargeMessage = "response body larger than the limit"
+
+    /// The transfer stopped because the body outgrew `HTTPRequest.maxResponseBytes`.
+    public var isResponseTooLarge: Bool { curlCode == Self.tooLargeCode && message.hasPrefix(Self.tooLargeMessage) }
 
     static func invalid(_ message: String) -> HTTPError { HTTPError(message: message, curlCode: -1) }
 }

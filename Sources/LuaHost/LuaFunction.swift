@@ -15,6 +15,9 @@ enum LuaRaise: Error {
     case message(String)
     /// The error object already on top of the stack, raised as is.
     case value
+    /// Lua's "not enough memory": what the script asked for would take its VM past its
+    /// memory budget (or malloc failed).
+    case outOfMemory
 }
 
 /// The return codes understood by `shim_trampoline` (SHIM_* in shim.h).
@@ -23,6 +26,7 @@ enum LuaReturn {
     static let raiseArgError: Int32 = -2
     static let yield: Int32 = -3
     static let raiseValue: Int32 = -4
+    static let raiseMemory: Int32 = -5
 }
 
 /// The signature of every Lua function written in Swift (registered with `pushSwiftFunction`).
@@ -44,6 +48,8 @@ func luaBody(_ L: OpaquePointer, _ body: () throws(LuaRaise) -> Int32) -> Int32 
             return LuaReturn.raiseAtCaller
         case .value:
             return LuaReturn.raiseValue
+        case .outOfMemory:
+            return LuaReturn.raiseMemory
         }
     }
 }
@@ -188,7 +194,7 @@ enum Lua {
         if lua_type(L, index) == LUA_TNUMBER { lua_pushvalue(L, index); defer { pop(L) }; return String(cString: lua_tolstring(L, -1, nil)) }
         if luaL_getmetafield(L, index, "__tostring") != LUA_TNIL {
             lua_pushvalue(L, index)
-            if lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK, let s = string(L, -1) { pop(L); return s }
+            if shim_lua_pcall_budgeted(L, 1, 1, 0) == LUA_OK, let s = string(L, -1) { pop(L); return s }
             pop(L)
         }
         return "(error object is a \(typeName(L, index)) value)"

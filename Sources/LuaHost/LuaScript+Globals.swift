@@ -143,17 +143,22 @@ private let jsonEncode: LuaSwiftFunction = { L in
     let L = L!
     return luaBody(L) { () throws(LuaRaise) -> Int32 in
         guard lua_type(L, 1) != LUA_TNONE else { throw LuaRaise.argument(1, "value expected") }
+        let bridge = LuaScript.host(L).bridge
         let value: JSONValue
+        do throws(LuaValueBridge.ConversionError) {
+            value = try bridge.toJSON(L, 1, root: "value")
+        } catch {
+            if error.outOfMemory { throw LuaRaise.outOfMemory }
+            throw LuaRaise.argument(1, "\(error)")
+        }
+        let text: String
         do {
-            value = try LuaScript.host(L).bridge.toJSON(L, 1, root: "value")
+            text = try value.jsonText(sortedKeys: true)
         } catch {
             throw LuaRaise.argument(1, "\(error)")
         }
-        do {
-            Lua.pushString(L, try value.jsonText(sortedKeys: true))
-        } catch {
-            throw LuaRaise.argument(1, "\(error)")
-        }
+        guard text.utf8.count <= bridge.remainingBudget else { throw LuaRaise.outOfMemory }
+        Lua.pushString(L, text)
         return 1
     }
 }
@@ -161,16 +166,32 @@ private let jsonEncode: LuaSwiftFunction = { L in
 private let jsonDecode: LuaSwiftFunction = { L in
     let L = L!
     return luaBody(L) { () throws(LuaRaise) -> Int32 in
-        let bytes = try Lua.checkBytes(L, 1)
-        do {
-            let value = try JSONValue.parse(bytes)
-            LuaScript.host(L).bridge.push(L, value)
-            return 1
-        } catch {
-            lua_pushnil(L)
-            Lua.pushString(L, "invalid JSON: \(error)")
-            return 2
+        guard lua_type(L, 1) == LUA_TSTRING else { throw Lua.typeError(L, 1, "string") }
+        let bridge = LuaScript.host(L).bridge
+        var len = 0
+        let p = lua_tolstring(L, 1, &len)!
+        // Straight from the string's bytes into tables, no copy; the budget is watched as the
+        // tables grow.
+        let text = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: len)
+        var failure: JSONError
+        switch bridge.pushJSON(L, text, checked: false) {
+        case .pushed: return 1
+        case .outOfMemory: throw LuaRaise.outOfMemory
+        case .invalid(let error): failure = error
         }
+        // Invalid UTF-8 inside a string: the parser repairs it (U+FFFD) where the reader refuses.
+        if failure.message.contains("UTF-8") {
+            guard len <= bridge.remainingBudget / 8 else { throw LuaRaise.outOfMemory }
+            do throws(JSONError) {
+                bridge.push(L, try JSONValue.parse(text))
+                return 1
+            } catch {
+                failure = error
+            }
+        }
+        lua_pushnil(L)
+        Lua.pushString(L, "invalid JSON: \(failure)")
+        return 2
     }
 }
 

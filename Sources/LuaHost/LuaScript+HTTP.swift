@@ -19,42 +19,59 @@ extension LuaScript {
     }
 
     /// Starts `request` and pauses the calling coroutine until it completes; it then
-    /// returns `{status=, headers=, body=}` or `nil, message`.
+    /// returns `{status=, headers=, body=}` or `nil, message`. A response too large for what
+    /// is left of the script's memory budget raises "not enough memory" there instead: the
+    /// transfer stops once the body outgrows it, and the body is checked again before it is
+    /// pushed.
     func perform(_ co: OpaquePointer, _ request: HTTPRequest, _ name: String) throws(LuaRaise) -> Int32 {
+        var request = request
+        // A body larger than the whole budget can never be taken; one that fits the budget
+        // but not what is left of it is refused when it arrives (after a collection).
+        let budget = account.pointee.budget
+        if budget < .max { request.maxResponseBytes = budget }
         try suspend(co, name)
         let thread = LuaThread(state: co)
         options.http.execute(request, on: eventLoop).whenComplete { [self] result in
             wake(thread.state) { co in
-                switch result {
-                case .success(let response):
-                    lua_createtable(co, 0, 3)
-                    lua_pushinteger(co, lua_Integer(response.status))
-                    lua_setfield(co, -2, "status")
-                    lua_createtable(co, 0, Int32(clamping: response.headers.count))
-                    for (name, value) in response.headers {
-                        let key = name.lowercased()
-                        lua_getfield(co, -1, key)
-                        if let earlier = Lua.string(co, -1) {
-                            Lua.pop(co)
-                            Lua.pushString(co, earlier + ", " + value)
-                        } else {
-                            Lua.pop(co)
-                            Lua.pushString(co, value)
-                        }
-                        lua_setfield(co, -2, key)
-                    }
-                    lua_setfield(co, -2, "headers")
-                    Lua.pushBytes(co, response.body)
-                    lua_setfield(co, -2, "body")
-                    return 1
-                case .failure(let error):
-                    lua_pushnil(co)
-                    Lua.pushString(co, (error as? HTTPError)?.message ?? "\(error)")
-                    return 2
+                if case .failure(let error as HTTPError) = result, error.isResponseTooLarge {
+                    return self.pushResults(co, expected: .max) { _ in 0 }
                 }
+                let expected: Int
+                if case .success(let response) = result { expected = response.body.count } else { expected = 0 }
+                return self.pushResults(co, expected: expected) { co in self.pushResponse(co, result) }
             }
         }
         return LuaReturn.yield
+    }
+
+    private func pushResponse(_ co: OpaquePointer, _ result: Result<HTTPResponse, Error>) -> Int32 {
+        switch result {
+        case .success(let response):
+            lua_createtable(co, 0, 3)
+            lua_pushinteger(co, lua_Integer(response.status))
+            lua_setfield(co, -2, "status")
+            lua_createtable(co, 0, Int32(clamping: response.headers.count))
+            for (name, value) in response.headers {
+                let key = name.lowercased()
+                lua_getfield(co, -1, key)
+                if let earlier = Lua.string(co, -1) {
+                    Lua.pop(co)
+                    Lua.pushString(co, earlier + ", " + value)
+                } else {
+                    Lua.pop(co)
+                    Lua.pushString(co, value)
+                }
+                lua_setfield(co, -2, key)
+            }
+            lua_setfield(co, -2, "headers")
+            Lua.pushBytes(co, response.body)
+            lua_setfield(co, -2, "body")
+            return 1
+        case .failure(let error):
+            lua_pushnil(co)
+            Lua.pushString(co, (error as? HTTPError)?.message ?? "\(error)")
+            return 2
+        }
     }
 
     /// A request body from stack index `index`: a string as is, a table as JSON (which
@@ -62,18 +79,27 @@ extension LuaScript {
     func requestBody(_ co: OpaquePointer, _ index: Int32, arg: Int32, headers: inout [(String, String)]) throws(LuaRaise) -> [UInt8]? {
         switch lua_type(co, index) {
         case LUA_TNIL, LUA_TNONE: return nil
-        case LUA_TSTRING: return Lua.bytes(co, index)
+        case LUA_TSTRING:
+            // The copy handed to libcurl is made for the script: it must fit in its budget.
+            var len = 0
+            _ = lua_tolstring(co, index, &len)
+            guard len <= bridge.remainingBudget else { throw LuaRaise.outOfMemory }
+            return Lua.bytes(co, index)
         case LUA_TTABLE, LUA_TUSERDATA:
             do {
                 let value = try bridge.toJSON(co, index, root: "body")
                 if case .binary(let bytes) = value { return bytes }
                 let text = try value.jsonText(sortedKeys: true)
+                guard text.utf8.count <= bridge.remainingBudget else { throw LuaRaise.outOfMemory }
                 if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
                     headers.append(("Content-Type", "application/json"))
                 }
                 return Array(text.utf8)
             } catch let error as LuaValueBridge.ConversionError {
+                if error.outOfMemory { throw LuaRaise.outOfMemory }
                 throw LuaRaise.argument(arg, error.description)
+            } catch let error as LuaRaise {
+                throw error
             } catch {
                 throw LuaRaise.argument(arg, "body: \(error)")
             }

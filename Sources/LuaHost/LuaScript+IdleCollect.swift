@@ -105,6 +105,6 @@ extension LuaScript {
     private func callCollect(_ option: String) -> Bool {
         lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), lua_Integer(collectRef))
         Lua.pushString(L, option)
-        return lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK
+        return shim_lua_pcall_budgeted(L, 1, 1, 0) == LUA_OK
     }
 }

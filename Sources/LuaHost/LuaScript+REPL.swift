@@ -44,6 +44,7 @@ public enum LuaSyntaxCheck {
     /// nil when the file compiles, else `file:line: message` (or why it cannot be read).
     public static func check(path: String) -> String? {
         let L = luaL_newstate()!
+        shim_set_arena(L, nil)  // no account: Lua.errorText's pcall then runs as is
         defer { lua_close(L) }
         guard luaL_loadfilex(L, path, "t") == LUA_OK else { return Lua.errorText(L, -1) }
         return nil

@@ -61,19 +61,25 @@ extension LuaScript {
         return b
     }
 
-    /// Argument `index` as a message (nil is null), refusing what has no JSON form.
+    /// Argument `index` as a message (nil is null), refusing what has no JSON form. The
+    /// message is a host-side copy made for the script: it must fit in what is left of the
+    /// script's memory budget, else the script gets "not enough memory".
     func message(_ co: OpaquePointer, _ index: Int32, root: String) throws(LuaRaise) -> JSONValue {
         // Most messages are plain tables: written straight to text, carried as `.raw`. The
         // buffer is kept for the next message; it is unique again once this one is sent.
         var text = messageText
         messageText = []
         text.removeAll(keepingCapacity: true)
-        let written = bridge.writeJSONText(co, index, into: &text)
+        let limit = bridge.remainingBudget
+        let written = bridge.writeJSONText(co, index, into: &text, limit: limit)
+        let tooLarge = !written && LuaValueBridge.textTooLarge(text, limit: limit)
         if text.capacity <= Self.keptMessageCapacity { messageText = text }
         if written { return .raw(RawJSON(unchecked: text)) }
-        do {
+        if tooLarge { throw LuaRaise.outOfMemory }
+        do throws(LuaValueBridge.ConversionError) {
             return try bridge.toJSON(co, index, root: root)
         } catch {
+            if error.outOfMemory { throw LuaRaise.outOfMemory }
             throw LuaRaise.argument(index, error.description)
         }
     }
@@ -117,6 +123,7 @@ extension LuaScript {
         lua_pushvalue(co, fn)
         let ref = luaL_ref(co, shim_LUA_REGISTRYINDEX())
         var listenerID = 0
+        let account = self.account  // the delivery below does not retain the script for it
         let token = subscribe { [weak self, weak b] push in
             guard let self, let b, !self.isEnded else { return }
             let id = listenerID
@@ -129,10 +136,22 @@ extension LuaScript {
                     luaL_unref(co, shim_LUA_REGISTRYINDEX(), l.ref)
                 }
                 _ = lua_checkstack(co, 8)
-                return push(co)
+                let refusals = account.pointee.refusals
+                let n = push(co)
+                // The arguments were pushed in host mode: they may not fit in the budget.
+                if account.pointee.refusals != refusals || account.pointee.left < 0,
+                   !LuaScript.host(co).argumentsFit(co, refusalsBefore: refusals, LuaScript.eventDescription(l.kind)) {
+                    return nil
+                }
+                return n
             }
         }
         listenerID = b.add(.init(kind: kind, token: token, function: function, ref: ref))
+    }
+
+    static func eventDescription(_ kind: ManagerBinding.Kind) -> String {
+        if case .event(let name) = kind { return "a '\(name)' event" }
+        return "a \(kind) event"
     }
 
     func release(refs: [Int32]) {
@@ -293,15 +312,17 @@ private let rtGetMembers: LuaSwiftFunction = { L in
         let thread = LuaThread(state: L)
         m!.getMembers(channel: channel) { result in
             host.wake(thread.state) { co in
-                switch result {
-                case .success(let members):
-                    host.bridge.push(co, members)
-                    return 1
-                case .failure(let error):
-                    // The error object (Altogic shape, with `message`; tostring gives the message).
-                    lua_pushnil(co)
-                    host.pushError(co, error)
-                    return 2
+                host.pushResults(co) { co in
+                    switch result {
+                    case .success(let members):
+                        host.bridge.push(co, members)
+                        return 1
+                    case .failure(let error):
+                        // The error object (Altogic shape, with `message`; tostring gives the message).
+                        lua_pushnil(co)
+                        host.pushError(co, error)
+                        return 2
+                    }
                 }
             }
         }

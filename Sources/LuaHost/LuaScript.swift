@@ -11,8 +11,8 @@ public final class LuaScript: @unchecked Sendable {
     public let eventLoop: EventLoop
     public let options: ScriptOptions
     let L: OpaquePointer
-    /// The VM's block for small objects (LuaArena.swift); nil: malloc alone.
-    let arena: UnsafeMutableRawPointer?
+    /// The VM's allocator block (LuaArena.swift): its small objects and its memory account.
+    let arena: UnsafeMutableRawPointer
     let bridge: LuaValueBridge
     let logger: ScriptLogger
     private let endPromise: EventLoopPromise<ScriptEnd>
@@ -82,14 +82,17 @@ public final class LuaScript: @unchecked Sendable {
     var collectedHeapKiB = 0.0
     var collectedAt = NIODeadline.uptimeNanoseconds(0)
     var resumesAtCollect = 0
+    /// Memory errors reported for this script (LuaScript+Memory.swift).
+    public internal(set) var memoryViolations = 0
 
     public init(options: ScriptOptions, eventLoop: EventLoop) {
         self.options = options
         self.eventLoop = eventLoop
         let L = luaL_newstate()!
         self.L = L
-        arena = LuaArena.make()
-        if let arena { lua_setallocf(L, LuaArena.allocate, arena) }
+        guard let arena = LuaArena.make() else { fatalError("rtlua: out of memory for a script VM") }
+        self.arena = arena
+        Self.installAllocator(L, arena)
         luaL_openlibs(L)
         self.bridge = LuaValueBridge.install(in: L)
         self.logger = ScriptLogger(script: options.path, instance: options.instance, settings: options.log, output: options.output)
@@ -99,7 +102,8 @@ public final class LuaScript: @unchecked Sendable {
         installGuard()
         installGlobals()
         installIdleCollect()
-        if let arena { LuaArena.finishSetUp(arena) }
+        LuaArena.finishSetUp(arena)
+        applyMemoryLimit()
     }
 
     deinit {
@@ -202,7 +206,7 @@ public final class LuaScript: @unchecked Sendable {
             shim_guard_enter(guardState, co, 0, -1)
         }
         var nres: Int32 = 0
-        let status = lua_resume(co, L, nargs, &nres)
+        let status = shim_lua_resume_budgeted(co, L, nargs, &nres)
         let asked = shim_guard_leave(guardState, co)
         running = nil
         let isMain = co == mainThread
@@ -236,7 +240,7 @@ public final class LuaScript: @unchecked Sendable {
             }
         default:
             if exitCode == nil {
-                let message = Lua.errorText(co, -1)
+                let message = errorMessage(co, status: status)
                 luaL_traceback(L, co, message, 0)
                 logger.scriptError(Lua.string(L, -1) ?? message)
                 Lua.pop(L)
@@ -321,7 +325,7 @@ public final class LuaScript: @unchecked Sendable {
         idleCoroutines = []  // their refs go with the registry in lua_close
         mainThread = nil
         lua_close(L)
-        if let arena { LuaArena.release(arena) }
+        LuaArena.release(arena)
         let pending = completions.values
         completions = [:]
         for done in pending { done() }

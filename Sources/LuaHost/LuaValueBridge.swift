@@ -4,8 +4,18 @@ import RTJSON
 /// The one conversion layer between `JSONValue` and Lua values (LUA_API.md, "Values on the
 /// wire"). Lua → JSON refuses what has no JSON form with an error naming the path
 /// (`message.items[3].fn`); JSON → Lua marks arrays so an empty one stays `[]`.
+///
+/// Lua → JSON never drops a value and never depends on the order `next` walks a table in
+/// (docs/limits.md, "Values that cannot be encoded"): an array whose largest index is far
+/// beyond its element count, or beyond `maxArrayLength`, is refused, and so is an object
+/// where an integer key and a string key name the same member (`1` and `"1"`).
 struct LuaValueBridge {
     static let maxDepth = 200
+    /// The most elements an array may have (its largest index), whatever the memory budget.
+    static let maxArrayLength: Int64 = 1 << 26
+    /// A `json.array` may have holes, but its largest index may be at most twice its element
+    /// count plus this many (`json.array{[5] = x}` is fine, `json.array{[2^40] = x}` is not).
+    static let arrayHoleSlack: Int64 = 16
     static let arrayMeta = "rtlua.array"
     static let binaryMeta = "rtlua.binary"
     static let nullMeta = "rtlua.null"
@@ -17,6 +27,9 @@ struct LuaValueBridge {
     let nullPointer: UnsafeRawPointer
     /// For `writeJSONText` (LuaJSONWriter.swift).
     let openTables = OpenTables()
+    /// The VM's memory account (LuaArena.swift): host-side copies made for the script (JSON
+    /// text, converted values) are checked against what is left of its budget.
+    let account: UnsafeMutablePointer<shim_ArenaHeader>
 
     /// Creates the marker metatables and the `json.null` sentinel in the registry of `L`.
     static func install(in L: OpaquePointer) -> LuaValueBridge {
@@ -45,7 +58,38 @@ struct LuaValueBridge {
         lua_setmetatable(L, -2)
         let null = lua_topointer(L, -1)!
         lua_setfield(L, shim_LUA_REGISTRYINDEX(), nullKey)
-        return LuaValueBridge(arrayMetaPointer: array, binaryMetaPointer: binary, nullPointer: null)
+        return LuaValueBridge(arrayMetaPointer: array, binaryMetaPointer: binary, nullPointer: null, account: shim_arena(L))
+    }
+
+    // MARK: the memory budget
+
+    /// Bytes the VM may still take before it reaches its budget (0 when over it).
+    var remainingBudget: Int {
+        let a = account.pointee
+        return a.budget == .max ? .max : max(0, a.left)
+    }
+
+    /// Whether the VM is within its budget, after a full collection when it is not. Host
+    /// code calls this after pushing values (which never fail for the budget).
+    func fitsBudget(_ L: OpaquePointer) -> Bool {
+        shim_fits_after_collect(L, account) != 0
+    }
+
+    /// Notes that host code refused to make something for the script for lack of memory.
+    func noteRefusal() {
+        account.pointee.refusals &+= 1
+    }
+
+    /// Whether the array form of a table with `count` entries and largest index `maxIndex`
+    /// can be written; nil when it can, else why not.
+    static func arrayProblem(count: Int, maxIndex: Int64, marked: Bool) -> String? {
+        if marked && maxIndex > Int64(count) * 2 + arrayHoleSlack {
+            return "a json.array with \(count) element\(count == 1 ? "" : "s") and largest index \(maxIndex) is too sparse (the largest index may be at most twice the element count plus \(arrayHoleSlack))"
+        }
+        if maxIndex > maxArrayLength {
+            return "an array of \(maxIndex) elements is longer than the limit of \(maxArrayLength)"
+        }
+        return nil
     }
 
     // MARK: JSON → Lua
@@ -55,6 +99,7 @@ struct LuaValueBridge {
     }
 
     /// Pushes `value`; binary arrives as a plain Lua string.
+    /// Runs in host mode: the caller checks the budget afterwards (`fitsBudget`).
     func push(_ L: OpaquePointer, _ value: JSONValue) {
         _ = lua_checkstack(L, 4)
         switch value {
@@ -96,13 +141,32 @@ struct LuaValueBridge {
     struct ConversionError: Error, CustomStringConvertible {
         var path: String
         var problem: String
+        /// The value would not fit in what is left of the script's memory budget: the caller
+        /// raises Lua's "not enough memory" rather than an argument error.
+        var outOfMemory = false
         var description: String { "\(path): \(problem)" }
     }
 
+    /// Roughly what a converted value costs the host: a `JSONValue` per value, plus string
+    /// bytes, plus each container's storage.
+    static let valueCost = 24
+    static let memberCost = 48
+
     /// The value at `index` as JSON. `nil` becomes `.null`; `root` names the value in errors.
-    func toJSON(_ L: OpaquePointer, _ index: Int32, root: String) throws(ConversionError) -> JSONValue {
+    /// `budget`: the most bytes the host copy may take (what is left of the script's memory
+    /// budget unless given).
+    func toJSON(_ L: OpaquePointer, _ index: Int32, root: String, budget: Int? = nil) throws(ConversionError) -> JSONValue {
         var visiting = Set<UnsafeRawPointer>()
-        return try convert(L, lua_absindex(L, index), path: root, depth: 0, visiting: &visiting)
+        var left = budget ?? remainingBudget
+        return try convert(L, lua_absindex(L, index), path: root, depth: 0, visiting: &visiting, left: &left)
+    }
+
+    /// Takes `bytes` from what the host copy may still take, or throws the memory error.
+    private func spend(_ bytes: Int, _ left: inout Int, path: String) throws(ConversionError) {
+        left -= bytes
+        if left < 0 {
+            throw ConversionError(path: path, problem: "not enough memory", outOfMemory: true)
+        }
     }
 
     func metatablePointer(_ L: OpaquePointer, _ index: Int32) -> UnsafeRawPointer? {
@@ -112,7 +176,8 @@ struct LuaValueBridge {
     }
 
     private func convert(_ L: OpaquePointer, _ index: Int32, path: String, depth: Int,
-                         visiting: inout Set<UnsafeRawPointer>) throws(ConversionError) -> JSONValue {
+                         visiting: inout Set<UnsafeRawPointer>, left: inout Int) throws(ConversionError) -> JSONValue {
+        try spend(Self.valueCost, &left, path: path)
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE:
             return .null
@@ -124,6 +189,9 @@ struct LuaValueBridge {
             guard d.isFinite else { throw ConversionError(path: path, problem: "\(d) has no JSON form (numbers must be finite)") }
             return .double(d)
         case LUA_TSTRING:
+            var len = 0
+            _ = lua_tolstring(L, index, &len)
+            try spend(len, &left, path: path)
             let bytes = Lua.bytes(L, index)
             if let s = String(validating: bytes, as: UTF8.self) { return .string(s) }
             return .binary(bytes)
@@ -133,18 +201,21 @@ struct LuaValueBridge {
             if metatablePointer(L, index) == binaryMetaPointer {
                 lua_getiuservalue(L, index, 1)
                 defer { Lua.pop(L) }
+                var len = 0
+                _ = lua_tolstring(L, -1, &len)
+                try spend(len, &left, path: path)
                 return .binary(Lua.bytes(L, -1))
             }
             throw ConversionError(path: path, problem: "a \(Lua.typeName(L, index)) value has no JSON form")
         case LUA_TTABLE:
-            return try convertTable(L, index, path: path, depth: depth, visiting: &visiting)
+            return try convertTable(L, index, path: path, depth: depth, visiting: &visiting, left: &left)
         default:
             throw ConversionError(path: path, problem: "a \(Lua.typeName(L, index)) has no JSON form")
         }
     }
 
     private func convertTable(_ L: OpaquePointer, _ t: Int32, path: String, depth: Int,
-                              visiting: inout Set<UnsafeRawPointer>) throws(ConversionError) -> JSONValue {
+                              visiting: inout Set<UnsafeRawPointer>, left: inout Int) throws(ConversionError) -> JSONValue {
         guard depth < Self.maxDepth else {
             throw ConversionError(path: path, problem: "nesting deeper than \(Self.maxDepth) levels")
         }
@@ -177,6 +248,10 @@ struct LuaValueBridge {
         }
         // Keys 1..n, with a few holes (`{1, nil, 3}`) allowed: an array.
         if markedArray || (count > 0 && allPositiveIntegers && maxIndex <= Int64(count) * 2) {
+            if let problem = Self.arrayProblem(count: count, maxIndex: maxIndex, marked: markedArray) {
+                throw ConversionError(path: path, problem: problem)
+            }
+            try spend(Int(maxIndex) * Self.valueCost, &left, path: path)
             var items: [JSONValue] = []
             items.reserveCapacity(Int(maxIndex))
             var i: Int64 = 1
@@ -184,7 +259,7 @@ struct LuaValueBridge {
                 lua_rawgeti(L, t, i)
                 let itemPath = "\(path)[\(i)]"
                 do {
-                    items.append(try convert(L, lua_gettop(L), path: itemPath, depth: depth + 1, visiting: &visiting))
+                    items.append(try convert(L, lua_gettop(L), path: itemPath, depth: depth + 1, visiting: &visiting, left: &left))
                 } catch {
                     Lua.pop(L)
                     throw error
@@ -194,6 +269,7 @@ struct LuaValueBridge {
             }
             return .array(items)
         }
+        try spend(count * Self.memberCost, &left, path: path)
         var object: [String: JSONValue] = [:]
         object.reserveCapacity(count)
         lua_pushnil(L)
@@ -217,13 +293,20 @@ struct LuaValueBridge {
                 Lua.pop(L, 2)
                 throw ConversionError(path: path, problem: "a \(what) key cannot be an object key (only strings and integers)")
             }
+            let value: JSONValue
             do {
-                object[key] = try convert(L, lua_gettop(L), path: keyPath, depth: depth + 1, visiting: &visiting)
+                value = try convert(L, lua_gettop(L), path: keyPath, depth: depth + 1, visiting: &visiting, left: &left)
             } catch {
                 Lua.pop(L, 2)
                 throw error
             }
             Lua.pop(L)
+            // Only an integer key and its decimal string can meet here; either order of
+            // `next` finds the same pair, so the error does not depend on it.
+            if object.updateValue(value, forKey: key) != nil {
+                Lua.pop(L)
+                throw ConversionError(path: path, problem: "the integer key \(key) and the string key \(Self.quoted(key)) would both be the member \(Self.quoted(key))")
+            }
         }
         return .object(object)
     }

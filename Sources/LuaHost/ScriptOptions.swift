@@ -28,6 +28,8 @@ public struct ScriptOptions: Sendable {
     /// limit); `--cpu-limit`. The default is far beyond what a bot's callback needs.
     public var cpuLimit: TimeAmount? = ScriptOptions.defaultCPULimit
     public static let defaultCPULimit = TimeAmount.seconds(10)
+    /// The most bytes the script's VM may hold (`--memory-limit`); 0: no limit.
+    public var memoryLimit: Int = MemoryBudget.defaultLimit
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

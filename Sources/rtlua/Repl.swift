@@ -23,6 +23,8 @@ struct Repl: ParsableCommand {
         guard cpuLimit.isFinite, cpuLimit >= 0, cpuLimit < 1e9 else { throw ValidationError("--cpu-limit must be a number of seconds, 0 or more") }
     }
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func run() throws {
         RunnerLog.settings = connection.log
         let hub = connection.needsEmbeddedHub ? try startEmbeddedHub() : nil
@@ -30,6 +32,7 @@ struct Repl: ParsableCommand {
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         var options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
         options.cpuLimit = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
+        options.memoryLimit = memory.bytes
         let script = LuaScript(options: options, eventLoop: group.next())
         script.becomeREPL()
         // The main thread may sit in readLine(): a signal ends the session from here.

@@ -17,6 +17,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var memory: MemoryLimitOption
+
     @Option(name: .customLong("instances"), help: "Run N isolated copies of each script.")
     var instances: Int = 1
 
@@ -54,10 +56,12 @@ struct Run: ParsableCommand {
         let log = connection.log
         let args = scriptArgs
         let cpuLimit: TimeAmount? = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
+        let memoryLimit = memory.bytes
         let runner = ScriptRunner(group: group, paths: scripts, instances: instances, watch: watch,
                                   supervision: Supervision(policy: RestartPolicy(rawValue: restart) ?? .no)) { path, n in
             var options = ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
             options.cpuLimit = cpuLimit
+            options.memoryLimit = memoryLimit
             return options
         }
         let trap = SignalTrap { runner.stop() }

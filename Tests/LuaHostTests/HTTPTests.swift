@@ -72,7 +72,7 @@ final class HTTPTests: XCTestCase {
 }
 
 /// /echo answers JSON {method, body, contentType, test (X-Test header)}; the members REST
-/// endpoint answers for channel "room"; anything else 404.
+/// endpoint answers for channel "room"; /bytes/N answers N bytes; anything else 404.
 final class EchoServer: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let channel: Channel
@@ -132,6 +132,9 @@ final class EchoServer: Sendable {
                         status = .badRequest
                         text = #"{"status":400,"statusText":"Bad Request","items":[{"origin":"client_error","code":"missing_required_field","message":"channel is required"}]}"#
                     }
+                } else if head.uri.hasPrefix("/bytes/"), let n = Int(head.uri.dropFirst(7)) {
+                    text = String(repeating: "x", count: n)  // a body of n bytes
+                    contentType = "text/plain"
                 } else {
                     status = .notFound
                     text = "not here"

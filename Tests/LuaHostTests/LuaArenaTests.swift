@@ -68,12 +68,53 @@ final class LuaArenaTests: XCTestCase {
         for p in fromMalloc { XCTAssertNil(LuaArena.allocate(block, p, 64, 0)) }
     }
 
+    var header: UnsafeMutablePointer<LuaArena.Header> { LuaArena.header(block) }
+
+    /// Every byte handed out or given back is counted, from the block or from malloc; a
+    /// block's old size is not counted when the pointer is nil (Lua passes a type tag there).
+    func testTheAccountCountsEveryByte() {
+        let a = LuaArena.allocate(block, nil, 5 /* LUA_TTABLE, a tag */, 40)!
+        XCTAssertEqual(header.pointee.used, 40)
+        let big = LuaArena.allocate(block, nil, 4, 1000)!
+        XCTAssertEqual(header.pointee.used, 1040)
+        let grown = LuaArena.allocate(block, big, 1000, 3000)!
+        XCTAssertEqual(header.pointee.used, 3040)
+        let moved = LuaArena.allocate(block, a, 40, 300)!
+        XCTAssertEqual(header.pointee.used, 3300)
+        let shrunk = LuaArena.allocate(block, moved, 300, 100)!
+        XCTAssertEqual(header.pointee.used, 3100)
+        XCTAssertNil(LuaArena.allocate(block, shrunk, 100, 0))
+        XCTAssertNil(LuaArena.allocate(block, grown, 3000, 0))
+        XCTAssertEqual(header.pointee.used, 0)
+    }
+
+    /// Over the budget, growth is refused (and counted) unless host code runs; frees and
+    /// shrinks always go through.
+    func testGrowthPastTheBudgetIsRefusedOutsideHostMode() {
+        LuaArena.setBudget(header, 1000)
+        header.pointee.host = 0
+        let a = alloc(600)
+        XCTAssertNil(LuaArena.allocate(block, nil, 4, 500), "600 + 500 > 1000")
+        XCTAssertNil(LuaArena.allocate(block, a, 600, 1200))
+        XCTAssertEqual(header.pointee.refusals, 2)
+        XCTAssertEqual(header.pointee.used, 600)
+        let shrunk = LuaArena.allocate(block, a, 600, 100)!
+        XCTAssertEqual(header.pointee.used, 100)
+        header.pointee.host = 1
+        let b = LuaArena.allocate(block, nil, 4, 5000)!
+        XCTAssertEqual(header.pointee.used, 5100, "host mode: the debt is recorded")
+        header.pointee.host = 0
+        XCTAssertNil(LuaArena.allocate(block, nil, 4, 8))
+        XCTAssertNil(LuaArena.allocate(block, b, 5000, 0), "a free is never refused")
+        XCTAssertNil(LuaArena.allocate(block, shrunk, 100, 0))
+        XCTAssertEqual(header.pointee.used, 0)
+    }
+
     func testAVMsSetUpGoesIntoItsBlock() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let script = LuaScript(options: ScriptOptions(path: "none.lua", output: CapturedOutput().output), eventLoop: group.next())
-        let arena = try XCTUnwrap(script.arena)
-        XCTAssertGreaterThan(LuaArena.used(arena), 12 << 10)
+        XCTAssertGreaterThan(LuaArena.used(script.arena), 12 << 10)
         script.stop()
         _ = try script.ended.wait()
     }
