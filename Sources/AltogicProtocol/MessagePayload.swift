@@ -29,6 +29,7 @@ public enum MessagePayload {
     }
 
     /// `{"channel":…,"eventName":…,"message":`, the payload up to its body.
+    @inlinable
     public static func writeHead(channel: String?, eventName: String, into out: inout [UInt8]) {
         if let channel {
             JSONValue.appendASCII(#"{"channel":"#, into: &out)
@@ -42,6 +43,7 @@ public enum MessagePayload {
     }
 
     /// What follows the body: the echo, if given, and the closing brace.
+    @inlinable
     public static func writeTail(echo: Bool?, into out: inout [UInt8]) {
         switch echo {
         case nil: out.append(UInt8(ascii: "}"))

@@ -1,17 +1,18 @@
 /// The names and limits of ../shared/spec/PROTOCOL.md, stated once for the client
-/// (Realtime) and the hub.
+/// (Realtime) and the hub. The single names are inlinable literals: using one on a message
+/// path costs what the literal did (no lazy global behind a call).
 public enum ProtocolNames {
     // §3: the events a client sends.
-    public static let message = "message"
-    public static let join = "join"
-    public static let leave = "leave"
-    public static let update = "update"
-    public static let members = "members"
+    @inlinable public static var message: String { "message" }
+    @inlinable public static var join: String { "join" }
+    @inlinable public static var leave: String { "leave" }
+    @inlinable public static var update: String { "update" }
+    @inlinable public static var members: String { "members" }
 
     // §4: the presence events the server delivers.
-    public static let channelJoin = "channel:join"
-    public static let channelLeave = "channel:leave"
-    public static let channelUpdate = "channel:update"
+    @inlinable public static var channelJoin: String { "channel:join" }
+    @inlinable public static var channelLeave: String { "channel:leave" }
+    @inlinable public static var channelUpdate: String { "channel:update" }
 
     /// §3: names an `eventName` must not be (Socket.IO's own events).
     public static let reservedEventNames: Set<String> = [
@@ -21,7 +22,7 @@ public enum ProtocolNames {
     public static let reservedEventPrefixes = ["channel:", "user:"]
 
     /// §3: a channel is a non-empty string of at most this many UTF-8 bytes.
-    public static let maxChannelBytes = 256
+    @inlinable public static var maxChannelBytes: Int { 256 }
 
     /// §4: the user events, delivered with two arguments (the name and the session).
     public static let userEvents: Set<String> = [
@@ -30,7 +31,7 @@ public enum ProtocolNames {
     ]
 
     /// §5: the members REST call, under the app's base URL.
-    public static let membersPath = "/_api/rest/v1/realtime/get-members"
+    @inlinable public static var membersPath: String { "/_api/rest/v1/realtime/get-members" }
 
     /// Whether `name` is one of the user events. Most names are cleared by their first
     /// byte: no prefix walk, no hashing per message.
