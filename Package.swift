@@ -2,8 +2,9 @@
 import PackageDescription
 
 // One module per concern; arrows of ../shared/ARCHITECTURE.md:
-// rtlua → LuaHost → (CLua, Realtime, CurlHTTP); rtlua → Hub → SocketIO;
-// Realtime → (SocketIO, CurlHTTP); SocketIO → RTJSON.
+// rtlua → LuaHost → (CLua, Realtime, CurlHTTP); rtlua → Hub → (AltogicProtocol, SocketIO);
+// Realtime → (AltogicProtocol, SocketIO, CurlHTTP); AltogicProtocol → SocketIO → RTJSON.
+// AltogicProtocol is PROTOCOL.md's one home: both the client (Realtime) and the hub use it.
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -43,12 +44,15 @@ let package = Package(
         .target(name: "SocketIO", dependencies: ["RTJSON", .product(name: "NIOSSL", package: "swift-nio-ssl")] + nio, swiftSettings: fast),
         // libcurl off the event loop, results back on it.
         .target(name: "CurlHTTP", dependencies: ["CCurl", "RTJSON", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: fast),
+        // The Altogic message layer of PROTOCOL.md, for client and hub alike: its names and
+        // limits, the one validator, and the event text's fast writer and reader.
+        .target(name: "AltogicProtocol", dependencies: ["SocketIO", "RTJSON"], swiftSettings: fast),
         // The Altogic RealtimeManager semantics over the Socket.IO client.
-        .target(name: "Realtime", dependencies: ["SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
+        .target(name: "Realtime", dependencies: ["AltogicProtocol", "SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
         // One Lua VM per script, confined to one event loop.
         .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
-        .target(name: "Hub", dependencies: ["SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
+        .target(name: "Hub", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [
             "LuaHost", "Hub", "Realtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -56,13 +60,14 @@ let package = Package(
         ] + nio, swiftSettings: fast),
 
         .testTarget(name: "RTJSONTests", dependencies: ["RTJSON", propertyBased]),
+        .testTarget(name: "AltogicProtocolTests", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RTJSON"] + nio),
-        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "SocketIO", "RTJSON", "Hub", "CurlHTTP", propertyBased] + nio),
+        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "AltogicProtocol", "SocketIO", "RTJSON", "Hub", "CurlHTTP", propertyBased] + nio),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON"] + nio),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), propertyBased] + nio,
+            dependencies: ["Hub", "AltogicProtocol", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), propertyBased] + nio,
             exclude: ["peer"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),

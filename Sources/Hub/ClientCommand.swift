@@ -1,3 +1,4 @@
+import AltogicProtocol
 import RTJSON
 
 /// What a connected socket asks the hub to do (PROTOCOL.md §3), validated. Anything that
@@ -27,22 +28,9 @@ enum DropReason: String, CaseIterable, Error, Sendable {
 }
 
 extension ClientCommand {
-    static let maxChannelBytes = 256
-
-    static let reservedNames: Set<String> = [
-        "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
-    ]
-
-    static func isReservedEventName(_ name: String) -> Bool {
-        // Every reserved name and prefix starts with one of these letters; most event names
-        // are cleared by their first byte, without hashing.
-        switch name.utf8.first {
-        case UInt8(ascii: "c"), UInt8(ascii: "d"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "u"):
-            return reservedNames.contains(name) || name.hasPrefix("channel:") || name.hasPrefix("user:")
-        default:
-            return false
-        }
-    }
+    /// §3's reserved names, by AltogicProtocol's one validator (the client's too).
+    @inline(__always)
+    static func isReservedEventName(_ name: String) -> Bool { NameCheck.isReservedEventName(name) }
 
     /// Reads an EVENT's name and first argument (nil when it has none); `ackID` is the packet's id.
     /// The argument is JSON text (`.raw`, as the hub's decoder keeps it) or a tree (a binary
@@ -99,8 +87,8 @@ extension ClientCommand {
     private static func command(_ name: String, _ payload: PayloadFields, ackID: Int?) -> Result<ClientCommand, DropReason> {
         if isReservedEventName(name) { return .failure(.reservedName) }
         guard payload.isObject else {
-            return .failure(name == "message" || name == "join" || name == "leave" || name == "update" || name == "members"
-                ? .badPayload : .unknownEvent)
+            return .failure(name == ProtocolNames.message || name == ProtocolNames.join || name == ProtocolNames.leave
+                || name == ProtocolNames.update || name == ProtocolNames.members ? .badPayload : .unknownEvent)
         }
         let echo: Bool?
         switch payload.echo {
@@ -138,9 +126,8 @@ extension ClientCommand {
         }
     }
 
-    static func isValidChannel(_ c: String) -> Bool {
-        !c.isEmpty && c.utf8.count <= maxChannelBytes
-    }
+    @inline(__always)
+    static func isValidChannel(_ c: String) -> Bool { NameCheck.isValidChannel(c) }
 }
 
 /// The fields of a command's payload object that §3 reads. Other keys are ignored; of a

@@ -1,3 +1,4 @@
+import AltogicProtocol
 import NIOCore
 import NIOWebSocket
 import RTJSON
@@ -217,31 +218,23 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         return body(result, text)
     }
 
-    /// Writes the delivery's Engine.IO text `42["event",…]` into `text` (emptied first); a
-    /// channel event's argument is written in place (`HubRouter.writeEventData`). `.binary`: it must go as a binary event (the encoder makes the attachments).
+    /// Writes the delivery's Engine.IO text `42["event",…]` into `text` (emptied first), by
+    /// AltogicProtocol's `EventText`: a channel event's envelope is written in place.
+    /// `.binary`: it must go as a binary event (the encoder makes the attachments).
     private func writeEventText(_ delivery: Delivery, into text: inout [UInt8]) -> EventText {
         switch delivery.content {
         case .args(let args): if args.contains(where: \.containsBinary) { return .binary }
         case .channelEvent(_, let message): if message.containsBinary { return .binary }
         }
         text.removeAll(keepingCapacity: true)
-        JSONValue.appendASCII(#"42["#, into: &text)
         do {
-            try JSONValue.string(delivery.event).write(into: &text)
             switch delivery.content {
-            case .args(let args):
-                for a in args {
-                    text.append(UInt8(ascii: ","))
-                    try a.write(into: &text)
-                }
-            case .channelEvent(let channel, let message):
-                text.append(UInt8(ascii: ","))
-                try HubRouter.writeEventData(channel: channel, message, into: &text)
+            case .args(let args): try AltogicProtocol.EventText.write(event: delivery.event, args: args, into: &text)
+            case .channelEvent(let channel, let message): try AltogicProtocol.EventText.write(event: delivery.event, channel: channel, message: message, into: &text)
             }
         } catch {
             return .unencodable
         }
-        text.append(UInt8(ascii: "]"))
         return .text
     }
 

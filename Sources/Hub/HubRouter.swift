@@ -1,3 +1,4 @@
+import AltogicProtocol
 import RTJSON
 
 /// One event to deliver: encoded once, written to every recipient.
@@ -28,7 +29,7 @@ struct Delivery: Equatable, Sendable {
     var args: [JSONValue] {
         switch content {
         case .args(let a): return a
-        case .channelEvent(let channel, let message): return [HubRouter.eventData(channel: channel, message)]
+        case .channelEvent(let channel, let message): return [EventEnvelope.value(channel: channel, message: message)]
         }
     }
 
@@ -100,7 +101,7 @@ struct HubRouter: Sendable {
             removeMember(key, from: c)
             let remaining = channels[c]?.keys ?? []
             if !remaining.isEmpty {
-                out.append(Delivery(event: "channel:leave", content: .channelEvent(channel: c, message: presence(socket)), recipients: remaining))
+                out.append(Delivery(event: ProtocolNames.channelLeave, content: .channelEvent(channel: c, message: presence(socket)), recipients: remaining))
             }
         }
         sockets[key] = nil
@@ -124,7 +125,7 @@ struct HubRouter: Sendable {
             sockets[key] = socket
             var recipients = channels[channel]!.keys
             if !(echo ?? socket.echoMessages) { recipients.removeAll { $0 == key } }
-            let d = Delivery(event: "channel:join", content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
+            let d = Delivery(event: ProtocolNames.channelJoin, content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .leave(channel, echo):
@@ -134,7 +135,7 @@ struct HubRouter: Sendable {
             sockets[key] = socket
             var recipients = channels[channel]?.keys ?? []
             if echo ?? socket.echoMessages { recipients.append(key) }
-            let d = Delivery(event: "channel:leave", content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
+            let d = Delivery(event: ProtocolNames.channelLeave, content: .channelEvent(channel: channel, message: presence(socket)), recipients: recipients)
             return (recipients.isEmpty ? [] : [d], nil)
 
         case let .update(data, echo):
@@ -147,7 +148,7 @@ struct HubRouter: Sendable {
                 var recipients = ch.keys
                 if !echoes { recipients.removeAll { $0 == key } }
                 if !recipients.isEmpty {
-                    out.append(Delivery(event: "channel:update", content: .channelEvent(channel: c, message: presence(socket)), recipients: recipients))
+                    out.append(Delivery(event: ProtocolNames.channelUpdate, content: .channelEvent(channel: c, message: presence(socket)), recipients: recipients))
                 }
             }
             return (out, nil)
@@ -193,32 +194,5 @@ struct HubRouter: Sendable {
 
     private func presence(_ s: Socket) -> JSONValue {
         .object(["id": .string(s.sid), "data": s.data])
-    }
-
-    /// `{"channel": C or null, "message": M}` as a value: JSON text (the fan-out writes a
-    /// channel event's argument straight into its frame instead, the same text). Binary
-    /// stays in a tree, for the encoder to turn into attachments.
-    static func eventData(channel: String?, _ message: JSONValue) -> JSONValue {
-        if !message.containsBinary {
-            var out: [UInt8] = []
-            if case .raw(let r) = message { out.reserveCapacity(r.bytes.count + 32 + (channel?.utf8.count ?? 4)) }
-            do {
-                try writeEventData(channel: channel, message, into: &out)
-                return .raw(RawJSON(unchecked: out))
-            } catch {
-                // Not writable as JSON (a non-finite number): the tree fails to encode too.
-            }
-        }
-        return .object(["channel": channel.map(JSONValue.string) ?? .null, "message": message])
-    }
-
-    /// The text of `eventData`, appended to `out`; throws for a body with no JSON text (binary,
-    /// a non-finite number).
-    static func writeEventData(channel: String?, _ message: JSONValue, into out: inout [UInt8]) throws(JSONError) {
-        JSONValue.appendASCII(#"{"channel":"#, into: &out)
-        if let channel { JSONValue.writeString(channel, into: &out) } else { JSONValue.appendASCII("null", into: &out) }
-        JSONValue.appendASCII(#","message":"#, into: &out)
-        try message.write(into: &out)
-        out.append(UInt8(ascii: "}"))
     }
 }

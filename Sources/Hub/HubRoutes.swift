@@ -1,15 +1,13 @@
+import AltogicProtocol
 import NIOHTTP1
 import RTJSON
 
 /// The plain-HTTP side of the hub: health, metrics, the members REST call (§5) and the
 /// admin user-event call. Runs on the hub loop, so it reads the core directly.
 struct HubRoutes {
-    static let membersPath = "/_api/rest/v1/realtime/get-members"
+    static let membersPath = ProtocolNames.membersPath
     static let userEventPath = "/_api/rest/v1/realtime/user-event"
-    static let userEvents: Set<String> = [
-        "user:signin", "user:signout", "user:update", "user:delete", "user:pwdchange", "user:emailchange",
-        "user:phonechange",
-    ]
+    static let userEvents = ProtocolNames.userEvents
 
     let core: HubCore
     let connections: HubConnections

@@ -1,34 +1,16 @@
+import AltogicProtocol
 import RTJSON
 
-/// The argument rules of PROTOCOL.md §3, checked before anything is sent. Messages name
-/// the argument, e.g. "eventName must not be a reserved name ('connect')".
+/// The argument rules of PROTOCOL.md §3, checked before anything is sent. The name rules
+/// are AltogicProtocol's `NameCheck` (the hub's too); messages name the argument, e.g.
+/// "eventName must not be a reserved name ('connect')".
 public enum ArgumentCheck {
-    static let reservedEventNames: Set<String> = [
-        "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
-    ]
-    static let reservedPrefixes = ["channel:", "user:"]
-    static let maxChannelBytes = 256
-
     static func eventName(_ name: String, argument: String = "eventName") throws(RealtimeError) {
-        if name.isEmpty {
-            throw .invalidArgument("\(argument) must not be empty")
-        }
-        if reservedEventNames.contains(name) {
-            throw .invalidArgument("\(argument) must not be a reserved name ('\(name)')")
-        }
-        if let prefix = reservedPrefixes.first(where: { name.hasPrefix($0) }) {
-            throw .invalidArgument("\(argument) must not start with '\(prefix)' ('\(name)')")
-        }
+        if let problem = NameCheck.eventNameProblem(name) { throw .invalidArgument(problem.message(argument: argument)) }
     }
 
     public static func channel(_ channel: String, argument: String = "channel") throws(RealtimeError) {
-        if channel.isEmpty {
-            throw .invalidArgument("\(argument) must not be empty")
-        }
-        let bytes = channel.utf8.count
-        if bytes > maxChannelBytes {
-            throw .invalidArgument("\(argument) must be at most \(maxChannelBytes) bytes (got \(bytes))")
-        }
+        if let problem = NameCheck.channelProblem(channel) { throw .invalidArgument(problem.message(argument: argument)) }
     }
 
     /// JSON has no NaN or infinity; refuse them now rather than when a buffered emit is flushed.

@@ -3,11 +3,6 @@ import RTJSON
 /// Every listener of a manager, one list per kind, sharing one token counter so
 /// `removeListener(token:)` works for any kind.
 struct Listeners {
-    static let userEvents: Set<String> = [
-        "user:signin", "user:signout", "user:update", "user:delete",
-        "user:pwdchange", "user:emailchange", "user:phonechange",
-    ]
-
     private var nextToken: ListenerToken = 1
     /// on/once and onJoin/onLeave/onUpdate (which are `on("channel:…")`), keyed by event.
     var events = ListenerList<(EventData) -> Void>()

@@ -1,3 +1,4 @@
+import AltogicProtocol
 import RTJSON
 
 /// One Socket.IO emit of the manager: the event (`message`, `join`, `leave`, `update`) and
@@ -39,51 +40,13 @@ struct OutboundState {
     }
 
     mutating func message(channel: String?, eventName: String, message: JSONValue, echo: Bool?, online: Bool) -> Disposition {
-        plain(OutboundEmit(event: "message", payload: Self.messagePayload(channel, eventName, message, echo)), online: online)
+        plain(OutboundEmit(event: ProtocolNames.message, payload: Self.messagePayload(channel, eventName, message, echo)), online: online)
     }
 
-    /// `{"channel":…,"eventName":…,"message":…,"echo":…}`. A body that is already text
-    /// (what a script sends) makes the payload text at once: no Dictionary on the send path.
+    /// `{"channel":…,"eventName":…,"message":…,"echo":…}` (AltogicProtocol's `MessagePayload`):
+    /// a body that is already text (what a script sends) makes the payload text at once.
     static func messagePayload(_ channel: String?, _ eventName: String, _ message: JSONValue, _ echo: Bool?) -> JSONValue {
-        guard case .raw(let body) = message else {
-            var payload: [String: JSONValue] = ["eventName": .string(eventName), "message": message]
-            if let channel { payload["channel"] = .string(channel) }
-            if let echo { payload["echo"] = .bool(echo) }
-            return .object(payload)
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(body.bytes.count + eventName.utf8.count + (channel?.utf8.count ?? 0) + 64)
-        writeMessagePayload(channel, eventName, body, echo, into: &out)
-        return .raw(RawJSON(unchecked: out))
-    }
-
-    /// The text of a message payload with a text body, appended to `out`.
-    static func writeMessagePayload(_ channel: String?, _ eventName: String, _ body: RawJSON, _ echo: Bool?, into out: inout [UInt8]) {
-        writeMessageHead(channel, eventName, into: &out)
-        out.append(contentsOf: body.bytes)
-        writeMessageTail(echo, into: &out)
-    }
-
-    /// `{"channel":…,"eventName":…,"message":`, the payload up to its body.
-    static func writeMessageHead(_ channel: String?, _ eventName: String, into out: inout [UInt8]) {
-        if let channel {
-            JSONValue.appendASCII(#"{"channel":"#, into: &out)
-            JSONValue.writeString(channel, into: &out)
-            JSONValue.appendASCII(#","eventName":"#, into: &out)
-        } else {
-            JSONValue.appendASCII(#"{"eventName":"#, into: &out)
-        }
-        JSONValue.writeString(eventName, into: &out)
-        JSONValue.appendASCII(#","message":"#, into: &out)
-    }
-
-    /// What follows the body: the echo, if given, and the closing brace.
-    static func writeMessageTail(_ echo: Bool?, into out: inout [UInt8]) {
-        switch echo {
-        case nil: out.append(UInt8(ascii: "}"))
-        case true?: JSONValue.appendASCII(#","echo":true}"#, into: &out)
-        case false?: JSONValue.appendASCII(#","echo":false}"#, into: &out)
-        }
+        MessagePayload.value(channel: channel, eventName: eventName, message: message, echo: echo)
     }
 
     /// The head of the last message payload written from text, kept: a script sends on the
@@ -97,11 +60,11 @@ struct OutboundState {
         return head.eventName == eventName && head.channel == channel
     }
 
-    /// `writeMessageHead`'s bytes, from the kept copy when the channel and event name repeat.
+    /// `MessagePayload.writeHead`'s bytes, from the kept copy when the channel and event name repeat.
     mutating func messageHead(_ channel: String?, _ eventName: String) -> [UInt8] {
         if keepsMessageHead(channel, eventName), let head = lastMessageHead { return head.bytes }
         var bytes: [UInt8] = []
-        Self.writeMessageHead(channel, eventName, into: &bytes)
+        MessagePayload.writeHead(channel: channel, eventName: eventName, into: &bytes)
         lastMessageHead = (channel, eventName, bytes)
         return bytes
     }
@@ -118,7 +81,7 @@ struct OutboundState {
         }
         var payload: [String: JSONValue] = ["channel": .string(channel)]
         if let echo { payload["echo"] = .bool(echo) }
-        return membership(OutboundEmit(event: "leave", payload: .object(payload)), online: online)
+        return membership(OutboundEmit(event: ProtocolNames.leave, payload: .object(payload)), online: online)
     }
 
     mutating func update(data: JSONValue, echo: Bool?, online: Bool) -> Disposition {
@@ -153,7 +116,7 @@ struct OutboundState {
     }
 
     private static func isMembership(_ emit: OutboundEmit) -> Bool {
-        emit.event == "join" || emit.event == "leave" || emit.event == "update"
+        emit.event == ProtocolNames.join || emit.event == ProtocolNames.leave || emit.event == ProtocolNames.update
     }
 
     private mutating func membership(_ emit: OutboundEmit, online: Bool) -> Disposition {
@@ -173,12 +136,12 @@ struct OutboundState {
     private static func joinEmit(_ channel: String, _ echo: Bool?) -> OutboundEmit {
         var payload: [String: JSONValue] = ["channel": .string(channel)]
         if let echo { payload["echo"] = .bool(echo) }
-        return OutboundEmit(event: "join", payload: .object(payload))
+        return OutboundEmit(event: ProtocolNames.join, payload: .object(payload))
     }
 
     private static func updateEmit(_ data: JSONValue, _ echo: Bool?) -> OutboundEmit {
         var payload: [String: JSONValue] = ["data": data]
         if let echo { payload["echo"] = .bool(echo) }
-        return OutboundEmit(event: "update", payload: .object(payload))
+        return OutboundEmit(event: ProtocolNames.update, payload: .object(payload))
     }
 }

@@ -1,3 +1,4 @@
+import AltogicProtocol
 import RTJSON
 
 /// Listener registration and event dispatch (PROTOCOL.md §4). Listeners run in registration
@@ -41,13 +42,13 @@ extension RealtimeManager {
     }
 
     @discardableResult
-    public func onJoin(_ fn: @escaping (EventData) -> Void) -> ListenerToken { on("channel:join", fn) }
+    public func onJoin(_ fn: @escaping (EventData) -> Void) -> ListenerToken { on(ProtocolNames.channelJoin, fn) }
 
     @discardableResult
-    public func onLeave(_ fn: @escaping (EventData) -> Void) -> ListenerToken { on("channel:leave", fn) }
+    public func onLeave(_ fn: @escaping (EventData) -> Void) -> ListenerToken { on(ProtocolNames.channelLeave, fn) }
 
     @discardableResult
-    public func onUpdate(_ fn: @escaping (EventData) -> Void) -> ListenerToken { on("channel:update", fn) }
+    public func onUpdate(_ fn: @escaping (EventData) -> Void) -> ListenerToken { on(ProtocolNames.channelUpdate, fn) }
 
     /// The seven `user:*` events, as (event name, session or null).
     @discardableResult
@@ -112,8 +113,7 @@ extension RealtimeManager {
     /// One event from the server: catch-all listeners, then the event's listeners, then,
     /// for the user events, the onUserEvent listeners with (name, session).
     func dispatch(event: String, args: [JSONValue]) {
-        // Most names are cleared by their first byte: no prefix walk, no hashing per message.
-        let isUserEvent = event.utf8.first == UInt8(ascii: "u") && event.hasPrefix("user:") && Listeners.userEvents.contains(event)
+        let isUserEvent = ProtocolNames.isUserEvent(event)
         // User events carry (name, session); everyone else one {"channel","message"} object.
         let session: JSONValue = args.count >= 2 ? args[1] : (args.first ?? .null)
         let data = isUserEvent ? EventData(channel: nil, message: session) : EventData(args: args)

@@ -1,3 +1,4 @@
+import AltogicProtocol
 import CurlHTTP
 import NIOCore
 import RTJSON
@@ -11,7 +12,7 @@ public enum MembersSource: Sendable, Equatable {
 
 /// Members of a channel (PROTOCOL.md §3 and §5).
 extension RealtimeManager {
-    static let membersPath = "/_api/rest/v1/realtime/get-members"
+    static let membersPath = ProtocolNames.membersPath
 
     /// Completes on `eventLoop` with the JSON array `[{"id", "data"}…]`, or the error
     /// (the Altogic error shape for HTTP errors). `via` nil: REST when the base URL is an
@@ -58,7 +59,7 @@ extension RealtimeManager {
             return fail(RealtimeError(message: "getMembers over the socket needs a connection", code: "not_connected"))
         }
         do {
-            try connection.emit("members", [["channel": .string(channel)]]) { result in
+            try connection.emit(ProtocolNames.members, [["channel": .string(channel)]]) { result in
                 switch result {
                 case .success(let args):
                     if let members = args.first, members.arrayValue != nil {  // may be .raw text

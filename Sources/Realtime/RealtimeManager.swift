@@ -1,3 +1,4 @@
+import AltogicProtocol
 import CurlHTTP
 import NIOCore
 import RTJSON
@@ -135,13 +136,13 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         }
         let head = outbound.messageHead(channel, eventName)
         do {
-            try connection.emit("message") { out in
+            try connection.emit(ProtocolNames.message) { out in
                 out.append(contentsOf: head)
                 out.append(contentsOf: body.bytes)
-                OutboundState.writeMessageTail(echo, into: &out)
+                MessagePayload.writeTail(echo: echo, into: &out)
             }
         } catch where error.kind == .notConnected {
-            outbound.requeue([OutboundEmit(event: "message", payload: OutboundState.messagePayload(channel, eventName, message, echo))])
+            outbound.requeue([OutboundEmit(event: ProtocolNames.message, payload: OutboundState.messagePayload(channel, eventName, message, echo))])
         } catch {
             throw RealtimeError(error)
         }

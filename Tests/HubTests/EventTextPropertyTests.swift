@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+import AltogicProtocol
 import PropertyBased
 import RTJSON
 import SocketIO
@@ -16,12 +17,12 @@ import Testing
     @Test func envelopeTextIsTheEnvelopeValue() async {
         await propertyCheck(count: 300, input: EventGen.channel, EventGen.message) { channel, message in
             let tree: JSONValue = .object(["channel": channel.map(JSONValue.string) ?? .null, "message": message])
-            let written = HubRouter.eventData(channel: channel, message)
+            let written = EventEnvelope.value(channel: channel, message: message)
             #expect(written == tree)
             if case .raw(let r) = written { #expect(try JSONValue.parse(r.bytes) == tree) }
             // The same with the body as text, as the hub relays it.
             let rawBody = try EventGen.raw(message)
-            #expect(HubRouter.eventData(channel: channel, rawBody) == tree)
+            #expect(EventEnvelope.value(channel: channel, message: rawBody) == tree)
         }
     }
 

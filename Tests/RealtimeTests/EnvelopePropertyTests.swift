@@ -1,3 +1,4 @@
+import AltogicProtocol
 import PropertyBased
 import RTJSON
 import SocketIO
@@ -16,7 +17,7 @@ import Testing
             var text = Array(#"2["#.utf8)
             JSONValue.writeString(event, into: &text)
             text.append(UInt8(ascii: ","))
-            try HubRouter.writeEventData(channel: channel, message, into: &text)
+            try EventEnvelope.write(channel: channel, message: message, into: &text)
             text.append(UInt8(ascii: "]"))
             for depth in [1, Int.max] {  // messagesAsText, and not
                 var decoder = SocketPacketDecoder(rawFromDepth: depth)
@@ -60,7 +61,7 @@ import Testing
             // the hub's one-pass reader, gives the command the value path gives.
             var frame: [UInt8] = []
             SocketPacketEncoder.writeEventFrame("message", into: &frame) { out in
-                OutboundState.writeMessagePayload(channel, eventName, raw, echo, into: &out)
+                MessagePayload.write(channel: channel, eventName: eventName, body: raw, echo: echo, into: &out)
             }
             #expect(Array(frame.prefix(2)) == Array("42".utf8))
             let read = Array(frame.dropFirst()).withUnsafeBufferPointer { ClientCommand.parse(eventPacket: $0) }

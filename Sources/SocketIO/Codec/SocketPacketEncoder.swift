@@ -69,11 +69,17 @@ public enum SocketPacketEncoder {
 
     /// `42["event",`: the event frame up to its argument, which `]` closes.
     public static func writeEventFrameHead(_ event: String, into out: inout [UInt8]) {
+        writeEventFrameStart(event, into: &out)
+        out.append(UInt8(ascii: ","))
+    }
+
+    /// `42["event"`: the event frame up to its arguments (each `,` and its JSON text), which
+    /// `]` closes. The one writer of this text, for the client and the hub.
+    public static func writeEventFrameStart(_ event: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "4"))
         out.append(UInt8(ascii: "0") + SocketPacketType.event.rawValue)
         out.append(UInt8(ascii: "["))
         JSONValue.writeString(event, into: &out)
-        out.append(UInt8(ascii: ","))
     }
 
     static func extractBinary(_ v: JSONValue, into attachments: inout [[UInt8]]) -> JSONValue {
