@@ -103,7 +103,10 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         let saved = SavedReads(
             maxMessagesPerRead: try options.getOption(.maxMessagesPerRead), allocator: try options.getOption(.recvAllocator))
         try options.setOption(.maxMessagesPerRead, value: 1)
-        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16 * 1024))
+        // Starting at 256 bytes like the WebSocket's allocator (Hub.start): the channel keeps
+        // its receive buffer for life, and one of 2 KiB was a third of an idle WebSocket's
+        // memory (issue #14); a longer request grows it (up to 16 KiB) as before.
+        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16 * 1024))
         return saved
     }
 
