@@ -19,8 +19,8 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var context: ChannelHandlerContext?
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
-    private var timerTask: Scheduled<Void>?
-    /// When `timerTask` fires; a later wake leaves it be (it fires early and reschedules).
+    /// When the core wakes this connection next (`HubCore.wake`; .max: not asked); a later
+    /// wake leaves it be (it comes early and reschedules).
     private var scheduledWake: Int64 = .max
     private var bucket: PacketBucket
     /// For the packets `ClientCommand.parse(eventPacket:)` leaves to it. An event's arguments
@@ -89,8 +89,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     private func finish() {
-        timerTask?.cancel()
-        timerTask = nil
+        scheduledWake = .max
         closing = true
         if key != 0 {
             core.unregister(key)
@@ -382,21 +381,22 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: timers
 
+    /// Asks the core for a wake at `timers.nextWake` unless one comes earlier. The core keeps
+    /// one queue for every connection (no scheduled task of this connection's own: #14).
     private func scheduleTimer() {
-        guard let context, !closing else { return }
+        guard context != nil, !closing, key != 0 else { return }
         let wake = timers.nextWake
-        if timerTask != nil, scheduledWake <= wake { return }  // it fires early and reschedules
-        timerTask?.cancel()
-        timerTask = nil
+        if scheduledWake <= wake { return }  // it comes early and reschedules
         scheduledWake = wake
         guard wake < Int64.max else { return }
-        timerTask = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, wake)) * 1_000_000)) {
-            self.timerFired()
-        }
+        core.wake(key, at: wake)
     }
 
-    private func timerFired() {
-        timerTask = nil
+    /// The core's wake for `at`; one this connection has since replaced with an earlier one
+    /// is ignored.
+    func timerDue(at: Int64) {
+        guard at == scheduledWake else { return }
+        scheduledWake = .max
         guard !closing else { return }
         switch timers.wake(now: Self.nowMillis()) {
         case .none: break
