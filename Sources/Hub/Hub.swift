@@ -86,15 +86,27 @@ public final class Hub: Sendable {
             // HubRoutes.upgradeRequest has said yes before the upgrader is asked.
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    // No NIOWebSocketFrameAggregator: the connection handler reassembles
-                    // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
-                    let outlet = WireFrameOutlet()
-                    try sync.addHandler(outlet, position: .first)
-                    try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
-                }
+                channel.eventLoop.makeCompletedFuture { try Self.addEngineHandlers(channel, core: core) }
             })
+    }
+
+    /// The WebSocket's handlers after the upgrade response, as `NIOWebSocketServerUpgrader.upgrade`
+    /// adds them but for its WebSocketFrameEncoder: the connection handler writes whole frames
+    /// through the `WireFrameOutlet`, so the encoder never had a frame to encode, and its
+    /// context and header buffer cost ~200 bytes of every idle connection (issue #14).
+    static func addWebSocketHandlers(_ channel: Channel, core: HubCore) throws {
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: core.config.maxPayload)))
+        try addEngineHandlers(channel, core: core)
+    }
+
+    private static func addEngineHandlers(_ channel: Channel, core: HubCore) throws {
+        let sync = channel.pipeline.syncOperations
+        // No NIOWebSocketFrameAggregator: the connection handler reassembles
+        // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
+        let outlet = WireFrameOutlet()
+        try sync.addHandler(outlet, position: .first)
+        try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
     }
 
     /// An accepted connection: counted against the cap (or refused), then HTTP until it upgrades.
