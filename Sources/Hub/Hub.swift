@@ -38,6 +38,7 @@ public final class Hub: Sendable {
         if let problem = config.validationError() { return loop.makeFailedFuture(HubError(problem)) }
         let core = HubCore(config: config, loop: loop)
         let connections = HubConnections(config: config, loop: loop, descriptorLimit: Self.descriptorSoftLimit())
+        connections.socketConnected = { key in core.isSocketConnected(key) }
         let upgrader = Self.upgrader(core: core)
         let limit = config.effectiveOutboundLimit
         let bootstrap = ServerBootstrap(group: loop, childGroup: loop)
@@ -91,9 +92,10 @@ public final class Hub: Sendable {
     }
 
     /// The WebSocket's handlers after the upgrade response, as `NIOWebSocketServerUpgrader.upgrade`
-    /// adds them but for its WebSocketFrameEncoder: the connection handler writes whole frames
-    /// through the `WireFrameOutlet`, so the encoder never had a frame to encode, and its
-    /// context and header buffer cost ~200 bytes of every idle connection (issue #14).
+    /// adds them but for its WebSocketFrameEncoder: the connection handler writes whole frames,
+    /// so the encoder never had a frame to encode, and it (with its context and header
+    /// buffer, and the `WireFrameOutlet` that went past it) cost ~300 bytes of every idle
+    /// connection (issue #14).
     static func addWebSocketHandlers(_ channel: Channel, core: HubCore) throws {
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: core.config.maxPayload)))
@@ -104,9 +106,14 @@ public final class Hub: Sendable {
         let sync = channel.pipeline.syncOperations
         // No NIOWebSocketFrameAggregator: the connection handler reassembles
         // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
-        let outlet = WireFrameOutlet()
-        try sync.addHandler(outlet, position: .first)
-        try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
+        if (try? sync.handler(type: WebSocketFrameEncoder.self)) != nil {
+            // NIO's upgrader's pipeline: frames written past its encoder.
+            let outlet = WireFrameOutlet()
+            try sync.addHandler(outlet, position: .first)
+            try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
+        } else {
+            try sync.addHandler(EngineConnectionHandler(core: core))
+        }
     }
 
     /// An accepted connection: counted against the cap (or refused), then HTTP until it upgrades.

@@ -93,6 +93,13 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         if let next = wakes.earliest { armWakeTask(next) }
     }
 
+    /// Whether the Socket.IO socket of the connection on `key` has connected; true for a
+    /// connection that is gone (as for a handler let go: HubConnections evicts only a
+    /// live WebSocket without a socket).
+    func isSocketConnected(_ key: HubRouter.SocketKey) -> Bool {
+        connections[key] == nil || router.sid(of: key) != nil
+    }
+
     func makeSid() -> String {
         // 20 URL-safe characters, like Engine.IO's ids.
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

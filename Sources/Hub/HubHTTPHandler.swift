@@ -360,10 +360,10 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
             return
         }
         restoreReads(context)
-        let engine = try? sync.handler(type: EngineConnectionHandler.self)
-        let core = routes.core
-        connections.upgraded(id) { [weak engine] in
-            engine.map { core.router.sid(of: $0.key) != nil } ?? true
+        if let engine = try? sync.handler(type: EngineConnectionHandler.self), engine.key != 0 {
+            connections.upgraded(id, key: engine.key)
+        } else {
+            connections.upgraded(id) { true }  // gone already: not one to evict
         }
         sync.removeHandler(context: context, promise: nil)
     }
