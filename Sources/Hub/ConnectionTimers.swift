@@ -123,3 +123,52 @@ struct PacketBucket: Equatable, Sendable {
         refilledAt = tokens == burst ? now : refilledAt + earned * 1_000_000_000 / rate
     }
 }
+
+/// The hub's connections' next timer wakes (`ConnectionTimers.nextWake`), earliest first: one
+/// binary min-heap of (time, connection key) behind one scheduled task, instead of a NIO
+/// task per connection (a scheduled task, its promise and closures cost ~200 bytes of every
+/// idle connection, issue #14). A wake that no longer holds (the connection rescheduled
+/// earlier, or is gone) is skipped when it comes up; the connection keeps its one valid time.
+struct WakeQueue: Sendable {
+    struct Wake: Sendable {
+        var at: Int64
+        var key: Int
+    }
+
+    private var heap: [Wake] = []
+
+    var count: Int { heap.count }
+    var earliest: Int64? { heap.first?.at }
+
+    mutating func push(at: Int64, key: Int) {
+        heap.append(Wake(at: at, key: key))
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard heap[i].at < heap[parent].at else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    /// The earliest wake if it is due at `now`, taken out of the queue.
+    mutating func popDue(now: Int64) -> Wake? {
+        guard let first = heap.first, first.at <= now else { return nil }
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return first }
+        heap[0] = last
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count, heap[l].at < heap[m].at { m = l }
+            if r < heap.count, heap[r].at < heap[m].at { m = r }
+            guard m != i else { break }
+            heap.swapAt(i, m)
+            i = m
+        }
+        return first
+    }
+
+    mutating func removeAll() { heap = [] }
+}

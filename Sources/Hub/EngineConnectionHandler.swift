@@ -15,18 +15,33 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     typealias OutboundOut = WebSocketFrame
 
     private let core: HubCore
-    private let outlet: WireFrameOutlet
+    /// Where frames go: nil in the hub, whose WebSocket pipeline has no frame encoder, so
+    /// bytes written from here reach the socket as they are; tests with NIO's encoder in the
+    /// pipeline pass a `WireFrameOutlet` next to its head.
+    private let outlet: WireFrameOutlet?
     private var context: ChannelHandlerContext?
     private(set) var key: HubRouter.SocketKey = 0
     private var timers: ConnectionTimers
-    private var timerTask: Scheduled<Void>?
-    /// When `timerTask` fires; a later wake leaves it be (it fires early and reschedules).
+    /// When the core wakes this connection next (`HubCore.wake`; .max: not asked); a later
+    /// wake leaves it be (it comes early and reschedules).
     private var scheduledWake: Int64 = .max
     private var bucket: PacketBucket
     /// For the packets `ClientCommand.parse(eventPacket:)` leaves to it. An event's arguments
     /// stay JSON text (`.raw`): the payload's few fields are read straight from it and the
     /// body (a message, member data) is relayed as it came.
-    private var decoder = SocketPacketDecoder(rawFromDepth: 1)
+    ///
+    /// Made when a packet needs it and let go when no binary packet waits for attachments
+    /// (it then holds nothing): an idle connection does not keep it (#14).
+    private var decoderBox: DecoderBox?
+    private final class DecoderBox {
+        var decoder = SocketPacketDecoder(rawFromDepth: 1)
+    }
+    private var decoder: DecoderBox {
+        if let d = decoderBox { return d }
+        let d = DecoderBox()
+        decoderBox = d
+        return d
+    }
     /// `decoder.isAwaitingAttachments`, kept after each decoder call: a text packet then
     /// goes to the decoder (which refuses it), and the hot path asks no decoder.
     private var awaitingAttachments = false
@@ -54,7 +69,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var rateLimitLogged = false
     private var refusedConnects = 0
 
-    init(core: HubCore, outlet: WireFrameOutlet) {
+    init(core: HubCore, outlet: WireFrameOutlet? = nil) {
         self.core = core
         self.outlet = outlet
         let config = core.config
@@ -89,8 +104,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     private func finish() {
-        timerTask?.cancel()
-        timerTask = nil
+        scheduledWake = .max
         closing = true
         if key != 0 {
             core.unregister(key)
@@ -218,7 +232,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 return receiveEvent(event)
             }
             let decoded: SocketPacket?
-            do { decoded = try decoder.receiveText(bytes: packet) } catch { decoded = nil; drop(.malformed) }
+            do { decoded = try decoder.decoder.receiveText(bytes: packet) } catch { decoded = nil; drop(.malformed) }
             decoderMoved()
             if let decoded { receive(decoded) }
         case UInt8(ascii: "3"):
@@ -257,7 +271,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             return close(code: 1009, reason: "binary packet over \(limit) bytes")
         }
         let packet: SocketPacket?
-        do { packet = try decoder.receiveBinary(bytes) } catch { packet = nil; drop(.malformed) }
+        do { packet = try decoder.decoder.receiveBinary(bytes) } catch { packet = nil; drop(.malformed) }
         decoderMoved()
         if let packet { receive(packet) }
     }
@@ -265,7 +279,8 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// After each decoder call: a binary packet that began waiting for its attachments has
     /// `binaryPacketTimeout` to get them; one that ended (complete or refused) lets go.
     private func decoderMoved() {
-        let awaiting = decoder.isAwaitingAttachments
+        let awaiting = decoderBox?.decoder.isAwaitingAttachments ?? false
+        if !awaiting { decoderBox = nil }
         guard awaiting != awaitingAttachments else { return }
         awaitingAttachments = awaiting
         pendingBinaryBytes = 0
@@ -382,21 +397,22 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: timers
 
+    /// Asks the core for a wake at `timers.nextWake` unless one comes earlier. The core keeps
+    /// one queue for every connection (no scheduled task of this connection's own: #14).
     private func scheduleTimer() {
-        guard let context, !closing else { return }
+        guard context != nil, !closing, key != 0 else { return }
         let wake = timers.nextWake
-        if timerTask != nil, scheduledWake <= wake { return }  // it fires early and reschedules
-        timerTask?.cancel()
-        timerTask = nil
+        if scheduledWake <= wake { return }  // it comes early and reschedules
         scheduledWake = wake
         guard wake < Int64.max else { return }
-        timerTask = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, wake)) * 1_000_000)) {
-            self.timerFired()
-        }
+        core.wake(key, at: wake)
     }
 
-    private func timerFired() {
-        timerTask = nil
+    /// The core's wake for `at`; one this connection has since replaced with an earlier one
+    /// is ignored.
+    func timerDue(at: Int64) {
+        guard at == scheduledWake else { return }
+        scheduledWake = .max
         guard !closing else { return }
         switch timers.wake(now: Self.nowMillis()) {
         case .none: break
@@ -428,7 +444,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let n = f.readableBytes
             if n > Self.coalescedFrameLimit {
                 releaseOutbox()
-                outlet.write(f)
+                emit(f)
                 continue
             }
             makeOutboxRoom(n, context)
@@ -447,6 +463,16 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         outbox!.writeBytes(payload)
         markDirty()
         return true
+    }
+
+    /// Bytes of whole frames to the pipeline (not flushed).
+    private func emit(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        if let outlet { return outlet.write(bytes, promise: promise) }
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(NIOAny(bytes), promise: promise)
     }
 
     /// A frame of the connection's own (the open packet, pings, pongs) through the outbox.
@@ -469,7 +495,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private func releaseOutbox() {
         guard let o = outbox else { return }
         outbox = nil
-        outlet.write(o)
+        emit(o)
     }
 
     func send(_ packet: SocketPacket) {
@@ -518,7 +544,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         releaseOutbox()  // what was written before the close goes first
         let channel = context.channel
         let written = context.eventLoop.makePromise(of: Void.self)
-        outlet.write(frame, promise: written)
+        emit(frame, promise: written)
         context.flush()
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         // A client that no longer reads never takes the close frame: hang up regardless.

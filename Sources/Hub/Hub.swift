@@ -38,6 +38,7 @@ public final class Hub: Sendable {
         if let problem = config.validationError() { return loop.makeFailedFuture(HubError(problem)) }
         let core = HubCore(config: config, loop: loop)
         let connections = HubConnections(config: config, loop: loop, descriptorLimit: Self.descriptorSoftLimit())
+        connections.socketConnected = { key in core.isSocketConnected(key) }
         let upgrader = Self.upgrader(core: core)
         let limit = config.effectiveOutboundLimit
         let bootstrap = ServerBootstrap(group: loop, childGroup: loop)
@@ -86,20 +87,33 @@ public final class Hub: Sendable {
             // HubRoutes.upgradeRequest has said yes before the upgrader is asked.
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    try addWebSocketHandlers(channel.pipeline.syncOperations, core: core)
-                }
+                channel.eventLoop.makeCompletedFuture { try Self.addEngineHandlers(channel, core: core) }
             })
     }
 
-    /// What an upgraded connection gets after NIO's frame encoder and decoder: the outlet
-    /// (first) and the connection handler. No NIOWebSocketFrameAggregator: the connection
-    /// handler reassembles fragments itself, to check each one (mask, RSV bits) as RFC 6455
-    /// says. The fuzz target "hub" builds its pipeline through this too.
-    static func addWebSocketHandlers(_ sync: ChannelPipeline.SynchronousOperations, core: HubCore) throws {
-        let outlet = WireFrameOutlet()
-        try sync.addHandler(outlet, position: .first)
-        try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
+    /// The WebSocket's handlers after the upgrade response, as `NIOWebSocketServerUpgrader.upgrade`
+    /// adds them but for its WebSocketFrameEncoder: the connection handler writes whole frames,
+    /// so the encoder never had a frame to encode, and it (with its context and header
+    /// buffer, and the `WireFrameOutlet` that went past it) cost ~300 bytes of every idle
+    /// connection (issue #14). The fuzz target "hub" builds its pipeline through this too.
+    static func addWebSocketHandlers(_ channel: Channel, core: HubCore) throws {
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: core.config.maxPayload)))
+        try addEngineHandlers(channel, core: core)
+    }
+
+    private static func addEngineHandlers(_ channel: Channel, core: HubCore) throws {
+        let sync = channel.pipeline.syncOperations
+        // No NIOWebSocketFrameAggregator: the connection handler reassembles
+        // fragments itself, to check each one (mask, RSV bits) as RFC 6455 says.
+        if (try? sync.handler(type: WebSocketFrameEncoder.self)) != nil {
+            // NIO's upgrader's pipeline: frames written past its encoder.
+            let outlet = WireFrameOutlet()
+            try sync.addHandler(outlet, position: .first)
+            try sync.addHandler(EngineConnectionHandler(core: core, outlet: outlet))
+        } else {
+            try sync.addHandler(EngineConnectionHandler(core: core))
+        }
     }
 
     /// An accepted connection: counted against the cap (or refused), then HTTP until it upgrades.

@@ -29,12 +29,37 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     private var unconnected = CircularBuffer<ID>()
     private var nextID: ID = 1
 
+    /// Whether the Socket.IO socket on a connection key has connected (HubCore's; set by
+    /// Hub.start), for WebSockets upgraded with `upgraded(_:key:)`.
+    var socketConnected: (HubRouter.SocketKey) -> Bool = { _ in true }
+
     private struct Entry {
         let channel: Channel
         let opened: NIODeadline
-        /// Set on upgrade: whether the WebSocket's Socket.IO CONNECT has succeeded.
-        var socketConnected: (() -> Bool)?
-        var upgraded: Bool { socketConnected != nil }
+        var handshake = Handshake.http
+
+        enum Handshake {
+            case http
+            /// A WebSocket whose connection handler has this key (no closure per connection:
+            /// issue #14).
+            case webSocket(HubRouter.SocketKey)
+            /// A WebSocket with its own check (tests).
+            case checked(() -> Bool)
+        }
+
+        var upgraded: Bool {
+            if case .http = handshake { return false }
+            return true
+        }
+    }
+
+    /// Set on upgrade: whether the WebSocket's Socket.IO CONNECT has succeeded.
+    private func isConnected(_ entry: Entry) -> Bool? {
+        switch entry.handshake {
+        case .http: return nil
+        case .webSocket(let key): return socketConnected(key)
+        case .checked(let check): return check()
+        }
     }
 
     enum Admission: Equatable {
@@ -77,8 +102,18 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
     /// The connection is a WebSocket now: evicted to make room only while `socketConnected`
     /// says no, and only when no HTTP connection can go instead.
     func upgraded(_ id: ID, socketConnected: @escaping () -> Bool) {
+        upgraded(id, .checked(socketConnected))
+    }
+
+    /// The same for the hub's WebSocket whose connection handler has `key` (asked through
+    /// `socketConnected`).
+    func upgraded(_ id: ID, key: HubRouter.SocketKey) {
+        upgraded(id, .webSocket(key))
+    }
+
+    private func upgraded(_ id: ID, _ handshake: Entry.Handshake) {
         guard entries[id] != nil else { return }
-        entries[id]!.socketConnected = socketConnected
+        entries[id]!.handshake = handshake
         unconnected.append(id)
         if unconnected.count > 2 * entries.count + 1024 { sweep() }
         metrics.upgrades += 1
@@ -112,7 +147,7 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
         }
         // A socket that has connected stays connected or goes: it leaves this queue for good.
         while let id = unconnected.popFirst() {
-            if let entry = entries[id], entry.socketConnected?() == false { return (id, entry) }
+            if let entry = entries[id], isConnected(entry) == false { return (id, entry) }
         }
         return nil
     }
@@ -131,7 +166,7 @@ final class HubConnections: @unchecked Sendable {  // confined to `loop`
 
     private func sweep() {
         evictable = CircularBuffer(evictable.lazy.filter { self.entries[$0].map { !$0.upgraded } ?? false })
-        unconnected = CircularBuffer(unconnected.lazy.filter { self.entries[$0]?.socketConnected?() == false })
+        unconnected = CircularBuffer(unconnected.lazy.filter { self.entries[$0].map { self.isConnected($0) == false } ?? false })
     }
 }
 

@@ -23,6 +23,12 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     private var connections: [HubRouter.SocketKey: EngineConnectionHandler] = [:]
     private var nextKey = 1
     private var dirty: [EngineConnectionHandler] = []
+    /// Every connection's next timer wake, behind one scheduled task (`wakeTask`, due at
+    /// `wakeTaskAt`); see `WakeQueue`.
+    private var wakes = WakeQueue()
+    private var wakeTask: Scheduled<Void>?
+    private var wakeTaskAt: Int64 = .max
+    private var wakingUp = false
     private var flushScheduled = false
     private var rng = SystemRandomNumberGenerator()
     private let allocator = ByteBufferAllocator()
@@ -51,7 +57,48 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         loop.preconditionInEventLoop()
         guard connections.removeValue(forKey: key) != nil else { return }
         metrics.connectionsOpen = connections.count
+        if connections.isEmpty {
+            wakes.removeAll()
+            wakeTask?.cancel()
+            wakeTask = nil
+            wakeTaskAt = .max
+        }
         disconnectSocket(key)
+    }
+
+    // MARK: timers
+
+    /// Calls `timerDue(at:)` on the connection on `key` at `at` (uptime milliseconds), unless
+    /// it is gone by then.
+    func wake(_ key: HubRouter.SocketKey, at: Int64) {
+        wakes.push(at: at, key: key)
+        if !wakingUp, at < wakeTaskAt { armWakeTask(at) }
+    }
+
+    private func armWakeTask(_ at: Int64) {
+        wakeTask?.cancel()
+        wakeTaskAt = at
+        wakeTask = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at)) * 1_000_000)) { self.wakesDue() }
+    }
+
+    private func wakesDue() {
+        wakeTask = nil
+        wakeTaskAt = .max
+        let now = EngineConnectionHandler.nowMillis()
+        wakingUp = true
+        // A connection woken here schedules its next wake later than now, so this ends.
+        while let w = wakes.popDue(now: now) {
+            connections[w.key]?.timerDue(at: w.at)
+        }
+        wakingUp = false
+        if let next = wakes.earliest { armWakeTask(next) }
+    }
+
+    /// Whether the Socket.IO socket of the connection on `key` has connected; true for a
+    /// connection that is gone (as for a handler let go: HubConnections evicts only a
+    /// live WebSocket without a socket).
+    func isSocketConnected(_ key: HubRouter.SocketKey) -> Bool {
+        connections[key] == nil || router.sid(of: key) != nil
     }
 
     func makeSid() -> String {

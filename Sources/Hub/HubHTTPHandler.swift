@@ -103,7 +103,10 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         let saved = SavedReads(
             maxMessagesPerRead: try options.getOption(.maxMessagesPerRead), allocator: try options.getOption(.recvAllocator))
         try options.setOption(.maxMessagesPerRead, value: 1)
-        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16 * 1024))
+        // Starting at 256 bytes like the WebSocket's allocator (Hub.start): the channel keeps
+        // its receive buffer for life, and one of 2 KiB was a third of an idle WebSocket's
+        // memory (issue #14); a longer request grows it (up to 16 KiB) as before.
+        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16 * 1024))
         return saved
     }
 
@@ -345,24 +348,24 @@ final class HubHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, @unch
         let response = HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers)
         context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
         sync.removeHandler(encoder, promise: nil)
-        upgrader.upgrade(context: context, upgradeRequest: head).whenComplete { result in
-            guard let context = self.context else { return }
-            switch result {
-            case .success:
-                self.restoreReads(context)
-                let engine = try? context.pipeline.syncOperations.handler(type: EngineConnectionHandler.self)
-                let core = self.routes.core
-                self.connections.upgraded(self.id) { [weak engine] in
-                    engine.map { core.router.sid(of: $0.key) != nil } ?? true
-                }
-                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            case .failure(let error):
-                self.state = .closed
-                self.connections.count(.protocolError)
-                self.log(.debug, "protocol_error", "WebSocket upgrade failed: \(error)")
-                context.close(promise: nil)
-            }
+        // NIO's upgrader checked the request and made the response; the WebSocket's handlers
+        // are the hub's own (Hub.addWebSocketHandlers: no frame encoder).
+        do {
+            try Hub.addWebSocketHandlers(context.channel, core: routes.core)
+        } catch {
+            state = .closed
+            connections.count(.protocolError)
+            log(.debug, "protocol_error", "WebSocket upgrade failed: \(error)")
+            context.close(promise: nil)
+            return
         }
+        restoreReads(context)
+        if let engine = try? sync.handler(type: EngineConnectionHandler.self), engine.key != 0 {
+            connections.upgraded(id, key: engine.key)
+        } else {
+            connections.upgraded(id) { true }  // gone already: not one to evict
+        }
+        sync.removeHandler(context: context, promise: nil)
     }
 
     // MARK: errors and deadlines

@@ -10,6 +10,7 @@ import ctypes
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -229,6 +230,8 @@ def fmt_num(v: float, unit: str) -> str:
         return f"{v:,.3f}" if v < 10 else f"{v:,.1f}"
     if unit == "s":
         return f"{v:,.2f}"
+    if unit == "conns":
+        return f"{v:,.0f}"
     return f"{v:,.2f}"
 
 
@@ -623,6 +626,76 @@ class Bench:
             ext_w.python, ext_m.python = list(wall.python), list(mem.python)
             log(f"  rtlua --url: {fmt_vals(ext_w.rtlua, 'ms')} ms, peak {fmt_vals(ext_m.rtlua, 'KiB')} KiB")
 
+    # --- scenario 6: hub memory per idle Socket.IO connection (issue #14)
+
+    async def idle_hub(self, kind: str) -> tuple[Proc, int]:
+        """A hub for row 6: pings every 5 s (the default timeout, 20 s, to answer: a python hub
+        busy with 20,000 handshakes answers pongs late), so a connection counted as held has
+        been pinged; no connection cap below the open-files limit."""
+        ping = ["--ping-interval", "5000", "--ping-timeout", "20000"]
+        if kind == "rtlua":
+            port = free_port()
+            p = await self.spawn("idlehub-rtlua", [self.rtlua, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                                   "--max-connections", "1000000", *ping])
+            await wait_port(port, p, 30)
+            return p, port
+        p = await self.spawn("idlehub-python", [PY, str(self.py_hub_script), "--host", "127.0.0.1", "--port", "0",
+                                                *ping])
+        await p.until(lambda: any(l.startswith("LISTENING ") for l in p.lines), 30, "LISTENING")
+        port = int(next(l for l in p.lines if l.startswith("LISTENING ")).split()[1])
+        await wait_port(port, p, 10)
+        return p, port
+
+    async def idle_once(self, kind: str, n: int) -> dict:
+        hub, port = await self.idle_hub(kind)
+        await asyncio.sleep(0.5)
+        base, _ = hub.rss_kib()
+        per_proc = 5000  # each client process stays far under its own open-files limit
+        sizes = [min(per_proc, n - i) for i in range(0, n, per_proc)]
+        hold = 10.0      # after its last handshake: two ping intervals' worth of pongs
+        t0 = time.time()
+        clients = [await self.spawn(f"idle-{kind}-{n}", [PY, str(HERE / "idleconns.py"), str(port), str(k), str(hold)])
+                   for k in sizes]
+        for c in clients:
+            await c.until(lambda c=c: any(l.startswith("CONNECTED ") for l in c.lines), 600, "CONNECTED")
+        opened = max(c.ready_at for c in clients) - t0 if all(c.ready_at for c in clients) else 0.0
+        res = [await c.wait_result(hold + 60) for c in clients]
+        await asyncio.sleep(1.0)  # the last pongs and frees settle
+        rss, hwm = hub.rss_kib()
+        alive = sum(r["alive"] for r in res)
+        errors: dict[str, int] = {}
+        for r in res:
+            for k, v in r["errors"].items():
+                errors[k] = errors.get(k, 0) + v
+        return {"base": base, "rss": rss, "hwm": hwm, "held": alive, "connected": sum(r["connected"] for r in res),
+                "open_s": opened, "errors": errors}
+
+    async def scenario6(self) -> None:
+        sizes = self.a.idle_conns
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        log(f"\n== 6. idle Socket.IO connections held by one hub process (open-files limit {hard:,}): "
+            f"N = {', '.join(f'{n:,}' for n in sizes)}")
+        held = self.row("6.held", f"6 largest number of idle connections held (of {max(sizes):,} opened; "
+                        f"open-files limit {hard:,} per process)", "conns", "higher")
+        for n in sizes:
+            mem = self.row(f"6.{n}.mem", f"6 N={n:,}: hub memory per idle Socket.IO connection (RSS above the "
+                           "started hub)", "KiB", "lower", "≤ 4 KiB", lambda r, p: r <= 4)
+            for side in self.hubs():
+                for i in range(self.a.runs):
+                    r = await self.session(self.idle_once, side, n)
+                    if not r:
+                        self.add_note(mem, f"{side} N={n}: a run failed (see log)")
+                        continue
+                    per = (r["rss"] - r["base"]) / max(r["held"], 1)
+                    getattr(mem, side).append(per)
+                    if n == max(sizes):
+                        getattr(held, side).append(r["held"])
+                    if r["held"] < n:
+                        self.add_note(mem, f"{side} N={n}: {r['held']:,} held of {n:,} ({r['errors']})")
+                    log(f"  {side} hub N={n:,}, run {i + 1}: {r['held']:,} held, RSS {r['base']:,} → {r['rss']:,} KiB "
+                        f"(peak {r['hwm']:,}): {per:,.2f} KiB per connection; all open in {r['open_s']:.1f} s"
+                        + (f"; errors {r['errors']}" if r["errors"] else ""))
+
     # --- report
 
     def table(self) -> str:
@@ -667,7 +740,8 @@ async def amain(a) -> int:
     b = Bench(a)
     log(machine_facts(a))
     log(f"python hub: {b.py_hub_script}; logs: {b.logdir}")
-    scen = {"1": b.scenario1, "2": b.scenario2, "3": b.scenario3, "4": b.scenario4, "5": b.scenario5}
+    scen = {"1": b.scenario1, "2": b.scenario2, "3": b.scenario3, "4": b.scenario4, "5": b.scenario5,
+            "6": b.scenario6}
     try:
         for s in a.only:
             await scen[s]()
@@ -680,14 +754,28 @@ async def amain(a) -> int:
     return 0
 
 
+def open_files_limit() -> int:
+    """Raises this process's open-files soft limit to the hard one (its children, the hubs
+    and clients, inherit it) and returns it (at most 20,000 when there is no hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+    lim = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 20_000 if lim == resource.RLIM_INFINITY else lim
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rtlua", help="release rtlua binary; omitted: python side only")
     ap.add_argument("--rev", default="?")
     ap.add_argument("--quick", action="store_true", help="fewer messages and shorter runs")
     ap.add_argument("--runs", type=int)
-    ap.add_argument("--only", default="12345", help="scenarios to run, e.g. 13")
+    ap.add_argument("--only", default="123456", help="scenarios to run, e.g. 13")
     ap.add_argument("--bots", help="bot counts for scenario 4, e.g. 100,1000,10000")
+    ap.add_argument("--idle-conns", help="idle connection counts for scenario 6, e.g. 2000,19900")
     ap.add_argument("--py-hub", help="python-socketio server script (default: scripts/peer/reference_server.py, "
                                      "else bench.d/py_hub.py)")
     ap.add_argument("--logdir", default=f"/tmp/rtlua-bench-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -699,6 +787,11 @@ def main() -> int:
     a.rate, a.seconds = 1000, (3 if q else 10)
     a.bots = [int(x) for x in a.bots.split(",")] if a.bots else [100, 1000] if q else [100, 1000, 10000]
     a.startup_runs = 5 if q else 10
+    # Scenario 6: 2,000, and the most one process can hold under its open-files limit (the
+    # hard one; a few descriptors left for the process's own files).
+    most = open_files_limit() - 100
+    a.idle_conns = ([int(x) for x in a.idle_conns.split(",")] if a.idle_conns
+                    else [1000] if q else [2000, most])
     a.idle = 5.0            # a receiver stops after this long without a message
     a.max_seconds = 30 if q else 90   # and at most this long after its first one
     a.run_timeout = a.max_seconds + 240

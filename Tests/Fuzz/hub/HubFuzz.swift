@@ -1,5 +1,5 @@
 // libFuzzer target "hub": the bytes a hostile client sends the hub once its WebSocket is
-// upgraded, read by the pipeline the hub builds (NIO's frame decoder, then Hub.addWebSocketHandlers:
+// upgraded, read by the pipeline the hub builds (Hub.addWebSocketHandlers: NIO's frame decoder, then
 // EngineConnectionHandler's reassembly, unmasking, Engine.IO and Socket.IO decoding, commands, the
 // core's routing) on an EmbeddedChannel. Built only by scripts/fuzz (RTLUA_FUZZ=1 in the
 // environment adds this target to the package; see Package.swift).
@@ -17,16 +17,11 @@ func hubFuzzOne(_ input: UnsafeBufferPointer<UInt8>) {
     let channel = EmbeddedChannel(loop: loop)
     // A small maxPayload keeps the limits in reach of the fuzzer.
     let core = HubCore(config: HubConfig(maxPayload: 4096), loop: loop)
-    let maxPayload = core.config.maxPayload
     do {
         // Active, as an upgraded connection is (the handler lets go of an inactive one).
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-        // As NIOWebSocketServerUpgrader (automaticErrorHandling: false) leaves it, then Hub's
-        // own handlers, added by the function the upgrader calls.
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(WebSocketFrameEncoder())
-        try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)))
-        try Hub.addWebSocketHandlers(sync, core: core)
+        // The handlers an upgraded connection gets, added by the function the hub uses.
+        try Hub.addWebSocketHandlers(channel, core: core)
     } catch {
         fatalError("pipeline: \(error)")
     }
