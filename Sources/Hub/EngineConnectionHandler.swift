@@ -382,13 +382,16 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     // MARK: log (one place, so the hub's rate-limited logging can take it over)
 
     /// A connection the hub cut off, or a limit it hit: with the peer and why.
+    /// Rate-limited per kind of reason (its text before any ':' or '('), like the
+    /// connection layer's lines (HubLog).
     private func logCutOff(_ reason: String, level: Logger.Level = .notice) {
-        core.config.logger.log(level: level, "connection cut off", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        let kind = reason.prefix { $0 != ":" && $0 != "(" }
+        core.log.log(level, reason, limitKey: "cut off: \(kind)", peer: peer, "connection cut off")
     }
 
     /// A client breaking the protocol (at debug: every packet could be one).
     private func logProtocolError(_ what: String) {
-        core.config.logger.debug("protocol error", metadata: ["peer": "\(peer)", "error": "\(what)"])
+        core.log.log(.debug, "protocol error", limitKey: "protocol error", peer: peer, extra: ["error": .string(what)], "protocol error")
     }
 
     private var peer: String {

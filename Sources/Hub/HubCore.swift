@@ -18,6 +18,9 @@ import SocketIO
 final class HubCore: @unchecked Sendable {  // confined to `loop`
     let config: HubConfig
     let loop: EventLoop
+    /// The socket layer's log lines (cut-off connections, protocol errors), rate-limited per
+    /// reason like the connection layer's.
+    let log: HubLog
     private(set) var router = HubRouter()
     private(set) var metrics = HubMetrics()
     private var connections: [HubRouter.SocketKey: EngineConnectionHandler] = [:]
@@ -39,6 +42,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     init(config: HubConfig, loop: EventLoop) {
         self.config = config
         self.loop = loop
+        self.log = HubLog(logger: config.logger, loop: loop)
     }
 
     // MARK: connections

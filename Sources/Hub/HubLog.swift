@@ -64,13 +64,17 @@ final class HubLog: @unchecked Sendable {  // confined to `loop`
     }
 
     /// A line for `reason`; `peer` and `message` are built only when it is written.
-    func log(_ level: Logger.Level, _ reason: String, peer: @autoclosure () -> String?, _ message: @autoclosure () -> String) {
+    /// `limitKey` groups lines for the rate limit when `reason` carries details (default: the reason).
+    func log(_ level: Logger.Level, _ reason: String, limitKey: String? = nil, peer: @autoclosure () -> String?,
+             extra: Logger.Metadata = [:], _ message: @autoclosure () -> String) {
         guard logger.logLevel <= level else { return }
-        let (write, heldBack) = limit.admit(reason, now: EngineConnectionHandler.nowMillis())
-        if heldBack > 0 { reportHeldBack(reason, heldBack, level) }
-        levels[reason] = level
+        let key = limitKey ?? reason
+        let (write, heldBack) = limit.admit(key, now: EngineConnectionHandler.nowMillis())
+        if heldBack > 0 { reportHeldBack(key, heldBack, level) }
+        levels[key] = level
         if write {
-            var metadata: Logger.Metadata = ["reason": .string(reason)]
+            var metadata = extra
+            metadata["reason"] = .string(reason)
             if let peer = peer() { metadata["peer"] = .string(peer) }
             logger.log(level: level, "\(message())", metadata: metadata)
         } else if !drainScheduled {
