@@ -133,6 +133,28 @@ final class EngineConnectionHandlerTests: XCTestCase {
         XCTAssertTrue(f[1].payload.starts(with: Array("40{\"sid\":".utf8)))
     }
 
+    /// Many connections breaking the protocol at once: their lines go through the hub's
+    /// per-reason rate limit (10 a second), not one line each.
+    func testProtocolErrorLinesAreRateLimitedAcrossConnections() throws {
+        let h = try Harness()
+        for _ in 0..<30 {
+            let channel = EmbeddedChannel(loop: h.loop)
+            try channel.connect(to: SocketAddress(ipAddress: "10.1.2.3", port: 4567)).wait()
+            let outlet = WireFrameOutlet()
+            try channel.pipeline.syncOperations.addHandler(outlet)
+            try channel.pipeline.syncOperations.addHandler(EngineConnectionHandler(core: h.core, outlet: outlet))
+            h.loop.run()
+            // Unmasked: a protocol error (1002).
+            try? channel.writeInbound(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: Array("3".utf8))))
+            h.loop.run()
+        }
+        XCTAssertEqual(h.core.metrics.protocolCloses[1002], 30)
+        let logged = h.logs.all.filter { $0.message == "protocol error" }
+        // 10 in each second the loop spans (one, or two at a second's edge).
+        XCTAssertGreaterThanOrEqual(logged.count, 10)
+        XCTAssertLessThanOrEqual(logged.count, 20, "\(logged.count) lines for 30 errors")
+    }
+
     /// A client that does not read: its pongs meet the outbound limit like any write.
     func testPongsToANonReaderCutItOff() throws {
         for ping in [{ (h: Harness) in h.sendText("2probe") }, { (h: Harness) in h.send(.ping, [1, 2]) }] {
