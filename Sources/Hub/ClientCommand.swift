@@ -28,15 +28,11 @@ enum DropReason: String, CaseIterable, Error, Sendable {
 }
 
 extension ClientCommand {
-    /// §3's reserved names, by AltogicProtocol's one validator (the client's too).
-    @inline(__always)
-    static func isReservedEventName(_ name: String) -> Bool { NameCheck.isReservedEventName(name) }
-
     /// Reads an EVENT's name and first argument (nil when it has none); `ackID` is the packet's id.
     /// The argument is JSON text (`.raw`, as the hub's decoder keeps it) or a tree (a binary
     /// event's); either way only the fields §3 names are read, and the body is kept as it is.
     static func parse(event name: String, payload argument: JSONValue?, ackID: Int?) -> Result<ClientCommand, DropReason> {
-        if isReservedEventName(name) { return .failure(.reservedName) }
+        if NameCheck.isReservedEventName(name) { return .failure(.reservedName) }
         let fields: PayloadFields
         switch argument {
         case .raw(let r)?: fields = PayloadFields(text: r.bytes, body: PayloadFields.bodyKey(of: name))
@@ -85,7 +81,7 @@ extension ClientCommand {
 
     /// §3's rules, on the payload's fields.
     private static func command(_ name: String, _ payload: PayloadFields, ackID: Int?) -> Result<ClientCommand, DropReason> {
-        if isReservedEventName(name) { return .failure(.reservedName) }
+        if NameCheck.isReservedEventName(name) { return .failure(.reservedName) }
         guard payload.isObject else {
             return .failure(name == ProtocolNames.message || name == ProtocolNames.join || name == ProtocolNames.leave
                 || name == ProtocolNames.update || name == ProtocolNames.members ? .badPayload : .unknownEvent)
@@ -101,23 +97,23 @@ extension ClientCommand {
             guard case .string(let eventName) = payload.eventName, !eventName.isEmpty else {
                 return .failure(.badPayload)
             }
-            if isReservedEventName(eventName) { return .failure(.reservedName) }
+            if NameCheck.isReservedEventName(eventName) { return .failure(.reservedName) }
             var channel: String?
             switch payload.channel {
             case .absent, .null: channel = nil
-            case .string(let c) where isValidChannel(c): channel = c
+            case .string(let c) where NameCheck.isValidChannel(c): channel = c
             default: return .failure(.badPayload)
             }
             return .success(.message(channel: channel, eventName: eventName, message: payload.body ?? .null, echo: echo))
         case "join", "leave":
-            guard case .string(let c) = payload.channel, isValidChannel(c) else { return .failure(.badPayload) }
+            guard case .string(let c) = payload.channel, NameCheck.isValidChannel(c) else { return .failure(.badPayload) }
             return .success(name == "join" ? .join(channel: c, echo: echo) : .leave(channel: c, echo: echo))
         case "update":
             // Member data is listed as JSON (get-members, §5): binary has no JSON form.
             if payload.body?.containsBinary == true { return .failure(.binaryMemberData) }
             return .success(.update(data: payload.body ?? .null, echo: echo))
         case "members":
-            guard let id = ackID, case .string(let c) = payload.channel, isValidChannel(c) else {
+            guard let id = ackID, case .string(let c) = payload.channel, NameCheck.isValidChannel(c) else {
                 return .failure(.badPayload)
             }
             return .success(.members(channel: c, ackID: id))
@@ -125,9 +121,6 @@ extension ClientCommand {
             return .failure(.unknownEvent)
         }
     }
-
-    @inline(__always)
-    static func isValidChannel(_ c: String) -> Bool { NameCheck.isValidChannel(c) }
 }
 
 /// The fields of a command's payload object that §3 reads. Other keys are ignored; of a

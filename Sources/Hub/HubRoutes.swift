@@ -5,9 +5,7 @@ import RTJSON
 /// The plain-HTTP side of the hub: health, metrics, the members REST call (§5) and the
 /// admin user-event call. Runs on the hub loop, so it reads the core directly.
 struct HubRoutes {
-    static let membersPath = ProtocolNames.membersPath
     static let userEventPath = "/_api/rest/v1/realtime/user-event"
-    static let userEvents = ProtocolNames.userEvents
 
     let core: HubCore
     let connections: HubConnections
@@ -19,13 +17,13 @@ struct HubRoutes {
             return .text(.ok, "ok\n")
         case (.GET, "/metrics"):
             return .text(.ok, core.metricsText() + connections.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
-        case (.POST, Self.membersPath):
+        case (.POST, ProtocolNames.membersPath):
             return members(headers: headers, body: body)
         case (.POST, Self.userEventPath):
             return userEvent(headers: headers, body: body)
         case (_, "/socket.io/"), (_, "/socket.io"):
             return Self.engineRefusal(query: query)
-        case (_, Self.membersPath), (_, Self.userEventPath):
+        case (_, ProtocolNames.membersPath), (_, Self.userEventPath):
             return .altogicError(.methodNotAllowed, code: "method_not_allowed", message: "use POST for \(path)")
         default:
             return .altogicError(.notFound, code: "not_found", message: "no endpoint at \(method) \(path)")
@@ -78,9 +76,9 @@ struct HubRoutes {
         guard case .string(let event)? = json["event"] else {
             return .altogicError(.badRequest, code: "missing_required_field", message: "event is required")
         }
-        guard Self.userEvents.contains(event) else {
+        guard ProtocolNames.userEvents.contains(event) else {
             return .altogicError(.badRequest, code: "invalid_field_value",
-                message: "event must be one of \(Self.userEvents.sorted().joined(separator: ", "))")
+                message: "event must be one of \(ProtocolNames.userEvents.sorted().joined(separator: ", "))")
         }
         guard case .string(let to)? = json["to"], !to.isEmpty else {
             return .altogicError(.badRequest, code: "missing_required_field", message: "to is required (a session token or \"*\")")

@@ -198,9 +198,8 @@ public final class LuaScript: @unchecked Sendable {
         running = co
         // A callback that ran long before (preempted, or waiting after a long stretch) goes
         // on with its CPU time so far, counted from the thread's clock now.
-        if cpuUsed.isEmpty {
-            shim_guard_enter(guardState, co, 0, -1)
-        } else if let used = cpuUsed.removeValue(forKey: co) {
+        // (The emptiness test first: a lookup in an empty dictionary still hashes the key.)
+        if !cpuUsed.isEmpty, let used = cpuUsed.removeValue(forKey: co) {
             shim_guard_enter(guardState, co, used, shim_thread_cpu_ns())
         } else {
             shim_guard_enter(guardState, co, 0, -1)

@@ -12,8 +12,6 @@ public enum MembersSource: Sendable, Equatable {
 
 /// Members of a channel (PROTOCOL.md §3 and §5).
 extension RealtimeManager {
-    static let membersPath = ProtocolNames.membersPath
-
     /// Completes on `eventLoop` with the JSON array `[{"id", "data"}…]`, or the error
     /// (the Altogic error shape for HTTP errors). `via` nil: REST when the base URL is an
     /// http(s) URL (as Altogic's clients do), else the socket.
@@ -100,7 +98,7 @@ enum MembersRequest {
         } catch {
             throw .invalidArgument("channel cannot be encoded: \(error)")
         }
-        return HTTPRequest(url: url + RealtimeManager.membersPath, method: "POST", headers: headers, body: Array(body.utf8))
+        return HTTPRequest(url: url + ProtocolNames.membersPath, method: "POST", headers: headers, body: Array(body.utf8))
     }
 
     /// 200 with an array is the members; anything else is an error in the Altogic shape,

@@ -1,3 +1,4 @@
+import AltogicProtocol
 import RTJSON
 import SocketIO
 import XCTest
@@ -29,11 +30,11 @@ final class ClientCommandTests: XCTestCase {
 
     func testNamesCloseToReservedOnesAreAllowed() {
         for name in ["chat", "c", "u", "connected", "Connect", "channel", "channels", "user", "users:x", "rename", "newlistener", "x:channel:", "déconnect"] {
-            XCTAssertFalse(ClientCommand.isReservedEventName(name), name)
+            XCTAssertFalse(NameCheck.isReservedEventName(name), name)
             XCTAssertEqual(try parse("message", [["eventName": .string(name)]]).get(), .message(channel: nil, eventName: name, message: nil, echo: nil), name)
         }
-        XCTAssertTrue(ClientCommand.isReservedEventName("channel:"))
-        XCTAssertTrue(ClientCommand.isReservedEventName("user:x"))
+        XCTAssertTrue(NameCheck.isReservedEventName("channel:"))
+        XCTAssertTrue(NameCheck.isReservedEventName("user:x"))
     }
 
     func testBadPayloadsAreDropped() {

@@ -67,7 +67,7 @@ import Testing
             let read = Array(frame.dropFirst()).withUnsafeBufferPointer { ClientCommand.parse(eventPacket: $0) }
             #expect(read == ClientCommand.parse(event: "message", payload: slow, ackID: nil))
             // And the command is the message sent, when the hub takes it.
-            if channel.map(ClientCommand.isValidChannel) ?? true, !eventName.isEmpty, !ClientCommand.isReservedEventName(eventName) {
+            if channel.map(NameCheck.isValidChannel) ?? true, !eventName.isEmpty, !NameCheck.isReservedEventName(eventName) {
                 #expect(read == .success(.message(channel: channel, eventName: eventName, message: message, echo: echo)))
             }
         }
