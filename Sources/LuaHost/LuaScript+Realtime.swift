@@ -491,7 +491,8 @@ private let rtConnect: LuaSwiftFunction = { L in
         let realtimeURL = try string("realtimeUrl") ?? (givenURL == nil ? inherited?.realtimeURL : nil)
         let config = RealtimeConfig(baseURL: url, realtimeURL: realtimeURL, clientKey: try string("key") ?? inherited?.clientKey,
                                     session: try string("session") ?? inherited?.session, options: options)
-        let b = ManagerBinding(config: config, name: "realtime.connect #\(host.managers.count)")
+        // After a reload, the previous version's connection with these options is reused.
+        let b = host.reloadCarry?.adopt(config, into: host) ?? ManagerBinding(config: config, name: "realtime.connect #\(host.managers.count)")
         _ = try b.use(host)
         host.pushManager(L, b)
         return 1

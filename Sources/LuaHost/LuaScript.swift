@@ -20,6 +20,11 @@ public final class LuaScript: @unchecked Sendable {
     /// Completes (on `eventLoop`) when the script has ended and its VM is closed.
     public var ended: EventLoopFuture<ScriptEnd> { endPromise.futureResult }
     public private(set) var isEnded = false
+    /// How the script ended, once it has.
+    var endedAs: ScriptEnd?
+    /// The previous version's connections, while this VM is a reload's new version
+    /// (ScriptReload.swift): `realtime.connect` takes its manager from there when it matches.
+    var reloadCarry: ReloadCarry?
     /// A REPL keeps the script alive while it has nothing to run.
     var keepAlive = false
 
@@ -122,6 +127,7 @@ public final class LuaScript: @unchecked Sendable {
     public func start() {
         eventLoop.execute { [self] in
             guard !isEnded else { return }
+            installState()
             let co = lua_newthread(L)!
             coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
             if luaL_loadfilex(co, options.path, "t") != LUA_OK {
@@ -304,6 +310,8 @@ public final class LuaScript: @unchecked Sendable {
     func end(_ how: ScriptEnd) {
         guard !isEnded else { return }
         isEnded = true
+        endedAs = how
+        reloadCarry = nil
         if watched {
             LuaWatchdog.shared.remove(guardState)
             watched = false

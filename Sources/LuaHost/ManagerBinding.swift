@@ -19,9 +19,14 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     let config: RealtimeConfig?
     /// Why there is no configuration, for the error a script gets when it uses the manager.
     let unconfiguredReason: String
-    private(set) var manager: RealtimeManager?
+    var manager: RealtimeManager?
     var listeners: [Int: Listener] = [:]
     private var nextListenerID = 1
+    /// The tokens of `watchLife`'s own listeners, removed when the binding detaches.
+    var lifeTokens: [ListenerToken] = []
+    /// The manager belongs to another version of the script (a reload under `--watch`,
+    /// ScriptReload.swift): at this script's end the binding detaches instead of closing it.
+    var handedOver = false
 
     /// How the manager is named in the script's log (`realtime`, `realtime.connect #2`).
     let name: String
@@ -86,20 +91,22 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
 
     /// Whether the script's life can change follows the connection's state.
     func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
-        manager.onConnect { [weak self] in self?.unreachable = false }
-        manager.onDisconnect { [weak self, weak host] _ in
-            self?.closing = false
-            host?.checkIdleSoon()
-        }
-        manager.onError { [weak self, weak host] _ in
-            self?.unreachable = true
-            host?.checkIdleSoon()
-        }
+        lifeTokens = [
+            manager.onConnect { [weak self] in self?.unreachable = false },
+            manager.onDisconnect { [weak self, weak host] _ in
+                self?.closing = false
+                host?.checkIdleSoon()
+            },
+            manager.onError { [weak self, weak host] _ in
+                self?.unreachable = true
+                host?.checkIdleSoon()
+            },
+        ]
     }
 
     /// The last connection attempt failed (and none has succeeded since): an exiting script
     /// does not wait for the next one.
-    private var unreachable = false
+    var unreachable = false
 
     func add(_ listener: Listener) -> Int {
         defer { nextListenerID += 1 }
@@ -130,6 +137,10 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     /// losing what the script sent. With `waitForConnect`, a connection still coming up is
     /// first given `connectGrace` to connect (and flush). Completes when closed (bounded).
     func shutdown(host: LuaScript, waitForConnect: Bool) -> EventLoopFuture<Void> {
+        if handedOver {
+            detach()
+            return host.eventLoop.makeSucceededVoidFuture()
+        }
         listeners = [:]
         guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
         manager.removeAllListeners()

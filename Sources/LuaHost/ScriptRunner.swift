@@ -10,8 +10,10 @@ import NIOCore
 /// overall status is the largest of the copies' statuses, each copy's being that of its last
 /// run. Under `--restart` a copy that ended is started again after a back-off delay
 /// (`Supervision`, docs/limits.md), and given up after too many failures in a short window.
-/// Under `--watch` a script whose file changes is stopped and started again at once, and the
-/// runner ends only on `stop()`.
+/// Under `--watch` a running script whose file changes is reloaded in its connections
+/// (LuaScript+Reload.swift): its new version replaces it unless that fails to load or raises
+/// in its main chunk; a copy that is not running is started again at once. The runner then
+/// ends only on `stop()`.
 ///
 /// Confined to `loop`, hence `@unchecked Sendable`.
 public final class ScriptRunner: @unchecked Sendable {
@@ -39,6 +41,11 @@ public final class ScriptRunner: @unchecked Sendable {
         var status: Int32 = 0
         /// The last run's logger (tagged `[path#instance]`), for the runner's own lines.
         var logger: ScriptLogger?
+        /// The file's version the copy runs (`--watch`: each change loaded counts one).
+        var version = 1
+        /// A reload is under way; `reloadAgain`: the file changed again meanwhile.
+        var reloading = false
+        var reloadAgain = false
     }
 
     private var slots: [Slot] = []
@@ -168,25 +175,73 @@ public final class ScriptRunner: @unchecked Sendable {
         done.succeed(slots.map(\.status).max() ?? 0)
     }
 
-    /// A changed file starts each copy of its script afresh: at once, with the back-off and
-    /// the failure count forgotten (a given-up copy too).
+    /// A changed file reloads each running copy of its script, and starts each copy that is
+    /// not running afresh: at once, with the back-off and the failure count forgotten (a
+    /// given-up copy too). A deleted file is logged; the copies go on.
     private func checkFiles() {
         guard !stopping else { return }
         for path in paths {
             let stamp = FileStamp(path: path)
-            guard stamp != fileStamps[path], stamp.exists else { continue }
+            guard stamp != fileStamps[path] else { continue }
             fileStamps[path] = stamp
+            guard stamp.exists else {
+                RunnerLog.log(.warn, "\(path) was deleted: its running version goes on (it is loaded again when the file is back)")
+                continue
+            }
             RunnerLog.log(.debug, "\(path) changed: reloading it")
             for i in slots.indices where slots[i].path == path {
                 slots[i].pendingRestart?.cancel()
                 slots[i].pendingRestart = nil
                 slots[i].restart.reset()
-                if let running = slots[i].script {
-                    slots[i].reloadWhenEnded = true
-                    running.stop()
+                if slots[i].script != nil {
+                    reload(i)
                 } else {
+                    slots[i].version += 1
                     launch(i)
                 }
+            }
+        }
+    }
+
+    /// Runs the file's new text in the running copy's connections; the copy goes on as it
+    /// was if the new version fails to load or raises in its main chunk.
+    private func reload(_ i: Int) {
+        guard !stopping, let old = slots[i].script else { return }
+        guard !slots[i].reloading else {
+            slots[i].reloadAgain = true
+            return
+        }
+        slots[i].reloading = true
+        let version = slots[i].version + 1
+        old.reload(with: makeOptions(slots[i].path, slots[i].instance), version: version).hop(to: loop).whenSuccess { [self] outcome in
+            slots[i].reloading = false
+            switch outcome {
+            case .replaced(let next):
+                live.withLockedValue {
+                    $0[ObjectIdentifier(old)] = nil
+                    $0[ObjectIdentifier(next)] = next
+                }
+                slots[i].version = version
+                slots[i].script = next
+                slots[i].logger = next.logger
+                slots[i].startedAt = .now()
+                next.ended.hop(to: loop).whenSuccess { [self] end in ended(i, next, end) }
+                if stopping { next.stop() }
+            case .kept:
+                break
+            case .notRunning:
+                // The copy ended before the reload began: start the new version once it is gone.
+                slots[i].version = version
+                if slots[i].script === old {
+                    slots[i].reloadWhenEnded = true
+                } else if slots[i].script == nil, !stopping {
+                    slots[i].pendingRestart?.cancel()
+                    launch(i)
+                }
+            }
+            if slots[i].reloadAgain {
+                slots[i].reloadAgain = false
+                reload(i)
             }
         }
     }
