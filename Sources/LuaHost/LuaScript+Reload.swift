@@ -34,7 +34,8 @@ extension LuaScript {
         return promise.futureResult
     }
 
-    /// First loop turn: the new VM, its adopted connections and `state`, the compiled file.
+    /// First loop turn: the new VM, its adopted connections, the compiled file. Second turn:
+    /// `state`, the main chunk, and the new version takes over or is dropped.
     private func prepareReload(_ options: ScriptOptions, version: Int, _ promise: EventLoopPromise<ReloadOutcome>) {
         guard !isEnded else { return promise.succeed(.notRunning) }
         let began = NIODeadline.now()
@@ -43,16 +44,6 @@ extension LuaScript {
         next.reloadCarry = carry
         carry.adoptDefault(into: next)
 
-        // `state` starts as a copy of the old version's; `on_reload(old)` gets another copy,
-        // as it was, whatever the main chunk does to `state`.
-        let notCarried = StateTransfer.copyGlobal("state", from: self, to: next).notCarried
-        next.setRawGlobal("state")
-        _ = StateTransfer.copyGlobal("state", from: self, to: next)
-        let stateRef = luaL_ref(next.L, shim_LUA_REGISTRYINDEX())
-        guard next.bridge.fitsBudget(next.L) else {
-            logger.log(.error, "\(options.path): state does not fit within the memory limit of the new version")
-            return keep(next, version: version, promise)
-        }
         let main = LuaThread(state: lua_newthread(next.L)!)
         next.coroutines[main.state] = luaL_ref(next.L, shim_LUA_REGISTRYINDEX())
         if luaL_loadfilex(main.state, options.path, "t") != LUA_OK {
@@ -66,8 +57,22 @@ extension LuaScript {
                 next.end(.stopped)
                 return promise.succeed(.notRunning)
             }
+            // `state` starts as a copy of the old version's, taken now that the old one runs
+            // no more; `on_reload(old)` gets another copy, as it was, whatever the main chunk
+            // does to `state`.
+            let notCarried = StateTransfer.copyGlobal("state", from: self, to: next).notCarried
+            next.setRawGlobal("state")
+            _ = StateTransfer.copyGlobal("state", from: self, to: next)
+            let stateRef = luaL_ref(next.L, shim_LUA_REGISTRYINDEX())
+            guard next.bridge.fitsBudget(next.L) else {
+                logger.log(.error, "\(options.path): state does not fit within the memory limit of the new version")
+                return keep(next, version: version, promise)
+            }
             next.mainThread = main.state
+            // Not ended for having nothing left to run before `on_reload` had its turn.
+            next.keepAlive = true
             next.resume(main.state, 0)
+            next.keepAlive = false
             // resume() has logged an error with its traceback.
             if next.endedAs == .failed { return keep(next, version: version, promise) }
             if !next.isEnded { carry.handOver() }
@@ -81,6 +86,7 @@ extension LuaScript {
             promise.succeed(.replaced(next))
             end(.stopped)
             next.callOnReload(stateRef)
+            next.checkIdle()
         }
     }
 

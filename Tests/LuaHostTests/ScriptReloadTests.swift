@@ -125,6 +125,7 @@ final class ScriptReloadTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.1)
         XCTAssertGreaterThan(run.captured.lines.count, ticks, "the old version goes on")
         XCTAssertFalse(run.captured.stdout.contains("bad tick"))
+        run.script.stop()
         XCTAssertEqual(try run.finish(), .stopped)
         let err = run.captured.stderr
         XCTAssertTrue(err.contains("bot.lua:1: unexpected symbol near '='"), err)
