@@ -123,4 +123,48 @@ final class TypesInitTests: XCTestCase {
         XCTAssertEqual(try run(["init", "empty"], in: dir).status, 0)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("empty/bot.lua").path))
     }
+
+    /// The event-data shapes the generated types describe are the ones a script receives.
+    func testTheDocumentedShapesAreWhatAScriptReceives() throws {
+        let dir = try scriptDirectory(["shapes.lua": """
+        local function keys(t)
+          local k = {}
+          for name in pairs(t) do k[#k + 1] = name end
+          table.sort(k)
+          return table.concat(k, ",")
+        end
+        realtime:onJoin(function(d)
+          print("rtlua.PresenceData " .. keys(d))
+          print("rtlua.Member " .. keys(d.message))
+        end)
+        realtime:on("hello", function(d)
+          print("rtlua.EventData " .. keys(d))
+          local members = assert(realtime:getMembers("room"))
+          print("rtlua.Member " .. keys(members[1]))
+          exit(0)
+        end)
+        realtime:updateProfile({name = "shapes"})
+        realtime:join("room")
+        realtime:send("room", "hello", {n = 1})
+        """])
+        XCTAssertEqual(try run(["types"], in: dir).status, 0)
+        let library = try String(contentsOf: dir.appendingPathComponent("types/library/rtlua.lua"), encoding: .utf8)
+        let result = try run(["run", "shapes.lua"], in: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.lines.count, 4, result.stdout)
+        for line in result.lines {
+            let parts = line.split(separator: " ").map(String.init)
+            XCTAssertEqual(parts.count, 2, line)
+            XCTAssertEqual(documentedFields(of: parts[0], in: library), parts[1], "the fields of \(parts[0])")
+        }
+    }
+
+    /// The `---@field` names of class `name` in the generated library, sorted, joined by commas.
+    private func documentedFields(of name: String, in library: String) -> String {
+        guard let start = library.range(of: "---@class \(name)\n") else { return "(no class \(name))" }
+        return library[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
+            .prefix { $0.hasPrefix("---@field ") }
+            .map { String($0.split(separator: " ")[1]) }
+            .sorted().joined(separator: ",")
+    }
 }
