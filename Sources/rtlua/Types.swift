@@ -66,6 +66,18 @@ enum TypesInstaller {
     }
 
     private static func write(_ text: String, to url: URL) throws(Failure) {
+        // Foundation reports a file in the way of a folder only as "error 512": say it plainly.
+        var folder = url.deletingLastPathComponent()
+        while folder.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw Failure(description: "cannot write \(url.relativePath): \(folder.relativePath) is a file, not a folder")
+                }
+                break
+            }
+            folder = folder.deletingLastPathComponent()
+        }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)

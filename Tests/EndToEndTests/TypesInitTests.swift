@@ -57,7 +57,7 @@ final class TypesInitTests: XCTestCase {
         let dir = try scriptDirectory(["blocker": "a file, not a folder\n"])
         let result = try run(["types", "blocker"], in: dir)
         XCTAssertEqual(result.status, 2)
-        XCTAssertTrue(result.stderr.contains("rtlua types: cannot write blocker/"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("rtlua types: cannot write blocker/library/rtlua.lua: blocker is a file, not a folder"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".luarc.json").path))
     }
 
