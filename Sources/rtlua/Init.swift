@@ -105,11 +105,13 @@ enum BotTemplate {
     -- Tests for bot.lua. Run them with: rtlua test
 
     test("the bot answers a ping with a pong", function()
-      local user = client{echoMessages = false}
+      -- Play a user in the lobby; with echo on, our own join says we are in.
+      local user = client{echoMessages = true}
       user:join("lobby")
-      spawn("bot.lua", {args = {"lobby"}})
+      user:waitFor("channel:join", {channel = "lobby", timeout = 5})
 
-      -- The bot's join says it is in the channel (with its profile); then ping it.
+      -- Start the bot; its join (with its profile) says it listens. Then ping it.
+      spawn("bot.lua", {args = {"lobby"}})
       local joined, err = user:waitFor("channel:join", {channel = "lobby", timeout = 5})
       expect(err):toBeNil()
       expect(joined.message.data.name):toBe("bot")
