@@ -50,7 +50,7 @@ let package = Package(
         // The Altogic RealtimeManager semantics over the Socket.IO client.
         .target(name: "Realtime", dependencies: ["AltogicProtocol", "SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
         // One Lua VM per script, confined to one event loop.
-        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
+        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "AltogicProtocol", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
         .target(name: "Hub", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [

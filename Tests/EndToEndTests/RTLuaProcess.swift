@@ -83,9 +83,18 @@ final class RTLuaProcess: @unchecked Sendable {  // buffers guarded by `lock`
     }
 }
 
+/// One parent folder for every test directory of this test process, removed when the
+/// process exits (thousands of tests would otherwise leave thousands of folders in /tmp).
+let scriptDirectoryParent: URL = {
+    let parent = FileManager.default.temporaryDirectory.appendingPathComponent("rtlua-e2e-\(getpid())")
+    try? FileManager.default.removeItem(at: parent)  // a stale one from a recycled pid
+    atexit { try? FileManager.default.removeItem(at: scriptDirectoryParent) }
+    return parent
+}()
+
 /// A fresh temp directory with the given files.
 func scriptDirectory(_ files: [String: String]) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rtlua-e2e-\(UUID().uuidString)")
+    let dir = scriptDirectoryParent.appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for (name, text) in files {
         try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
