@@ -312,6 +312,8 @@ public enum LuaAPICatalog {
             [.init(name: "code", type: "integer|boolean", optional: true)]))),
         .init(name: "args", doc: "The SCRIPT-ARGS after `--` on the command line.", kind: .value(type: "string[]", luaType: "table")),
         .init(name: "instance", doc: "This copy's number, 1 … N under `--instances N` (1 otherwise).", kind: .value(type: "integer", luaType: "number")),
+        .init(name: "state", doc: "A table that survives a reload under `--watch`: the new version starts with a copy of its plain data (empty at the first start). A global `on_reload(old)`, when the script defines one, is called after a reload with the old version's `state`.",
+              kind: .value(type: "table", luaType: "table")),
     ]
 
     // MARK: inventory

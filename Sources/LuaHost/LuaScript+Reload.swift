@@ -96,7 +96,7 @@ extension LuaScript {
         promise.succeed(.kept)
     }
 
-    /// `state = {}` for a first start (a reload sets it to the carried copy instead).
+    /// `state = {}` in a new VM (a reload then sets it to the carried copy).
     func installState() {
         pushRawGlobal("state")
         let missing = lua_type(L, -1) == LUA_TNIL

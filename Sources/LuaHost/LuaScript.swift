@@ -106,6 +106,7 @@ public final class LuaScript: @unchecked Sendable {
         shim_set_host(L, Unmanaged.passUnretained(self).toOpaque())
         installGuard()
         installGlobals()
+        installState()
         installIdleCollect()
         LuaArena.finishSetUp(arena)
         applyMemoryLimit()
@@ -127,7 +128,6 @@ public final class LuaScript: @unchecked Sendable {
     public func start() {
         eventLoop.execute { [self] in
             guard !isEnded else { return }
-            installState()
             let co = lua_newthread(L)!
             coroutines[co] = luaL_ref(L, shim_LUA_REGISTRYINDEX())
             if luaL_loadfilex(co, options.path, "t") != LUA_OK {

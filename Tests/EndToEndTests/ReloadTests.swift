@@ -26,7 +26,7 @@ final class ReloadTests: XCTestCase {
         realtime:onLeave(function(d) if d.channel == "room" then print("leave", d.message.id) end end)
         realtime:on("hello", function(d)
           local m = d.message
-          print("hello", m.v, m.sid, m.count)
+          print("hello", m.v, m.sid, m.count, m.other)
           if m.v == 2 and not sent then
             sent = true
             realtime:send("room", "cmd", {})
@@ -40,9 +40,10 @@ final class ReloadTests: XCTestCase {
         state.nested = {list = json.array({}), null = json.null, self = state}
         realtime:on("cmd", function() print("v1 got cmd") end)
         realtime:join("room")
+        local other = realtime.connect{}
         timer.every(0.1, function()
-          if realtime:isConnected() then
-            realtime:send("room", "hello", {v = 1, sid = realtime:getSocketId(), count = state.count})
+          if realtime:isConnected() and other:isConnected() then
+            realtime:send("room", "hello", {v = 1, sid = realtime:getSocketId(), count = state.count, other = other:getSocketId()})
           end
         end)
         """
@@ -55,8 +56,9 @@ final class ReloadTests: XCTestCase {
         print("carried", type(state.handler), getmetatable(state.nested.list) ~= nil,
               state.nested.null == json.null, state.nested.self == state)
         realtime:on("cmd", function() print("v2 got cmd") end)
+        local other = realtime.connect{}  -- the same options: v1's second connection
         timer.every(0.1, function()
-          realtime:send("room", "hello", {v = 2, sid = realtime:getSocketId(), count = state.count})
+          realtime:send("room", "hello", {v = 2, sid = realtime:getSocketId(), count = state.count, other = other:getSocketId()})
         end)
         """
         let dir = try scriptDirectory(["watcher.lua": watcher, "bot.lua": v1])
@@ -77,6 +79,9 @@ final class ReloadTests: XCTestCase {
         let sid = hellos.first?[2] ?? "?"
         XCTAssertFalse(sid.isEmpty)
         XCTAssertEqual(Set(hellos.map { $0[2] }), [sid], "one socket id before and after the reload: \(w.stdout)")
+        let other = hellos.first?[4] ?? "?"
+        XCTAssertNotEqual(other, sid)
+        XCTAssertEqual(Set(hellos.map { $0[4] }), [other], "realtime.connect's connection was taken over too: \(w.stdout)")
         // The old version's timer is gone once the new one speaks; each saw its own count.
         let firstV2 = hellos.firstIndex { $0[1] == "2" } ?? hellos.count
         XCTAssertTrue(hellos[..<firstV2].allSatisfy { $0[1] == "1" && $0[3] == "1" }, w.stdout)
