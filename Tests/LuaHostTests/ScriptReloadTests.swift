@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import NIOCore
 import NIOPosix
@@ -108,6 +111,37 @@ final class ScriptReloadTests: XCTestCase {
         XCTAssertEqual(reloaded.map { lines[$0] }, "on_reload\ttrue\t-1", run.captured.stdout)
         XCTAssertEqual(lines.last, "on_reload\ttrue\t-1", "nothing of v1 ran after the reload: \(run.captured.stdout)")
         XCTAssertTrue(run.captured.stderr.contains("] reloaded \(run.options.path) (v2) in "), run.captured.stderr)
+    }
+
+    func testAnHTTPRequestOfTheOldVersionFinishesAndItsResultIsDropped() throws {
+        // A listener that never accepts: the request waits until its timeout.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                XCTAssertEqual(bind(fd, sa, size), 0)
+                XCTAssertEqual(listen(fd, 4), 0)
+                XCTAssertEqual(getsockname(fd, sa, &size), 0)
+            }
+        }
+        let url = "http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))/slow"
+        let run = try Running("""
+        timer.after(0, function()
+          print("v1 asks")
+          local r, err = http.request{url = "\(url)", timeout = 0.3}
+          print("v1 answer", r, err)
+        end)
+        """)
+        XCTAssertTrue(run.waitFor("v1 asks"), run.captured.stderr)
+        guard case .replaced = try run.reload("""
+        timer.after(0.8, function() print("v2 done"); exit(0) end)
+        """) else { return XCTFail(run.captured.stderr) }
+        XCTAssertEqual(try run.finish(), .exited(0))
+        XCTAssertEqual(run.captured.lines, ["v1 asks", "v2 done"], run.captured.stderr)
     }
 
     func testAVersionThatDoesNotLoadOrRaisesInItsMainChunkIsKeptOut() throws {
