@@ -72,22 +72,51 @@ extension LuaScript {
             // Not ended for having nothing left to run before `on_reload` had its turn.
             next.keepAlive = true
             next.resume(main.state, 0)
-            next.keepAlive = false
-            // resume() has logged an error with its traceback.
-            if next.endedAs == .failed { return keep(next, version: version, promise) }
-            if !next.isEnded { carry.handOver() }
-            next.reloadCarry = nil
-            let ms = (NIODeadline.now() - began).nanoseconds / 1_000_000
-            next.logger.log(.info, "reloaded \(options.path) (v\(version)) in \(ms) ms")
-            if !notCarried.isEmpty {
-                next.logger.log(.warn, "state of v\(version - 1) not carried over: \(notCarried.joined(separator: ", "))")
-            }
-            // The runner learns of the new version before it hears of the old one's end.
-            promise.succeed(.replaced(next))
-            end(.stopped)
-            next.callOnReload(stateRef)
-            next.checkIdle()
+            settle(PendingReload(next: next, main: main, carry: carry, version: version, began: began,
+                                 notCarried: notCarried, stateRef: stateRef, promise: promise))
         }
+    }
+
+    /// A reload whose new main chunk has started.
+    private struct PendingReload {
+        let next: LuaScript
+        let main: LuaThread
+        let carry: ReloadCarry
+        let version: Int
+        let began: NIODeadline
+        let notCarried: [String]
+        let stateRef: Int32
+        let promise: EventLoopPromise<ReloadOutcome>
+    }
+
+    /// Takes the new version or drops it, once its main chunk has ended, raised or first
+    /// waited. A main chunk the CPU guard preempted is still running: it is looked at again
+    /// after its next slice, the old version serving meanwhile.
+    private func settle(_ r: PendingReload) {
+        let next = r.next
+        if next.preempted == r.main.state, !next.isEnded {
+            guard !isEnded else {
+                next.end(.stopped)
+                return r.promise.succeed(.notRunning)
+            }
+            LoopTurn.of(eventLoop).later { [self] in settle(r) }
+            return
+        }
+        next.keepAlive = false
+        // resume() has logged an error with its traceback.
+        if next.endedAs == .failed { return keep(next, version: r.version, r.promise) }
+        if !next.isEnded { r.carry.handOver() }
+        next.reloadCarry = nil
+        let ms = (NIODeadline.now() - r.began).nanoseconds / 1_000_000
+        next.logger.log(.info, "reloaded \(next.options.path) (v\(r.version)) in \(ms) ms")
+        if !r.notCarried.isEmpty {
+            next.logger.log(.warn, "state of v\(r.version - 1) not carried over: \(r.notCarried.joined(separator: ", "))")
+        }
+        // The runner learns of the new version before it hears of the old one's end.
+        r.promise.succeed(.replaced(next))
+        end(.stopped)
+        next.callOnReload(r.stateRef)
+        next.checkIdle()
     }
 
     private func keep(_ next: LuaScript, version: Int, _ promise: EventLoopPromise<ReloadOutcome>) {

@@ -23,7 +23,7 @@ public final class LuaScript: @unchecked Sendable {
     /// How the script ended, once it has.
     var endedAs: ScriptEnd?
     /// The previous version's connections, while this VM is a reload's new version
-    /// (ScriptReload.swift): `realtime.connect` takes its manager from there when it matches.
+    /// (LuaScript+Reload.swift): `realtime.connect` takes its manager from there when it matches.
     var reloadCarry: ReloadCarry?
     /// A REPL keeps the script alive while it has nothing to run.
     var keepAlive = false

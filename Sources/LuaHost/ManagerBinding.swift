@@ -25,7 +25,7 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     /// The tokens of `watchLife`'s own listeners, removed when the binding detaches.
     var lifeTokens: [ListenerToken] = []
     /// The manager belongs to another version of the script (a reload under `--watch`,
-    /// ScriptReload.swift): at this script's end the binding detaches instead of closing it.
+    /// LuaScript+Reload.swift): at this script's end the binding detaches instead of closing it.
     var handedOver = false
 
     /// How the manager is named in the script's log (`realtime`, `realtime.connect #2`).

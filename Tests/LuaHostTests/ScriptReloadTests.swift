@@ -17,8 +17,10 @@ final class ScriptReloadTests: XCTestCase {
         let options: ScriptOptions
         var script: LuaScript
 
-        init(_ source: String) throws {
-            options = ScriptOptions(path: try writeScript(source, name: "bot.lua"), output: captured.output)
+        init(_ source: String, cpuLimit: TimeAmount? = ScriptOptions.defaultCPULimit) throws {
+            var options = ScriptOptions(path: try writeScript(source, name: "bot.lua"), output: captured.output)
+            options.cpuLimit = cpuLimit
+            self.options = options
             script = LuaScript(options: options, eventLoop: group.next())
             script.start()
         }
@@ -147,13 +149,15 @@ final class ScriptReloadTests: XCTestCase {
     func testAVersionThatDoesNotLoadOrRaisesInItsMainChunkIsKeptOut() throws {
         let run = try Running("""
         timer.every(0.01, function() print("v1 tick") end)
-        """)
+        """, cpuLimit: .milliseconds(300))
         XCTAssertTrue(run.waitFor("v1 tick"))
         let old = run.script
         guard case .kept = try run.reload("x = = 1\n") else { return XCTFail("a syntax error replaced the script") }
         guard case .kept = try run.reload("timer.every(0.01, function() print('bad tick') end)\nerror('boom')\n") else {
             return XCTFail("a main-chunk error replaced the script")
         }
+        // A main chunk that never ends is ended by the CPU limit, as at a first start.
+        guard case .kept = try run.reload("while true do end\n") else { return XCTFail("an endless main chunk replaced the script") }
         XCTAssertTrue(old === run.script)
         let ticks = run.captured.lines.count
         Thread.sleep(forTimeInterval: 0.1)
@@ -164,6 +168,7 @@ final class ScriptReloadTests: XCTestCase {
         let err = run.captured.stderr
         XCTAssertTrue(err.contains("bot.lua:1: unexpected symbol near '='"), err)
         XCTAssertTrue(err.contains("bot.lua:2: boom"), err)
-        XCTAssertEqual(err.components(separatedBy: "reload of \(run.options.path) failed: v1 keeps running").count - 1, 2, err)
+        XCTAssertTrue(err.contains("CPU"), err)
+        XCTAssertEqual(err.components(separatedBy: "reload of \(run.options.path) failed: v1 keeps running").count - 1, 3, err)
     }
 }
