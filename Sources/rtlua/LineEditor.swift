@@ -37,6 +37,8 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
     private var editing = false
     private var pending: [(fd: Int32, bytes: [UInt8])] = []
     private var interruptAsked = false
+    /// The script ended on its own (`exit()` in a callback): the edited line ends the input.
+    private var endAsked = false
     /// What Ctrl-C does while no line is edited (a chunk runs). Set before the first line.
     var onInterrupt: (@Sendable () -> Void)?
     /// The words a partly typed word can become (main thread, inside libedit).
@@ -128,6 +130,12 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
         if whileEditing { wake() } else { onInterrupt?() }
     }
 
+    /// The session is over (any thread): the line being edited, or the next, ends the input.
+    func endInput() {
+        lock.withLock { endAsked = true }
+        wake()
+    }
+
     /// Where the script's print and log lines go: straight out, or above the edited line.
     var scriptOutput: ScriptOutput {
         ScriptOutput(stdout: { [self] bytes in emit(1, bytes) }, stderr: { [self] text in emit(2, Array(text.utf8)) })
@@ -165,6 +173,7 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
     private func readCharacter(_ out: UnsafeMutablePointer<wchar_t>) -> Int32 {
         while true {
             flushPending()
+            if lock.withLock({ endAsked }) { return 0 }
             if lock.withLock({ () -> Bool in
                 defer { interruptAsked = false }
                 return interruptAsked

@@ -52,6 +52,7 @@ struct Repl: ParsableCommand {
         let interrupts = editor.map { editor in
             editor.onInterrupt = { session.interrupt() }
             editor.complete = { word in (try? session.completions(for: word).wait()) ?? [] }
+            script.ended.whenComplete { _ in editor.endInput() }
             return InterruptTrap(onInterrupt: { editor.interrupt() }, onTerminate: stopSession)
         }
         var chunk = ""
