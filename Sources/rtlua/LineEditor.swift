@@ -37,6 +37,10 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
     private var editing = false
     private var pending: [(fd: Int32, bytes: [UInt8])] = []
     private var interruptAsked = false
+    /// Ctrl-C presses since the last line was read, while a chunk runs.
+    private var busyInterrupts = 0
+    /// The terminal changed size: libedit is told before it reads on.
+    private var resizeAsked = false
     /// The script ended on its own (`exit()` in a callback): the edited line ends the input.
     private var endAsked = false
     /// What Ctrl-C does while no line is edited (a chunk runs). Set before the first line.
@@ -98,6 +102,7 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
         lock.withLock {
             editing = true
             interruptAsked = false
+            busyInterrupts = 0
         }
         var count: Int32 = 0
         let raw = el_gets(el, &count)
@@ -120,14 +125,35 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
         return .line(line)
     }
 
-    /// Ctrl-C from the signal handler: ends the edited line, or interrupts what runs.
+    /// Ctrl-C from the signal handler: ends the edited line, or interrupts what runs. A chunk
+    /// that cannot be interrupted (stuck where Lua cannot stop it) is not a trap: the third
+    /// Ctrl-C in a row exits.
     func interrupt() {
-        let whileEditing = lock.withLock { () -> Bool in
-            guard editing else { return false }
-            interruptAsked = true
-            return true
+        let (whileEditing, presses) = lock.withLock { () -> (Bool, Int) in
+            if editing {
+                interruptAsked = true
+                return (true, 0)
+            }
+            busyInterrupts += 1
+            return (false, busyInterrupts)
         }
-        if whileEditing { wake() } else { onInterrupt?() }
+        if whileEditing {
+            wake()
+        } else if presses >= Self.interruptsToExit {
+            restoreTerminal()
+            writeAll(2, Array("\nrtlua: interrupted \(presses) times while a chunk kept running; exiting\n".utf8))
+            _exit(128 + SIGINT)
+        } else {
+            onInterrupt?()
+        }
+    }
+
+    static let interruptsToExit = 3
+
+    /// SIGWINCH (any thread): the next character read tells libedit the new width.
+    func resized() {
+        lock.withLock { resizeAsked = true }
+        wake()
     }
 
     /// The session is over (any thread): the line being edited, or the next, ends the input.
@@ -174,6 +200,12 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
         while true {
             flushPending()
             if lock.withLock({ endAsked }) { return 0 }
+            if lock.withLock({ () -> Bool in
+                defer { resizeAsked = false }
+                return resizeAsked
+            }) {
+                el_resize(el)
+            }
             if lock.withLock({ () -> Bool in
                 defer { interruptAsked = false }
                 return interruptAsked

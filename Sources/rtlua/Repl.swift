@@ -53,7 +53,7 @@ struct Repl: ParsableCommand {
             editor.onInterrupt = { session.interrupt() }
             editor.complete = { word in (try? session.completions(for: word).wait()) ?? [] }
             script.ended.whenComplete { _ in editor.endInput() }
-            return InterruptTrap(onInterrupt: { editor.interrupt() }, onTerminate: stopSession)
+            return InterruptTrap(onInterrupt: { editor.interrupt() }, onTerminate: stopSession, onResize: { editor.resized() })
         }
         var chunk = ""
         reading: while true {
@@ -81,7 +81,7 @@ struct Repl: ParsableCommand {
             chunk = ""
             if try session.hasEnded.wait() { break }
         }
-        _ = interrupts
+        withExtendedLifetime(interrupts) {}
         script.stop()
         let end = try script.ended.wait()
         editor?.close()
@@ -98,13 +98,14 @@ struct Repl: ParsableCommand {
     }
 }
 
-/// On a terminal: SIGINT (Ctrl-C while a chunk runs) interrupts, SIGTERM ends the session.
+/// On a terminal: SIGINT (Ctrl-C while a chunk runs) interrupts, SIGTERM ends the session,
+/// SIGWINCH tells the line editor the new width.
 final class InterruptTrap: @unchecked Sendable {  // sources only touched at init
     private let queue = DispatchQueue(label: "rtlua.repl.signals")
     private var sources: [DispatchSourceSignal] = []
 
-    init(onInterrupt: @escaping @Sendable () -> Void, onTerminate: @escaping @Sendable () -> Void) {
-        for (sig, action) in [(SIGINT, onInterrupt), (SIGTERM, onTerminate)] {
+    init(onInterrupt: @escaping @Sendable () -> Void, onTerminate: @escaping @Sendable () -> Void, onResize: @escaping @Sendable () -> Void) {
+        for (sig, action) in [(SIGINT, onInterrupt), (SIGTERM, onTerminate), (SIGWINCH, onResize)] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler(handler: action)

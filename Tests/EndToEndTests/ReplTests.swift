@@ -101,6 +101,18 @@ final class ReplTests: XCTestCase {
         XCTAssertEqual(t.status, 0, t.transcript)
     }
 
+    func testThreeCtrlCExitWhenAChunkCannotBeInterrupted() throws {
+        // A busy loop in a __gc finalizer runs with hooks off: nothing inside Lua can stop it.
+        let t = try PTYSession.run(["repl"] + offline, [
+            .expect("> "),
+            .send("setmetatable({}, {__gc = function() print('stuck') while true do end end}) collectgarbage()\r"),
+            .expect("stuck"),
+            .send("\u{3}"), .send("\u{3}"), .send("\u{3}"),
+            .expect("interrupted 3 times"),
+        ])
+        XCTAssertEqual(t.status, 128 + SIGINT, t.transcript)
+    }
+
     func testValuesArePrettyPrintedAndErrorsShowTheUsersLinesOnly() throws {
         let t = try PTYSession.run(["repl"] + offline, [
             .expect("> "),
