@@ -28,10 +28,11 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
     private let historyPath: String?
     private var promptText: UnsafeMutablePointer<CChar>?
     private var wasCancelled = false
+    /// The pipe that wakes `readCharacter` for output, Ctrl-C, a resize or the end.
     private let wakeRead: Int32
+    private let wakeWrite: Int32
     /// The terminal's settings before libedit changed them, for an exit from another thread.
     private let savedTerminal: termios?
-    private let wakeWrite: Int32
 
     private let lock = TerminalLock()
     private var editing = false
@@ -106,7 +107,12 @@ final class LineEditor: @unchecked Sendable {  // `el`, `history`, `prompt*`: ma
         }
         var count: Int32 = 0
         let raw = el_gets(el, &count)
-        lock.withLock { editing = false }
+        lock.withLock {
+            editing = false
+            // What came after libedit's last read goes out now, in order with what follows.
+            for item in pending { writeAll(item.fd, item.bytes) }
+            pending = []
+        }
         if wasCancelled {
             put(1, "^C\n")
             return .cancelled
