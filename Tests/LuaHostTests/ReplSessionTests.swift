@@ -65,6 +65,14 @@ final class ReplSessionTests: XCTestCase {
         XCTAssertFalse(many.contains("51"), many)
     }
 
+    func testLongStringsInsideTablesAreCutOnACharacterBoundary() throws {
+        // 301 bytes: byte 200 starts a two-byte "é", so the cut falls before it.
+        let text = try show("{'a' .. string.rep('é', 150)}")
+        XCTAssertEqual(text, "{\n  \"a" + String(repeating: "é", count: 99) + "...\"--[[301 bytes]]\n}")
+        // At the top level a string is shown whole.
+        XCTAssertEqual(try show("string.rep('x', 300)").count, 302)
+    }
+
     func testLongTablesBreakOverIndentedLines() throws {
         let text = try show("{alpha = string.rep('a', 30), beta = string.rep('b', 30), gamma = {1, 2}}")
         XCTAssertEqual(text, """
