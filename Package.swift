@@ -37,6 +37,8 @@ let package = Package(
         // Debian's Lua 5.4 and libcurl, each with a shim header for the C macros.
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libedit (BSD): line editing, history and completion for `rtlua repl` on a terminal.
+        .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
 
         // The one dynamic value type of the project and its JSON text form.
         .target(name: "RTJSON", swiftSettings: fast),
@@ -54,7 +56,7 @@ let package = Package(
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
         .target(name: "Hub", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [
-            "LuaHost", "Hub", "Realtime",
+            "LuaHost", "Hub", "Realtime", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ] + nio, swiftSettings: fast),
