@@ -183,7 +183,9 @@ private let waiterOpen: LuaSwiftFunction = { L in
                 }
             }
         case "connect":
+            // Waiting to be connected: at once when already so.
             token = manager.onConnect { deliver { co in lua_createtable(co, 0, 0); return 1 } }
+            if manager.isConnected() { deliver { co in lua_createtable(co, 0, 0); return 1 } }
         case "disconnect":
             token = manager.onDisconnect { reason in
                 deliver { co in

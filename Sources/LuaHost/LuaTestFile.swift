@@ -118,9 +118,10 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
                                     log: LogSettings(level: settings.logLevel))
         let printed = self.printed
         options.output = ScriptOutput(
-            stdout: { bytes in printed.withLockedValue { $0.append(String(decoding: bytes, as: UTF8.self)) } },
+            stdout: { bytes in printed.withLockedValue { $0.append(String(decoding: bytes.last == 0x0A ? bytes.dropLast() : bytes[...], as: UTF8.self)) } },
             stderr: { text in printed.withLockedValue { $0.append(contentsOf: text.split(separator: "\n").map(String.init)) } })
         options.clock = clockSlot
+        options.makeManager = TestBot.managers(on: clockSlot)
         options.cpuLimit = .fromSeconds(settings.timeout)
         let s = LuaScript(options: options, eventLoop: loop)
         script = s
@@ -359,9 +360,6 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
 
         var config = RealtimeConfig(baseURL: hub.baseURL, session: session)
         config.options.echoMessages = echo
-        // A restarted hub is reached again quickly; the back-off still grows as in production.
-        config.options.reconnectionDelay = 100
-        config.options.reconnectionDelayMax = 1000
         let id = nextBotID
         nextBotID += 1
         let bot = TestBot(id: id, path: given, file: resolved, instances: instances, args: args, config: config,
@@ -411,6 +409,24 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
     }
 
     // MARK: clock and hub
+
+    /// Completes when no manager of the test file or its bots is connected (at most ~2 s).
+    private func allDisconnected() -> EventLoopFuture<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        var tries = 0
+        func check() {
+            tries += 1
+            let scripts = [script!] + bots.values.flatMap { $0.scripts }
+            let connected = scripts.contains { s in s.managers.values.contains { $0.manager?.isConnected() ?? false } }
+            if !connected || tries > 400 {
+                promise.succeed(())
+                return
+            }
+            loop.scheduleTask(in: .milliseconds(5)) { check() }
+        }
+        check()
+        return promise.futureResult
+    }
 
     func clockOp(_ L: OpaquePointer) throws(LuaRaise) -> Int32 {
         let host = LuaScript.host(L)
@@ -484,7 +500,10 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
             let socket = try Lua.checkString(L, 2)
             return try waitOn(hub.kick(socket)) { co, ok in lua_pushboolean(co, ok ? 1 : 0); return 1 }
         case "restart":
-            return try waitOn(hub.restart()) { _, _ in 0 }
+            // Back once every connection of the test has seen the disconnect, so the test
+            // goes on from a known state: all waiting out their (virtual) back-off.
+            let disconnected = hub.restart().hop(to: loop).flatMap { [self] in allDisconnected() }
+            return try waitOn(disconnected) { _, _ in 0 }
         case "log":
             return try waitOn(hub.log()) { co, lines in
                 lua_createtable(co, Int32(lines.count), 0)

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import CurlHTTP
 import NIOCore
 import Realtime
 
@@ -49,7 +50,7 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
         for n in 1...instances {
             var options = ScriptOptions(path: file, instance: n, args: args, realtime: config, log: LogSettings(level: settings.logLevel))
             options.output = ScriptOutput(
-                stdout: { bytes in lines.withLockedValue { $0.append(String(decoding: bytes, as: UTF8.self)) } },
+                stdout: { bytes in lines.withLockedValue { $0.append(String(decoding: bytes.last == 0x0A ? bytes.dropLast() : bytes[...], as: UTF8.self)) } },
                 stderr: { [weak self] text in
                     // "TIME LEVEL [script#n] message": the time is the real one, left out.
                     let body = text.split(separator: " ", maxSplits: 1).dropFirst().first.map(String.init) ?? text
@@ -58,6 +59,7 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
                     if trimmed.hasPrefix("ERROR") { self?.noteError(trimmed) }
                 })
             options.clock = clock
+            options.makeManager = TestBot.managers(on: clock)
             // A busy-looping bot is ended by the CPU guard well within the test's time.
             options.cpuLimit = .fromSeconds(max(0.2, settings.timeout / 2))
             let script = LuaScript(options: options, eventLoop: loop)
@@ -108,6 +110,20 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
             loop.scheduleTask(in: .milliseconds(5)) { check() }
         }
         loop.execute { check() }
+    }
+}
+
+extension TestBot {
+    /// Managers whose reconnection back-off waits on `clock`, as the scripts' timers do.
+    static func managers(on clock: ScriptClock) -> @Sendable (RealtimeConfig, EventLoop, HTTPClient) throws -> RealtimeManager {
+        { config, loop, http in
+            var config = config
+            config.reconnectWait = { milliseconds, loop, fire in
+                let task = clock.schedule(in: Double(milliseconds) / 1000, on: loop, fire)
+                return { task.cancel() }
+            }
+            return try RealtimeManager(config: config, eventLoop: loop, http: http)
+        }
     }
 }
 

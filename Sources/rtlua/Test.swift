@@ -57,7 +57,7 @@ struct Test: ParsableCommand {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: jobs)
         let hubGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let settings = TestSettings(timeout: timeout, filter: filter, logLevel: verbose ? .debug : .info)
+        let settings = TestSettings(timeout: timeout, filter: filter, logLevel: .info)
         let report = TestReport(tap: tap, verbose: verbose)
         let started = Date()
         let all = TestScheduler(files: files, jobs: jobs) { path in
