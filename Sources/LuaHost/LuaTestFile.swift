@@ -150,7 +150,8 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
             return false
         }
         for f in [testNote, testSpawn, testBotOp, testClockOp, testHubOp, testSettle] { Lua.pushFunction(L, f) }
-        guard lua_pcallk(L, 6, 1, 0, 0, nil) == LUA_OK else {
+        Lua.pushString(L, hub.baseURL)
+        guard lua_pcallk(L, 7, 1, 0, 0, nil) == LUA_OK else {
             fileFailure("rtlua test prelude: \(Lua.errorText(L, -1))")
             return false
         }

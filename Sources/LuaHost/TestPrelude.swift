@@ -3,7 +3,7 @@
 /// errors at the test's own line as any Lua function would.
 enum TestPrelude {
     static let source = #"""
-    local note, spawnbot, botop, clockop, hubop, settle = ...
+    local note, spawnbot, botop, clockop, hubop, settle, huburl = ...
     local type, tostring, error, xpcall, pcall, ipairs, pairs, getinfo, setmetatable, find, format, concat, encode, null, connect =
       type, tostring, error, xpcall, pcall, ipairs, pairs, debug.getinfo, setmetatable, string.find, string.format,
       table.concat, json.encode, json.null, realtime.connect
@@ -162,6 +162,7 @@ enum TestPrelude {
     end
 
     hub = {
+      url = huburl,
       userEvent = function(name, session) return hubop("userEvent", name, session) end,
       kick = function(socket) return hubop("kick", socket) end,
       restart = function() return hubop("restart") end,
