@@ -220,7 +220,13 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
             }
             return
         }
-        clockSlot.set(VirtualClock(start: TestTime.start))
+        let clock = VirtualClock(start: TestTime.start)
+        // Runs on `loop` (the clock steps there), where the bots live.
+        clock.isSettled = { [weak self] in
+            guard let self else { return true }
+            return !bots.values.contains { $0.scripts.contains { $0.isWaitingOnIO } }
+        }
+        clockSlot.set(clock)
         printed.withLockedValue { $0 = [] }
         current = i + 1
         currentResult = nil
@@ -472,7 +478,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
     func hubOp(_ L: OpaquePointer) throws(LuaRaise) -> Int32 {
         let host = LuaScript.host(L)
         let op = Lua.string(L, 1) ?? ""
-        func waitOn<T>(_ future: EventLoopFuture<T>, _ push: @escaping (OpaquePointer, T) -> Int32) throws(LuaRaise) -> Int32 {
+        func waitOn<T>(_ future: EventLoopFuture<T>, _ push: @escaping @Sendable (OpaquePointer, T) -> Int32) throws(LuaRaise) -> Int32 {
             try host.suspend(L, "hub.\(op)")
             let thread = LuaThread(state: L)
             future.hop(to: loop).whenComplete { result in

@@ -128,6 +128,11 @@ extension TestBot {
 }
 
 extension LuaScript {
+    /// A coroutine of the script waits for real I/O (HTTP, getMembers).
+    var isWaitingOnIO: Bool {
+        !isEnded && !ioWaits.isEmpty && !ioWaits.isDisjoint(with: waiting)
+    }
+
     /// Started and quiet: ended, or its main chunk done or waiting, every manager it opened connected.
     var isSettled: Bool {
         if isEnded { return true }

@@ -135,16 +135,62 @@ enum TestPrelude {
       error(text, 2)
     end
 
+    -- Whether event data matches a waitFor's options (as realtime:waitFor decides).
+    local function matches(data, opts)
+      if opts == nil then return true end
+      if opts.channel ~= nil and data.channel ~= opts.channel then return false end
+      local match = opts.match
+      if match == nil then return true end
+      if type(match) == "function" then return match(data) end
+      local subject = data.message
+      if subject == nil then subject = data end
+      local function sub(e, a)
+        if type(e) ~= "table" then return e == a end
+        if type(a) ~= "table" then return false end
+        for k, v in pairs(e) do if not sub(v, a[k]) then return false end end
+        return true
+      end
+      return sub(match, subject)
+    end
+
+    -- A client keeps what it received: its waitFor first looks at the events that arrived
+    -- since the previous waitFor returned (say, during a clock.advance), then waits.
     function client(opts)
       if opts ~= nil and type(opts) ~= "table" then error("bad argument #1 to 'client' (table expected, got " .. type(opts) .. ")", 2) end
       local c = connect(opts or {})
+      local inbox, first = {}, 1
       c:onAny(function(event, data)
+        inbox[#inbox + 1] = {event, data}
         seen[#seen + 1] = format("%s %s %s", event, data.channel or "-", show(data.message))
         if #seen > 10 then table.remove(seen, 1) end
       end)
       clients[#clients + 1] = c
       if not c:isConnected() then c:waitFor("connect", {timeout = 30}) end
-      return c
+      local proxy = {}
+      function proxy.waitFor(_, event, wopts)
+        for i = first, #inbox do
+          local e = inbox[i]
+          if e[1] == event and matches(e[2], wopts) then
+            first = i + 1
+            return e[2]
+          end
+        end
+        first = #inbox + 1
+        local data, err = c:waitFor(event, wopts)
+        if data ~= nil then first = #inbox + 1 end
+        return data, err
+      end
+      return setmetatable(proxy, {
+        __index = function(_, k)
+          local m = c[k]
+          if type(m) ~= "function" then return m end
+          return function(self, ...)
+            if self == proxy then return m(c, ...) end
+            return m(self, ...)
+          end
+        end,
+        __name = "client",
+      })
     end
 
     local Bot = {}
@@ -203,7 +249,7 @@ enum TestPrelude {
     end
     function P.seen() return concat(seen, "\n") end
     function P.cleanup()
-      for _, c in ipairs(clients) do pcall(c.close, c) end
+      for _, c in ipairs(clients) do pcall(function() c:close() end) end
       clients, seen = {}, {}
     end
     return P

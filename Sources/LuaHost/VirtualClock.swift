@@ -29,6 +29,17 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
 
     public init(start: Double) { current = start }
 
+    /// While this says false, the clock does not move on to its next entry (polled every
+    /// millisecond, for at most `settleLimit` of real time per entry): `rtlua test` holds the
+    /// clock while a bot waits for an HTTP answer, so the answer comes at the virtual time it
+    /// would have come in real time, not days later.
+    public var isSettled: (@Sendable () -> Bool)? {
+        get { lock.withLock { settled } }
+        set { lock.withLock { settled = newValue } }
+    }
+    private var settled: (@Sendable () -> Bool)?
+    public static let settleLimit = TimeAmount.seconds(5)
+
     public func now() -> Double { lock.withLock { current } }
 
     /// Entries still waiting (for tests and `runUntilIdle`).
@@ -107,6 +118,14 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
         step(to: to, on: loop, budget: budget, done: done)
     }
 
+    private func whenSettled(on loop: EventLoop, since: NIODeadline, _ then: @escaping @Sendable () -> Void) {
+        guard let settled = isSettled, !settled(), NIODeadline.now() - since < Self.settleLimit else {
+            then()
+            return
+        }
+        loop.scheduleTask(in: .milliseconds(1)) { [self] in whenSettled(on: loop, since: since, then) }
+    }
+
     private func step(to target: Double, on loop: EventLoop, budget: NIOLockedValueBox<Int>?, done: @escaping @Sendable () -> Void) {
         let next: Entry? = lock.withLock {
             guard let first = entries.first, first.at <= target else {
@@ -132,11 +151,14 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
             return
         }
         // The entry's own loop runs it; the next step comes after that loop's turn, so what
-        // the callback started (woken coroutines, queued callbacks) has run first.
+        // the callback started (woken coroutines, queued callbacks) has run first, and after
+        // the I/O it started has been answered (`isSettled`).
         next.loop.execute {
             next.fn()
             next.loop.execute { [self] in
-                loop.execute { [self] in step(to: target, on: loop, budget: budget, done: done) }
+                loop.execute { [self] in
+                    whenSettled(on: loop, since: .now()) { [self] in step(to: target, on: loop, budget: budget, done: done) }
+                }
             }
         }
     }
