@@ -20,8 +20,9 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
     private var ends: [ScriptEnd?] = []
     /// Print lines as printed; log lines as `LEVEL [script#n] message`.
     let logLines = NIOLockedValueBox<[String]>([])
-    /// The first error line of a copy that failed (did not load, or its main chunk raised).
-    private(set) var crash: String?
+    /// The last error line of a copy that failed (did not load, or its main chunk raised).
+    var crash: String? { failed ? (lastError ?? "failed (status 1)") : nil }
+    private var failed = false
     private var lastError: String?
 
     init(id: Int, path: String, file: String, instances: Int, args: [String], config: RealtimeConfig,
@@ -68,7 +69,7 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
             script.ended.hop(to: loop).whenSuccess { [self] end in
                 guard index < ends.count, scripts.count > index, scripts[index] === script else { return }
                 ends[index] = end
-                if end == .failed, crash == nil { crash = lastError ?? "failed (status 1)" }
+                if end == .failed { failed = true }
             }
             script.start()
         }

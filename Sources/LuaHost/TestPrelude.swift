@@ -160,7 +160,9 @@ enum TestPrelude {
       local c = connect(opts or {})
       local inbox, first = {}, 1
       c:onAny(function(event, data)
-        inbox[#inbox + 1] = {event, data}
+        -- A user event reaches onAny as {message = session}; waitFor gives {event=, session=}.
+        if find(event, "^user:") then inbox[#inbox + 1] = {event, {event = event, session = data.message}}
+        else inbox[#inbox + 1] = {event, data} end
         seen[#seen + 1] = format("%s %s %s", event, data.channel or "-", show(data.message))
         if #seen > 10 then table.remove(seen, 1) end
       end)
