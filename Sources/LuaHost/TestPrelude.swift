@@ -221,7 +221,11 @@ enum TestPrelude {
     clock = {
       advance = function(d) return clockop("advance", d) end,
       set = function(t) return clockop("set", t) end,
-      runUntilIdle = function() return clockop("idle") end,
+      runUntilIdle = function()
+        if not clockop("idle") then
+          error("clock.runUntilIdle: still busy after 100000 callbacks (a timer.every or a schedule repeats for ever: use clock.advance)", 2)
+        end
+      end,
     }
     -- In a test, sleeping is moving the virtual clock: the bots' timers run meanwhile.
     sleep = clock.advance

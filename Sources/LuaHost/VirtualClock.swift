@@ -25,9 +25,12 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
     private var waitingMoves: [() -> Void] = []
 
     /// How many callbacks `runUntilIdle` runs at most, so a `timer.every` cannot make it spin forever.
-    public static let idleRunLimit = 1_000_000
+    public let idleRunLimit: Int
 
-    public init(start: Double) { current = start }
+    public init(start: Double, idleRunLimit: Int = 100_000) {
+        current = start
+        self.idleRunLimit = idleRunLimit
+    }
 
     /// While this says false, the clock does not move on to its next entry (polled every
     /// millisecond, for at most `settleLimit` of real time per entry): `rtlua test` holds the
@@ -99,7 +102,7 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
     /// Runs everything scheduled, however far ahead, until nothing is left (or the limit of
     /// `idleRunLimit` callbacks: `done(false)` then).
     public func runUntilIdle(on loop: EventLoop, done: @escaping @Sendable (Bool) -> Void) {
-        let budget = NIOLockedValueBox(Self.idleRunLimit)
+        let budget = NIOLockedValueBox(idleRunLimit)
         move(on: loop, done: { [self] in done(pendingCount == 0) }, target: { .infinity }, budget: budget)
     }
 
