@@ -460,6 +460,14 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
             try host.suspend(L, "clock.set")
             let thread = LuaThread(state: L)
             clock.set(to: epoch, on: loop) { host.wake(thread.state) { _ in 0 } }
+        case "next":
+            if let due = clock.nextDue { lua_pushnumber(L, due) } else { lua_pushnil(L) }
+            return 1
+        case "to":
+            let epoch = lua_tonumberx(L, 2, nil)
+            try host.suspend(L, "waitFor")
+            let thread = LuaThread(state: L)
+            clock.set(to: max(epoch, clock.now()), on: loop) { host.wake(thread.state) { _ in 0 } }
         case "idle":
             try host.suspend(L, "clock.runUntilIdle")
             let thread = LuaThread(state: L)
@@ -582,7 +590,8 @@ private let testSettle: LuaSwiftFunction = { L in
         let host = LuaScript.host(L)
         try host.suspend(L, "expect.members")
         let thread = LuaThread(state: L)
-        host.eventLoop.scheduleTask(in: .milliseconds(20)) { host.wake(thread.state) { _ in 0 } }
+        let ms = lua_type(L, 1) == LUA_TNUMBER ? Int64(lua_tointegerx(L, 1, nil)) : 20
+        host.eventLoop.scheduleTask(in: .milliseconds(max(0, min(ms, 1000)))) { host.wake(thread.state) { _ in 0 } }
         return LuaReturn.yield
     }
 }

@@ -188,6 +188,32 @@ final class TestCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(seconds, 1.5, line)
     }
 
+    func testWaitForWithAdvanceMovesTheClockUntilTheEventOrItsTimeout() throws {
+        let bot = """
+        schedule("@every 1h", function() realtime:broadcast("ran", {at = now()}) end)
+        """
+        let file = """
+        test("advance until the event, then until the timeout", function()
+          spawn("hourly.lua")
+          local me = client{}
+          local t0 = now()
+          local d, err = me:waitFor("ran", {advance = true, timeout = 86400})
+          expect(err):toBeNil()
+          expect(d.message.at):toBe(t0 + 3600)
+          expect(now() >= t0 + 3600):toBe(true)
+          local t1 = now()
+          d, err = me:waitFor("never", {advance = true, timeout = 7200})
+          expect(d):toBeNil()
+          expect(err):toBe("waitFor('never'): nothing arrived within 7200s")
+          expect(now()):toBe(t1 + 7200)
+          -- Without advance, a virtual timeout waits for the clock: the test times out.
+        end)
+        """
+        let r = try rtlua(["test"], files: ["hourly.lua": bot, "adv_test.lua": file], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.lines.last, "1 passed, 0 failed", r.stdout)
+    }
+
     func testHubControlsAndPresenceExpectations() throws {
         let file = """
         test("user events, members, kick, drop, delay and the log", function()
