@@ -49,30 +49,47 @@ extension LuaScript {
     end
     """
 
+    /// `waitFor` is made the first time a script looks it up (most bots never do): the
+    /// managers' method table gets an `__index` that builds it then. Until then it costs the
+    /// VM one small table.
     func installWaitFor() {
-        luaL_newmetatable(L, Self.waiterMeta)
-        lua_createtable(L, 0, 1)
-        Lua.setFunction(L, -1, "next", waiterNext)
-        lua_setfield(L, -2, "__index")
-        Lua.pushFunction(L, waiterClose)
-        lua_setfield(L, -2, "__close")
-        Lua.pushFunction(L, waiterCollect)
-        lua_setfield(L, -2, "__gc")
-        Lua.pop(L)
-
-        let status = Self.waitForSource.withCString { luaL_loadbufferx(L, $0, Self.waitForSource.utf8.count, "=waitFor", "t") }
-        precondition(status == LUA_OK, "rtlua waitFor: \(Lua.errorText(L, -1))")
-        Lua.pushFunction(L, waiterOpen)
-        lua_getglobal(L, "type")
-        for name in ["pairs", "pcall", "error", "tostring"] { lua_getglobal(L, name) }
-        let ran = lua_pcallk(L, 6, 1, 0, 0, nil)
-        precondition(ran == LUA_OK, "rtlua waitFor: \(Lua.errorText(L, -1))")
-        // realtime:waitFor and every realtime.connect manager's, through the shared metatable.
         shim_luaL_getmetatable(L, Self.managerMeta)
         lua_getfield(L, -1, "__index")
-        lua_pushvalue(L, -3)
-        lua_setfield(L, -2, "waitFor")
-        Lua.pop(L, 3)
+        lua_createtable(L, 0, 1)
+        Lua.pushFunction(L, lazyMethod)
+        lua_setfield(L, -2, "__index")
+        lua_setmetatable(L, -2)
+        Lua.pop(L, 2)
+    }
+
+    /// Pushes the `waitFor` function (built now), and keeps it in the method table `methods`.
+    fileprivate func makeWaitFor(_ co: OpaquePointer, methods: Int32) throws(LuaRaise) {
+        luaL_newmetatable(co, Self.waiterMeta)
+        lua_createtable(co, 0, 1)
+        Lua.setFunction(co, -1, "next", waiterNext)
+        lua_setfield(co, -2, "__index")
+        Lua.pushFunction(co, waiterClose)
+        lua_setfield(co, -2, "__close")
+        Lua.pushFunction(co, waiterCollect)
+        lua_setfield(co, -2, "__gc")
+        Lua.pop(co)
+
+        let status = Self.waitForSource.withCString { luaL_loadbufferx(co, $0, Self.waitForSource.utf8.count, "=waitFor", "t") }
+        precondition(status == LUA_OK, "rtlua waitFor: \(Lua.errorText(co, -1))")
+        Lua.pushFunction(co, waiterOpen)
+        for name in ["type", "pairs", "pcall", "error", "tostring"] { lua_getglobal(co, name) }
+        guard lua_pcallk(co, 6, 1, 0, 0, nil) == LUA_OK else { throw LuaRaise.message(Lua.errorText(co, -1)) }
+        lua_pushvalue(co, -1)
+        lua_setfield(co, methods, "waitFor")
+    }
+}
+
+private let lazyMethod: LuaSwiftFunction = { L in
+    let L = L!
+    return luaBody(L) { () throws(LuaRaise) -> Int32 in
+        guard lua_type(L, 2) == LUA_TSTRING, Lua.string(L, 2) == "waitFor" else { return 0 }
+        try LuaScript.host(L).makeWaitFor(L, methods: 1)
+        return 1
     }
 }
 
