@@ -14,9 +14,10 @@ extension Hub {
         return core.loop.submit { core.testHooks?.log ?? [] }
     }
 
-    public func setTestFaults(dropRate: Double? = nil, delayMilliseconds: Int? = nil) {
+    /// Completes once the faults apply (to every packet read after that).
+    public func setTestFaults(dropRate: Double? = nil, delayMilliseconds: Int? = nil) -> EventLoopFuture<Void> {
         let core = self.core
-        core.loop.execute {
+        return core.loop.submit {
             if let dropRate { core.testHooks?.dropRate = dropRate }
             if let delayMilliseconds { core.testHooks?.delayMilliseconds = delayMilliseconds }
         }

@@ -531,13 +531,11 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
         case "drop":
             let rate = try Lua.checkNumber(L, 2)
             guard rate >= 0, rate <= 1 else { throw LuaRaise.message("bad argument #1 to 'hub.drop' (a rate 0...1 expected)") }
-            hub.setDropRate(rate)
-            return 0
+            return try waitOn(hub.setDropRate(rate)) { _, _ in 0 }
         case "delay":
             let ms = try Lua.checkNumber(L, 2)
             guard ms >= 0, ms <= 60_000 else { throw LuaRaise.message("bad argument #1 to 'hub.delay' (milliseconds 0...60000 expected)") }
-            hub.setDelay(milliseconds: Int(ms))
-            return 0
+            return try waitOn(hub.setDelay(milliseconds: Int(ms))) { _, _ in 0 }
         default:
             throw LuaRaise.message("unknown hub operation")
         }

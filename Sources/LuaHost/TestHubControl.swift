@@ -19,10 +19,11 @@ public protocol TestHubControl: AnyObject, Sendable {
     func userEvent(_ name: String, session: String) -> EventLoopFuture<Int>
     /// Closes the connection of the socket with id `socketId`; false when there is none.
     func kick(_ socketId: String) -> EventLoopFuture<Bool>
-    /// Drops this fraction (0...1) of the relayed messages, spread evenly.
-    func setDropRate(_ rate: Double)
+    /// Drops this fraction (0...1) of the relayed messages, spread evenly (from when the
+    /// future completes).
+    func setDropRate(_ rate: Double) -> EventLoopFuture<Void>
     /// Relays messages this many milliseconds late.
-    func setDelay(milliseconds: Int)
+    func setDelay(milliseconds: Int) -> EventLoopFuture<Void>
     /// Every packet the hub saw, in order, as text lines.
     func log() -> EventLoopFuture<[String]>
 }

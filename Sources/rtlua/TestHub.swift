@@ -71,9 +71,9 @@ final class TestHub: TestHubControl, @unchecked Sendable {  // state behind `sta
 
     func kick(_ socketId: String) -> EventLoopFuture<Bool> { withHub { $0.kick(socketId: socketId) } }
 
-    func setDropRate(_ rate: Double) { state.withLockedValue { $0.hub }?.setTestFaults(dropRate: rate) }
+    func setDropRate(_ rate: Double) -> EventLoopFuture<Void> { withHub { $0.setTestFaults(dropRate: rate) } }
 
-    func setDelay(milliseconds: Int) { state.withLockedValue { $0.hub }?.setTestFaults(delayMilliseconds: milliseconds) }
+    func setDelay(milliseconds: Int) -> EventLoopFuture<Void> { withHub { $0.setTestFaults(delayMilliseconds: milliseconds) } }
 
     func log() -> EventLoopFuture<[String]> {
         let earlier = state.withLockedValue { $0.earlierLog }
