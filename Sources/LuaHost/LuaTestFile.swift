@@ -329,8 +329,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
         let given = try Lua.checkString(L, 1)
         var resolved = given
         if !given.hasPrefix("/") {
-            let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-            let beside = dir + "/" + given
+            let beside = path.contains("/") ? String(path[...path.lastIndex(of: "/")!]) + given : given
             if access(beside, F_OK) == 0 { resolved = beside }
         }
         guard access(resolved, R_OK) == 0 else {

@@ -214,6 +214,40 @@ final class TestCommandTests: XCTestCase {
         XCTAssertEqual(r.lines.last, "1 passed, 0 failed", r.stdout)
     }
 
+    func testSpawnOptionsRestartLogsAndStatus() throws {
+        let bot = """
+        realtime:updateProfile({name = "bot", instance = instance, arg = args[1]})
+        realtime:join("room")
+        realtime:onUserEvent(function(name, session) print(instance .. " got " .. name .. " for " .. tostring(session)) end)
+        realtime:on("quit", function() exit(3) end)
+        log.info("up")
+        """
+        let file = """
+        test("instances, args, session, restart, logs and status", function()
+          local bots = spawn("bot.lua", {instances = 2, args = {"x"}, session = "s1", echo = false})
+          expect.members("room", {{name = "bot", instance = 1, arg = "x"}, {name = "bot", instance = 2, arg = "x"}})
+          expect(hub.userEvent("user:update", "s1")):toBe(2)
+          local me = client{}
+          me:join("room")
+          expect.members("room", {{name = "bot", instance = 1, arg = "x"}, {name = "bot", instance = 2, arg = "x"}, me:getSocketId()})
+          bots:restart()
+          expect(bots:status()):toBeNil()
+          expect.members("room", {{name = "bot", instance = 1, arg = "x"}, {name = "bot", instance = 2, arg = "x"}, me:getSocketId()})
+          me:send("room", "quit", {})
+          expect.members("room", {me:getSocketId()})
+          expect(bots:status()):toBe(3)
+          local logs = bots:logs()
+          expect(logs):toContain("1 got user:update for s1")
+          expect(logs):toContain("2 got user:update for s1")
+          expect(logs):toContain("INFO [bot.lua#1] up")
+          expect(#logs >= 6):toBe(true)
+        end)
+        """
+        let r = try rtlua(["test"], files: ["bot.lua": bot, "spawn_test.lua": file], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.lines.last, "1 passed, 0 failed", r.stdout)
+    }
+
     func testHubControlsAndPresenceExpectations() throws {
         let file = """
         test("user events, members, kick, drop, delay and the log", function()
