@@ -256,6 +256,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
         if timedOut {
             let place = currentThread.flatMap { testPlace($0) } ?? "\(path):\(t.line)"
             failure = "\(place): timed out after \(Self.seconds(settings.timeout))s (--timeout)"
+            seen = seenSoFar()
         } else if let r = currentResult {
             if !r.ok { failure = r.error ?? "error" }
             seen = r.seen
@@ -281,6 +282,18 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
         outcome.output = printed.withLockedValue { $0 }
         outcomes.append(outcome)
         cleanUp { [self] in runTest(index, hubFresh: false) }
+    }
+
+    /// The last events the test's clients received (the test's own coroutine is waiting or
+    /// preempted, so the VM may be called).
+    private func seenSoFar() -> String {
+        let L = script.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), lua_Integer(pRef))
+        lua_getfield(L, -1, "seen")
+        guard lua_pcallk(L, 0, 1, 0, 0, nil) == LUA_OK else { return "" }
+        return Lua.string(L, -1) ?? ""
     }
 
     /// Stops the test's bots, closes its clients and its hub.

@@ -67,6 +67,7 @@ final class TestCommandTests: XCTestCase {
         end)
         test("a test never finishes", function()
           local me = client{}
+          me:broadcast("before", {k = 1})
           me:waitFor("never")
         end)
         test("a bot crashes", function()
@@ -111,11 +112,12 @@ final class TestCommandTests: XCTestCase {
         XCTAssertTrue(out.contains("events the test saw last:"), out)
         XCTAssertTrue(out.contains("hello room {\"text\":\"hi\"}"), out)
         XCTAssertTrue(out.contains("a_test.lua:10: attempt to index a nil value (local 't')"), out)
-        XCTAssertTrue(out.contains("a_test.lua:14: timed out after 2s (--timeout)"), out)
+        XCTAssertTrue(out.contains("a_test.lua:15: timed out after 2s (--timeout)"), out)
+        XCTAssertTrue(out.contains("before - {\"k\":1}"), out)
         XCTAssertTrue(out.contains("crash.lua crashed: ./crash.lua:3: attempt to index a nil value (local 'config')")
             || out.contains("crash.lua crashed: crash.lua:3: attempt to index a nil value (local 'config')"), out)
         XCTAssertTrue(out.contains("  ✗ a bot busy-loops ("), out)
-        XCTAssertTrue(out.contains("a_test.lua:24: timed out after 2s"), out)
+        XCTAssertTrue(out.contains("a_test.lua:25: timed out after 2s"), out)
         XCTAssertTrue(out.contains("  ✓ still runs after the others ("), out)
         // The syntax error: the file's one failure, with its line.
         XCTAssertTrue(out.contains("b_test.lua:3:"), out)
