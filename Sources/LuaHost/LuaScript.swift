@@ -278,6 +278,7 @@ public final class LuaScript: @unchecked Sendable {
     func release(_ co: OpaquePointer, reusable: Bool = false) {
         // Checked first: a lookup in an empty set or dictionary still hashes the key.
         if !waiting.isEmpty { waiting.remove(co) }
+        if !ioWaits.isEmpty { ioWaits.remove(co) }
         if !cpuUsed.isEmpty { cpuUsed.removeValue(forKey: co) }
         assert(coroutines[co] != nil, "release of a coroutine the host did not start")
         if reusable, idleCoroutines.count < Self.idleCoroutineLimit, lua_status(co) == LUA_OK {
