@@ -13,7 +13,7 @@ import Darwin
 public final class Hub: Sendable {
     public let port: Int
     private let host: String
-    private let core: HubCore
+    let core: HubCore
     private let connections: HubConnections
     private let serverChannel: Channel
 

@@ -38,6 +38,8 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     /// Event text being built by `deliver` or `eventFrames`; reused, so a delivery allocates
     /// only its frame.
     private var eventText: [UInt8] = []
+    /// `rtlua test`'s packet log and faults (HubTestHooks.swift); nil otherwise.
+    var testHooks: HubTestHooks?
 
     init(config: HubConfig, loop: EventLoop) {
         self.config = config
@@ -132,12 +134,14 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
             key, sid: sid, echoMessages: auth?["echoMessages"]?.boolValue ?? true,
             session: auth?["Session"]?.stringValue)
         metrics.socketsConnected = router.socketCount
+        testHooks?.note("\(sid) connect")
         return .success(sid)
     }
 
     /// The socket on `key` is gone (DISCONNECT or the connection closed).
     func disconnectSocket(_ key: HubRouter.SocketKey) {
-        guard router.sid(of: key) != nil else { return }
+        guard let sid = router.sid(of: key) else { return }
+        testHooks?.note("\(sid) disconnect")
         let deliveries = router.disconnect(key)
         metrics.socketsConnected = router.socketCount
         metrics.channels = router.channelCount
@@ -148,6 +152,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     /// refuses it (the packet is dropped, the connection kept).
     func handle(_ command: ClientCommand, from key: HubRouter.SocketKey) -> DropReason? {
         loop.preconditionInEventLoop()
+        if let testHooks, !testHooks.pass(command, from: key, core: self) { return nil }
         if case let .message(channel, eventName, message, echo) = command {
             if let d = router.relay(channel: channel, eventName: eventName, message: message, echo: echo, from: key) { deliver(d) }
             return nil
@@ -307,6 +312,8 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     // MARK: REST and admin
 
     func members(of channel: String) -> JSONValue { router.members(of: channel) }
+
+    func connection(_ key: HubRouter.SocketKey) -> EngineConnectionHandler? { connections[key] }
 
     /// Delivers a user event (two arguments: its name and the session) to the sockets whose
     /// auth `Session` is `to`, or to all for "*". Returns how many got it.

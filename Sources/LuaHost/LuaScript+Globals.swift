@@ -37,6 +37,7 @@ extension LuaScript {
         installJSONGlobals()
         installHTTPGlobals()
         installRealtimeGlobals()
+        installWaitFor()
 
         Lua.pushFunction(L, nowFunction)
         lua_setglobal(L, "now")
@@ -114,7 +115,7 @@ extension LuaScript {
 }
 
 private let nowFunction: LuaSwiftFunction = { L in
-    lua_pushnumber(L!, ScriptLogger.now())
+    lua_pushnumber(L!, LuaScript.host(L!).clock.now())
     return 1
 }
 

@@ -5,12 +5,12 @@ import NIOCore
 final class ScriptTimer {
     enum Kind {
         case once
-        case every(TimeAmount)
+        case every(Double)
         case cron(CronSchedule)
     }
     let kind: Kind
     let ref: Int32
-    var task: Scheduled<Void>?
+    var task: ClockTask?
 
     init(kind: Kind, ref: Int32) {
         self.kind = kind
@@ -18,15 +18,11 @@ final class ScriptTimer {
     }
 }
 
-extension TimeAmount {
-    /// Seconds as a TimeAmount, saturating far beyond any sensible delay.
-    static func fromSeconds(_ s: Double) -> TimeAmount {
-        .nanoseconds(s >= 9e9 ? Int64(9e18) : Int64(s * 1e9))
-    }
-}
-
-/// `sleep`, `timer.after`, `timer.every`, `schedule` and the handles' `:cancel()`.
+/// `sleep`, `timer.after`, `timer.every`, `schedule` and the handles' `:cancel()`, all on
+/// the script's clock (ScriptClock.swift: real under `run`, virtual under `test`).
 extension LuaScript {
+    var clock: ScriptClock { options.clock }
+
     static let handleMeta = "rtlua.handle"
 
     func installTimerGlobals() {
@@ -49,34 +45,34 @@ extension LuaScript {
     }
 
     /// Adds a timer for the function at stack index `fn` of `co`, pushes its handle.
-    func addTimer(_ co: OpaquePointer, kind: ScriptTimer.Kind, fn: Int32, firstDeadline: NIODeadline?) {
+    /// `firstDue` is an epoch time on the script's clock.
+    func addTimer(_ co: OpaquePointer, kind: ScriptTimer.Kind, fn: Int32, firstDue: Double?) {
         lua_pushvalue(co, fn)
         let timer = ScriptTimer(kind: kind, ref: luaL_ref(co, shim_LUA_REGISTRYINDEX()))
         let id = newHandleID()
         timers[id] = timer
-        if let firstDeadline { arm(id, timer, at: firstDeadline) }
+        if let firstDue { arm(id, timer, at: firstDue) }
         let handle = lua_newuserdatauv(co, MemoryLayout<Int>.size, 0)!
         handle.storeBytes(of: id, as: Int.self)
         luaL_setmetatable(co, Self.handleMeta)
     }
 
-    private func arm(_ id: Int, _ timer: ScriptTimer, at deadline: NIODeadline) {
-        timer.task = eventLoop.scheduleTask(deadline: deadline) { [self] in fire(id, deadline) }
+    private func arm(_ id: Int, _ timer: ScriptTimer, at due: Double) {
+        timer.task = clock.schedule(at: due, on: eventLoop) { [self] in fire(id, due) }
     }
 
-    private func fire(_ id: Int, _ deadline: NIODeadline) {
+    private func fire(_ id: Int, _ due: Double) {
         guard !isEnded, let timer = timers[id] else { return }
         var last = false
         switch timer.kind {
         case .once:
             last = true
         case .every(let interval):
-            let next = deadline + interval
-            arm(id, timer, at: max(next, .now()))
+            // From the due time, not from now: no drift; but never in the past after a stall.
+            arm(id, timer, at: max(due + interval, clock.now()))
         case .cron(let cron):
-            let firedAt = Self.epoch(of: deadline)
-            if let next = cron.nextFire(after: firedAt) {
-                arm(id, timer, at: Self.deadline(forEpoch: next))
+            if let next = cron.nextFire(after: due) {
+                arm(id, timer, at: next)
             } else {
                 last = true
             }
@@ -96,14 +92,6 @@ extension LuaScript {
         timer.task?.cancel()
         luaL_unref(L, shim_LUA_REGISTRYINDEX(), timer.ref)
     }
-
-    static func epoch(of deadline: NIODeadline) -> Double {
-        ScriptLogger.now() + Double((deadline - .now()).nanoseconds) / 1e9
-    }
-
-    static func deadline(forEpoch epoch: Double) -> NIODeadline {
-        .now() + .fromSeconds(max(0, epoch - ScriptLogger.now()))
-    }
 }
 
 private let sleepFunction: LuaSwiftFunction = { L in
@@ -113,7 +101,7 @@ private let sleepFunction: LuaSwiftFunction = { L in
         let host = LuaScript.host(L)
         try host.suspend(L, "sleep")
         let thread = LuaThread(state: L)
-        host.eventLoop.scheduleTask(in: .fromSeconds(seconds)) { host.wake(thread.state) { _ in 0 } }
+        _ = host.clock.schedule(in: seconds, on: host.eventLoop) { host.wake(thread.state) { _ in 0 } }
         return LuaReturn.yield
     }
 }
@@ -123,7 +111,8 @@ private let timerAfter: LuaSwiftFunction = { L in
     return luaBody(L) { () throws(LuaRaise) -> Int32 in
         let seconds = try Lua.checkSeconds(L, 1)
         try Lua.checkFunction(L, 2)
-        LuaScript.host(L).addTimer(L, kind: .once, fn: 2, firstDeadline: .now() + .fromSeconds(seconds))
+        let host = LuaScript.host(L)
+        host.addTimer(L, kind: .once, fn: 2, firstDue: host.clock.now() + seconds)
         return 1
     }
 }
@@ -134,8 +123,8 @@ private let timerEvery: LuaSwiftFunction = { L in
         let seconds = try Lua.checkSeconds(L, 1)
         guard seconds > 0 else { throw LuaRaise.argument(1, "positive number of seconds expected") }
         try Lua.checkFunction(L, 2)
-        let interval = TimeAmount.fromSeconds(seconds)
-        LuaScript.host(L).addTimer(L, kind: .every(interval), fn: 2, firstDeadline: .now() + interval)
+        let host = LuaScript.host(L)
+        host.addTimer(L, kind: .every(seconds), fn: 2, firstDue: host.clock.now() + seconds)
         return 1
     }
 }
@@ -151,9 +140,9 @@ private let scheduleFunction: LuaSwiftFunction = { L in
         } catch {
             throw LuaRaise.argument(1, "\(error)")
         }
-        let first = cron.nextFire(after: ScriptLogger.now()).map(LuaScript.deadline(forEpoch:))
         let host = LuaScript.host(L)
-        host.addTimer(L, kind: .cron(cron), fn: 2, firstDeadline: first)
+        let first = cron.nextFire(after: host.clock.now())
+        host.addTimer(L, kind: .cron(cron), fn: 2, firstDue: first)
         if first == nil {
             // A schedule that never fires holds nothing alive.
             if let p = luaL_testudata(L, -1, LuaScript.handleMeta) { host.cancelTimer(p.load(as: Int.self)) }

@@ -37,6 +37,9 @@ public final class LuaScript: @unchecked Sendable {
     static let idleCoroutineLimit = 16
     /// Coroutines paused by a waiting function, to be resumed from the loop.
     var waiting: Set<OpaquePointer> = []
+    /// Those of them (and maybe some finished since) that wait for real I/O rather than for
+    /// the clock: a virtual clock lets such a wait finish before it moves on (VirtualClock).
+    var ioWaits: Set<OpaquePointer> = []
     /// The main chunk's coroutine while it has not finished.
     var mainThread: OpaquePointer?
     /// The coroutine being resumed right now, if any.
@@ -186,6 +189,7 @@ public final class LuaScript: @unchecked Sendable {
             throw LuaRaise.message("\(what) cannot wait here (only in the main chunk or a callback, not inside a coroutine of the script's own or a metamethod)")
         }
         waiting.insert(co)
+        if what == "sleep" || what == "waitFor" { ioWaits.remove(co) } else { ioWaits.insert(co) }
     }
 
     /// Resumes a waiting coroutine with the values `push` puts on it.
@@ -280,6 +284,7 @@ public final class LuaScript: @unchecked Sendable {
     func release(_ co: OpaquePointer, reusable: Bool = false) {
         // Checked first: a lookup in an empty set or dictionary still hashes the key.
         if !waiting.isEmpty { waiting.remove(co) }
+        if !ioWaits.isEmpty { ioWaits.remove(co) }
         if !cpuUsed.isEmpty { cpuUsed.removeValue(forKey: co) }
         assert(coroutines[co] != nil, "release of a coroutine the host did not start")
         if reusable, idleCoroutines.count < Self.idleCoroutineLimit, lua_status(co) == LUA_OK {

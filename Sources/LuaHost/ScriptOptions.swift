@@ -30,6 +30,8 @@ public struct ScriptOptions: Sendable {
     public static let defaultCPULimit = TimeAmount.seconds(10)
     /// The most bytes the script's VM may hold (`--memory-limit`); 0: no limit.
     public var memoryLimit: Int = MemoryBudget.defaultLimit
+    /// The clock of `now()`, `sleep`, timers, schedules and `waitFor` (ScriptClock.swift).
+    public var clock: ScriptClock = RealClock.shared
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

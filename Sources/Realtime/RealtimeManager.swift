@@ -35,6 +35,7 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         socketConfig.reconnectionDelay = config.options.reconnectionDelay
         socketConfig.reconnectionDelayMax = max(config.options.reconnectionDelayMax, config.options.reconnectionDelay)
         socketConfig.timeout = config.options.timeout
+        socketConfig.reconnectWait = config.reconnectWait
         // Depth 1: each event argument stays text; EventData reads the {"channel","message"}
         // envelope from it without building a dictionary.
         if config.messagesAsText { socketConfig.rawFromDepth = 1 }

@@ -626,6 +626,35 @@ class Bench:
             ext_w.python, ext_m.python = list(wall.python), list(mem.python)
             log(f"  rtlua --url: {fmt_vals(ext_w.rtlua, 'ms')} ms, peak {fmt_vals(ext_m.rtlua, 'KiB')} KiB")
 
+    # --- scenario 7: `rtlua test` (issue #13); rtlua only, python has no counterpart
+
+    async def test_once(self, argv: list[str]) -> float:
+        t0 = time.perf_counter()
+        p = await asyncio.create_subprocess_exec(*argv, cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                 stderr=subprocess.PIPE, start_new_session=True, preexec_fn=die_with_parent)
+        out, err = await asyncio.wait_for(p.communicate(), 120)
+        wall = (time.perf_counter() - t0) * 1000
+        if p.returncode != 0:
+            raise RuntimeError(f"rtlua test failed ({p.returncode}): {(out + err).decode(errors='replace')[-400:]}")
+        return wall
+
+    async def scenario7(self) -> None:
+        if not self.rtlua:
+            return
+        n = self.a.startup_runs
+        log(f"\n== 7. rtlua test: wall time of the process, {n} runs each")
+        cases = [("7.examples", "7 `rtlua test examples/` (8 tests, 4 files: hub, bots, virtual clock)",
+                  [self.rtlua, "test", "examples"]),
+                 ("7.cron14", "7 `rtlua test` of a 14-day weekday-cron test (10 runs on the virtual clock)",
+                  [self.rtlua, "test", str(HERE / "cron14_test.lua")])]
+        for key, name, argv in cases:
+            row = self.row(key, name, "ms", "lower")
+            for _ in range(n):
+                r = await self.session(self.test_once, argv)
+                if r:
+                    row.rtlua.append(r)
+            log(f"  {name}: {fmt_vals(row.rtlua, 'ms')} ms")
+
     # --- scenario 6: hub memory per idle Socket.IO connection (issue #14)
 
     async def idle_hub(self, kind: str) -> tuple[Proc, int]:
@@ -741,7 +770,7 @@ async def amain(a) -> int:
     log(machine_facts(a))
     log(f"python hub: {b.py_hub_script}; logs: {b.logdir}")
     scen = {"1": b.scenario1, "2": b.scenario2, "3": b.scenario3, "4": b.scenario4, "5": b.scenario5,
-            "6": b.scenario6}
+            "6": b.scenario6, "7": b.scenario7}
     try:
         for s in a.only:
             await scen[s]()
@@ -773,7 +802,7 @@ def main() -> int:
     ap.add_argument("--rev", default="?")
     ap.add_argument("--quick", action="store_true", help="fewer messages and shorter runs")
     ap.add_argument("--runs", type=int)
-    ap.add_argument("--only", default="123456", help="scenarios to run, e.g. 13")
+    ap.add_argument("--only", default="1234567", help="scenarios to run, e.g. 13")
     ap.add_argument("--bots", help="bot counts for scenario 4, e.g. 100,1000,10000")
     ap.add_argument("--idle-conns", help="idle connection counts for scenario 6, e.g. 2000,19900")
     ap.add_argument("--py-hub", help="python-socketio server script (default: scripts/peer/reference_server.py, "

@@ -32,6 +32,8 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     private var heartbeatTimer: Scheduled<Void>?
     private var attemptTimer: Scheduled<Void>?
     private var reconnectTimer: Scheduled<Void>?
+    /// Cancels a back-off wait made through `config.reconnectWait`.
+    private var cancelReconnectWait: (@Sendable () -> Void)?
     private var reconnectAttempt = 0
     private var nextAckId = 0
     private var pendingAcks: [Int: (Result<[JSONValue], SocketIOError>) -> Void] = [:]
@@ -212,6 +214,8 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         heartbeatTimer = nil
         reconnectTimer?.cancel()
         reconnectTimer = nil
+        cancelReconnectWait?()
+        cancelReconnectWait = nil
         if let channel {
             self.channel = nil
             outlet = nil
@@ -290,14 +294,20 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         let delay = backoff.next()
         config.trace?("reconnecting in \(delay) ms (back-off)")
         let waiting = epoch
-        reconnectTimer = eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
+        let fire: @Sendable () -> Void = { [self] in
             guard epoch == waiting, state == .waitingToReconnect else { return }
             reconnectTimer = nil
+            cancelReconnectWait = nil
             reconnectAttempt += 1
             delegate?.socketWillReconnect(attempt: reconnectAttempt)
             // The delegate may have called disconnect() (or connect()) meanwhile.
             guard epoch == waiting, state == .waitingToReconnect else { return }
             startAttempt()
+        }
+        if let wait = config.reconnectWait {
+            cancelReconnectWait = wait(delay, eventLoop, fire)
+        } else {
+            reconnectTimer = eventLoop.scheduleTask(in: .milliseconds(delay), fire)
         }
     }
 
