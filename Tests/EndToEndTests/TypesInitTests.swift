@@ -106,6 +106,11 @@ final class TypesInitTests: XCTestCase {
         XCTAssertEqual(both.status, 0, both.stderr)
         XCTAssertEqual(both.lines, ["pong to tester"], both.stderr)
         XCTAssertTrue(both.stderr.contains("answered a ping from tester"), both.stderr)
+
+        // The test it ships passes under `rtlua test`.
+        let tested = try run(["test"], in: demo)
+        XCTAssertEqual(tested.status, 0, tested.stdout + tested.stderr)
+        XCTAssertTrue(tested.stdout.contains("1 passed, 0 failed"), tested.stdout)
     }
 
     func testInitRefusesAFolderThatIsNotEmpty() throws {
