@@ -81,6 +81,14 @@ typedef struct shim_ArenaHeader {
     void *script;       /* the host object of the script (shim_set_host) */
     int host;           /* SHIM_ENFORCED or one of the host modes */
     int refusals;       /* allocations refused for the budget, and memory errors the host raised */
+    /* Globals made when first touched (lazy.h): one bit per name of shim_lazy_names still to
+     * be made, the host's maker, and the metatable that _G and package.loaded have meanwhile. */
+    uint32_t lazy;
+    int (*lazy_make)(lua_State *L);
+    const void *lazy_meta;
+    /* print's and log's writer: `what` is -1 for a print line, else the log level 0...3. */
+    void (*write)(void *script, int what, const char *text, size_t len);
+    lua_CFunction format;  /* string.format as the string library made it (log's formatting) */
 } shim_ArenaHeader;
 
 /* Whether a __gc finalizer is running in the VM. */

@@ -56,9 +56,13 @@ enum LuaArena {
         guard let block else { return nil }
         let base = UInt(bitPattern: block)
         block.initializeMemory(as: UInt8.self, repeating: 0, count: objectsOffset)
-        block.assumingMemoryBound(to: Header.self).pointee = Header(
-            limit: base + UInt(capacity), next: base + UInt(objectsOffset), overflow: 0,
-            left: .max, budget: .max, L: nil, script: nil, host: SHIM_HOST, refusals: 0)
+        var header = Header()  // zeroes: no lazy globals, writer or format yet (lazy.h)
+        header.limit = base + UInt(capacity)
+        header.next = base + UInt(objectsOffset)
+        header.left = .max
+        header.budget = .max
+        header.host = SHIM_HOST
+        block.assumingMemoryBound(to: Header.self).pointee = header
         return block
     }
 
