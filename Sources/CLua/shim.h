@@ -184,10 +184,10 @@ static inline void shim_arena_push(shim_ArenaHeader *h, void *p, size_t size) {
     heads[cls] = p;
 }
 
-/* The lua_Alloc. With `ptr` NULL, `osize` is a type tag, not a size. */
-static void *shim_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    shim_ArenaHeader *h = (shim_ArenaHeader *)ud;
-    intptr_t delta = ptr == NULL ? (intptr_t)nsize : (intptr_t)nsize - (intptr_t)osize;
+/* Every case of shim_arena_alloc but its fast ones (out of line, so those need no saved
+ * registers): past the budget, malloc, realloc, free, a block object that grows. */
+__attribute__((noinline))
+static void *shim_arena_alloc_slow(shim_ArenaHeader *h, void *ptr, size_t osize, size_t nsize, intptr_t delta) {
     intptr_t left = h->left - delta;
     if (left < 0 && shim_arena_refuses(h, delta)) return NULL;
     void *result;
@@ -218,6 +218,41 @@ static void *shim_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     h->left = left;
     return result;
+}
+
+/* The lua_Alloc. With `ptr` NULL, `osize` is a type tag, not a size. Within the budget, a
+ * block object freed or shrunk and a small object from a free list or the block's room are
+ * handled here; the rest in shim_arena_alloc_slow. */
+static void *shim_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    shim_ArenaHeader *h = (shim_ArenaHeader *)ud;
+    intptr_t delta = ptr == NULL ? (intptr_t)nsize : (intptr_t)nsize - (intptr_t)osize;
+    intptr_t left = h->left - delta;
+    if (left >= 0) {
+        uintptr_t p = (uintptr_t)ptr;
+        if (ptr == NULL) {
+            if (nsize <= SHIM_ARENA_SMALL) {
+                size_t cls = (nsize + 7) >> 3;
+                void **heads = (void **)((char *)h + SHIM_ARENA_HEADS);
+                void *q = heads[cls];
+                if (q != NULL) {
+                    heads[cls] = *(void **)q;
+                    h->left = left;
+                    return q;
+                }
+            }
+        } else if (p >= (uintptr_t)h + SHIM_ARENA_OBJECTS && p < h->limit) {
+            if (nsize == 0) {
+                shim_arena_push(h, ptr, osize);
+                h->left = left;
+                return NULL;
+            }
+            if (nsize <= osize) {
+                h->left = left;
+                return ptr;
+            }
+        }
+    }
+    return shim_arena_alloc_slow(h, ptr, osize, nsize, delta);
 }
 
 /* Lua code run from the host: the budget is enforced inside (a failed allocation unwinds
