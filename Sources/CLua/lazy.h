@@ -1,9 +1,10 @@
 /* Globals made when first touched, and print and log in C (LuaScript+LazyGlobals.swift).
  *
  * An idle bot touches few of the standard libraries and rtlua's own tables, yet making all of
- * them took 15 KiB of every VM. So a VM starts with the base library, print and the strings'
- * metatable only; every other global of shim_lazy_names is made by the host (`lazy_make` of
- * the arena header) the first time a script reads or assigns it, through _G or
+ * them took 15 KiB of every VM. So a VM starts with _G, print, getmetatable, setmetatable
+ * and the strings' metatable only; every other global of shim_lazy_names (the base library's
+ * other functions too) is made by the host (`lazy_make` of the arena header) the first time a
+ * script reads or assigns it, through _G or
  * package.loaded: both have a metatable whose __index and __newindex do that. A name assigned
  * before it was read is made first and then overwritten, as if it had been there all along.
  *
@@ -35,6 +36,12 @@ static const shim_lazy_name shim_lazy_names[] = {
     {"json", 4, 1}, {"http", 4, 1}, {"timer", 5, 1}, {"log", 3, 1},
     {"realtime", 8, 0}, {"sleep", 5, 0}, {"schedule", 8, 0}, {"now", 3, 0}, {"exit", 4, 0},
     {"args", 4, 0}, {"instance", 8, 0},
+    /* the base library's, but for _G, print, getmetatable and setmetatable */
+    {"assert", 6, 0}, {"collectgarbage", 14, 0}, {"dofile", 6, 0}, {"error", 5, 0}, {"ipairs", 6, 0},
+    {"load", 4, 0}, {"loadfile", 8, 0}, {"next", 4, 0}, {"pairs", 5, 0}, {"pcall", 5, 0},
+    {"rawequal", 8, 0}, {"rawget", 6, 0}, {"rawlen", 6, 0}, {"rawset", 6, 0}, {"select", 6, 0},
+    {"tonumber", 8, 0}, {"tostring", 8, 0}, {"type", 4, 0}, {"warn", 4, 0}, {"xpcall", 6, 0},
+    {"_VERSION", 8, 0},
 };
 #define SHIM_LAZY_COUNT ((int)(sizeof(shim_lazy_names) / sizeof(shim_lazy_names[0])))
 #define SHIM_LAZY_STRING 0
@@ -66,7 +73,7 @@ static inline int shim_lazy_pending(lua_State *L, shim_ArenaHeader *a) {
     size_t len;
     const char *k = lua_tolstring(L, 2, &len);
     int i = shim_lazy_find(k, len);
-    if (i < 0 || (a->lazy & (1u << i)) == 0) return -1;
+    if (i < 0 || (a->lazy & ((uint64_t)1 << i)) == 0) return -1;
     if (!shim_lazy_names[i].module) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
         int global = lua_rawequal(L, -1, 1);
@@ -105,7 +112,7 @@ static inline void shim_lazy_reveal(lua_State *L) {
     shim_ArenaHeader *a = shim_arena(L);
     if (a == NULL || a->lazy == 0) return;
     if (lua_type(L, 1) == LUA_TSTRING) {
-        if (a->lazy & (1u << SHIM_LAZY_STRING)) shim_lazy_make(L, a, SHIM_LAZY_STRING);
+        if (a->lazy & ((uint64_t)1 << SHIM_LAZY_STRING)) shim_lazy_make(L, a, SHIM_LAZY_STRING);
         return;
     }
     if (a->lazy_meta != NULL && lua_getmetatable(L, 1)) {
@@ -126,7 +133,7 @@ static int shim_lazy_metatable_call(lua_State *L) {
  * runs the library's own in this frame. */
 static int shim_lazy_string_event(lua_State *L, const char *event, lua_CFunction self) {
     shim_ArenaHeader *a = shim_arena(L);
-    if (a != NULL && (a->lazy & (1u << SHIM_LAZY_STRING))) shim_lazy_make(L, a, SHIM_LAZY_STRING);
+    if (a != NULL && (a->lazy & ((uint64_t)1 << SHIM_LAZY_STRING))) shim_lazy_make(L, a, SHIM_LAZY_STRING);
     lua_pushliteral(L, "");
     lua_CFunction f = NULL;
     if (lua_getmetatable(L, -1)) {
@@ -141,7 +148,7 @@ static int shim_lazy_string_event(lua_State *L, const char *event, lua_CFunction
 
 static int shim_lazy_string_index(lua_State *L) {
     shim_ArenaHeader *a = shim_arena(L);
-    if (a != NULL && (a->lazy & (1u << SHIM_LAZY_STRING))) shim_lazy_make(L, a, SHIM_LAZY_STRING);
+    if (a != NULL && (a->lazy & ((uint64_t)1 << SHIM_LAZY_STRING))) shim_lazy_make(L, a, SHIM_LAZY_STRING);
     lua_settop(L, 2);
     if (!lua_getmetatable(L, 1) || lua_getfield(L, -1, "__index") != LUA_TTABLE)
         return luaL_error(L, "the string library is not available");
@@ -172,7 +179,7 @@ static inline void shim_lazy_install(lua_State *L, shim_ArenaHeader *a, int (*ma
         {"__div", shim_lazy_string__div}, {"__idiv", shim_lazy_string__idiv}, {"__unm", shim_lazy_string__unm},
         {NULL, NULL}};
     a->lazy_make = make;
-    a->lazy = (SHIM_LAZY_COUNT >= 32) ? 0xffffffffu : ((1u << SHIM_LAZY_COUNT) - 1);
+    a->lazy = (SHIM_LAZY_COUNT >= 64) ? ~(uint64_t)0 : (((uint64_t)1 << SHIM_LAZY_COUNT) - 1);
 
     lua_createtable(L, 0, 9);
     luaL_setfuncs(L, strings, 0);
@@ -259,7 +266,7 @@ static int shim_log_at(lua_State *L, int level, const char *name) {
         lua_pushcfunction(L, shim_tostring_first);
         n = 1;
     } else {
-        if (a->format == NULL && (a->lazy & (1u << SHIM_LAZY_STRING))) shim_lazy_make(L, a, SHIM_LAZY_STRING);
+        if (a->format == NULL && (a->lazy & ((uint64_t)1 << SHIM_LAZY_STRING))) shim_lazy_make(L, a, SHIM_LAZY_STRING);
         if (a->format == NULL) return luaL_error(L, "the string library is not available");
         lua_pushcfunction(L, a->format);
     }

@@ -86,7 +86,7 @@ typedef struct shim_ArenaHeader {
     int refusals;       /* allocations refused for the budget, and memory errors the host raised */
     /* Globals made when first touched (lazy.h): one bit per name of shim_lazy_names still to
      * be made, the host's maker, and the metatable that _G and package.loaded have meanwhile. */
-    uint32_t lazy;
+    uint64_t lazy;
     int (*lazy_make)(lua_State *L);
     const void *lazy_meta;
     /* print's and log's writer: `what` is -1 for a print line, else the log level 0...3. */

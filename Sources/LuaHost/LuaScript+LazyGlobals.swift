@@ -5,12 +5,8 @@ import CLua
 /// `print` and the strings' stand-in metatable; the standard libraries and rtlua's own
 /// globals are made here, by name, when the script first reads or assigns them.
 extension LuaScript {
-    /// The base library's globals, there from the start.
-    static let baseGlobalNames = [
-        "_G", "_VERSION", "assert", "collectgarbage", "dofile", "error", "getmetatable", "ipairs", "load",
-        "loadfile", "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "select",
-        "setmetatable", "tonumber", "tostring", "type", "warn", "xpcall",
-    ]
+    /// The globals there from the start (the base library's other functions are lazy).
+    static let eagerGlobalNames = ["_G", "getmetatable", "print", "setmetatable"]
 
     /// The globals made when first touched, in the bit order of `shim_lazy_names`.
     static let lazyGlobalNames: [String] = (0..<shim_lazy_count()).map { String(cString: shim_lazy_name_at($0)) }
@@ -18,7 +14,42 @@ extension LuaScript {
     /// Every global name rtlua binds in a script's VM, whether made at once or when first
     /// touched (standard libraries included), sorted. `pairs(_G)` sees only those made so far;
     /// tools that list the globals (`rtlua types`) use this.
-    public static let boundGlobalNames: [String] = (baseGlobalNames + lazyGlobalNames).sorted()
+    public static let boundGlobalNames: [String] = (eagerGlobalNames + lazyGlobalNames).sorted()
+
+    /// The base library as `luaopen_base` makes it, read once from a scratch state: its
+    /// functions are plain C functions (no upvalues), the same in every VM, so a VM can have
+    /// them one by one.
+    static let baseLibrary: (functions: [String: lua_CFunction], version: String) = {
+        let T = luaL_newstate()!
+        defer { lua_close(T) }
+        luaL_requiref(T, "_G", luaopen_base, 1)
+        var functions: [String: lua_CFunction] = [:]
+        lua_pushnil(T)
+        while lua_next(T, -2) != 0 {
+            if lua_type(T, -2) == LUA_TSTRING, let name = Lua.string(T, -2), let f = lua_tocfunction(T, -1) {
+                functions[name] = f
+            }
+            Lua.pop(T)
+        }
+        lua_getfield(T, -1, "_VERSION")
+        return (functions, Lua.string(T, -1) ?? "Lua 5.4")
+    }()
+
+    /// What `luaopen_base` sets in a new VM, but for the lazy names: `_G`, getmetatable and
+    /// setmetatable (print is rtlua's), and `package.loaded._G`.
+    static func installBase(_ L: OpaquePointer) {
+        lua_rawgeti(L, shim_LUA_REGISTRYINDEX(), shim_LUA_RIDX_GLOBALS())
+        for name in ["getmetatable", "setmetatable"] {
+            lua_pushcclosure(L, Self.baseLibrary.functions[name]!, 0)
+            lua_setfield(L, -2, name)
+        }
+        lua_pushvalue(L, -1)
+        lua_setfield(L, -2, "_G")
+        luaL_getsubtable(L, shim_LUA_REGISTRYINDEX(), "_LOADED")
+        lua_pushvalue(L, -2)
+        lua_setfield(L, -2, "_G")
+        Lua.pop(L, 2)
+    }
 
     /// Names made together: what one of them makes sets the others too.
     private static let lazyGroups: [[String]] = [["package", "require"], ["timer", "sleep", "schedule"]]
@@ -32,8 +63,8 @@ extension LuaScript {
     func makeLazyGlobal(_ index: Int) {
         let name = Self.lazyGlobalNames[index]
         let names = Self.lazyGroups.first { $0.contains(name) } ?? [name]
-        var bits: UInt32 = 0
-        for n in names { bits |= 1 << UInt32(Self.lazyGlobalNames.firstIndex(of: n)!) }
+        var bits: UInt64 = 0
+        for n in names { bits |= 1 << UInt64(Self.lazyGlobalNames.firstIndex(of: n)!) }
         guard account.pointee.lazy & bits != 0 else { return }
         // Cleared first: what the makers set goes through _G's __newindex, which must not make
         // them again.
@@ -94,15 +125,20 @@ extension LuaScript {
         case "instance":
             lua_pushinteger(L, lua_Integer(options.instance))
             setGlobal("instance")
+        case "_VERSION":
+            Lua.pushString(L, Self.baseLibrary.version)
+            setGlobal(name)
         default:
-            preconditionFailure("rtlua: lazy global \(name) has no maker")
+            guard let f = Self.baseLibrary.functions[name] else { preconditionFailure("rtlua: lazy global \(name) has no maker") }
+            lua_pushcclosure(L, f, 0)
+            setGlobal(name)
         }
     }
 
     /// Makes every pending global and takes the lazy metatable off _G and package.loaded:
     /// from then on the VM is as if everything had been made at the start.
     func settleLazyGlobals() {
-        for i in Self.lazyGlobalNames.indices where account.pointee.lazy & (1 << UInt32(i)) != 0 {
+        for i in Self.lazyGlobalNames.indices where account.pointee.lazy & (1 << UInt64(i)) != 0 {
             makeLazyGlobal(i)
         }
         if account.pointee.lazy_meta != nil { shim_lazy_drop_metatable(L, account) }
