@@ -384,18 +384,19 @@ static int shim_guard_cowrap(lua_State *L) {
     return 1;
 }
 
-/* Gives the VM its guard, and coroutine.resume/wrap that tell the guard which thread runs. */
+/* Gives the VM its guard. */
 static inline void shim_guard_install(lua_State *L, void *g) {
     lua_pushlightuserdata(L, g);
     lua_setfield(L, LUA_REGISTRYINDEX, SHIM_GUARD_KEY);
-    lua_getglobal(L, "coroutine");
-    if (lua_istable(L, -1)) {
-        lua_pushcfunction(L, shim_guard_coresume);
-        lua_setfield(L, -2, "resume");
-        lua_pushcfunction(L, shim_guard_cowrap);
-        lua_setfield(L, -2, "wrap");
-    }
-    lua_pop(L, 1);
+}
+
+/* coroutine.resume/wrap that tell the guard which thread runs, into the coroutine library
+ * on top of the stack (made when first touched, lazy.h). */
+static inline void shim_guard_patch_coroutine(lua_State *L) {
+    lua_pushcfunction(L, shim_guard_coresume);
+    lua_setfield(L, -2, "resume");
+    lua_pushcfunction(L, shim_guard_cowrap);
+    lua_setfield(L, -2, "wrap");
 }
 
 #endif

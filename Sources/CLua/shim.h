@@ -9,6 +9,9 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static inline int shim_LUA_REGISTRYINDEX(void) { return LUA_REGISTRYINDEX; }
 static inline int shim_lua_upvalueindex(int i) { return lua_upvalueindex(i); }
@@ -81,6 +84,14 @@ typedef struct shim_ArenaHeader {
     void *script;       /* the host object of the script (shim_set_host) */
     int host;           /* SHIM_ENFORCED or one of the host modes */
     int refusals;       /* allocations refused for the budget, and memory errors the host raised */
+    /* Globals made when first touched (lazy.h): one bit per name of shim_lazy_names still to
+     * be made, the host's maker, and the metatable that _G and package.loaded have meanwhile. */
+    uint64_t lazy;
+    int (*lazy_make)(lua_State *L);
+    const void *lazy_meta;
+    /* print's and log's writer: `what` is -1 for a print line, else the log level 0...3. */
+    void (*write)(void *script, int what, const char *text, size_t len);
+    lua_CFunction format;  /* string.format as the string library made it (log's formatting) */
 } shim_ArenaHeader;
 
 /* Whether a __gc finalizer is running in the VM. */
@@ -108,6 +119,140 @@ static inline int shim_fits_after_collect(lua_State *L, shim_ArenaHeader *a) {
     if (a->left >= 0) return 1;
     lua_gc(L, LUA_GCCOLLECT);
     return a->left >= 0;
+}
+
+/* The allocator of a VM with a block (LuaArena.swift describes it): `ud` is the block, which
+ * starts with its header, then the free-list heads of the small size classes, then the
+ * objects. In C so that the path Lua takes for every allocation is one plain function. */
+#define SHIM_ARENA_SMALL 256 /* requests up to this size are small: one free list per 8-byte class */
+#define SHIM_ARENA_HEADS ((sizeof(shim_ArenaHeader) + 7) & ~(size_t)7)
+#define SHIM_ARENA_OBJECTS (SHIM_ARENA_HEADS + (SHIM_ARENA_SMALL / 8 + 1) * 8)
+
+static inline size_t shim_arena_objects_offset(void) { return SHIM_ARENA_OBJECTS; }
+
+/* Whether growth past the budget is refused: always while Lua code runs, and in host mode
+ * only for a finalizer's own Lua code. Counts a refusal. */
+static int shim_arena_refuses(shim_ArenaHeader *h, intptr_t delta) {
+    if (delta <= 0) return 0;  /* Lua counts on frees and shrinks never failing */
+    int refused;
+    switch (h->host) {
+    case SHIM_ENFORCED: refused = 1; break;
+    case SHIM_HOST_BODY_IN_GC: refused = 0; break;
+    default: refused = shim_in_finalizer(h) != 0;
+    }
+    if (refused) h->refusals++;
+    return refused;
+}
+
+/* malloc itself failed. Lua code gets its "not enough memory" error, and so does host code
+ * outside Lua (Lua then calls the panic handler, which says so before the process ends); the
+ * body of a Swift function cannot take one (the error would unwind its frames), so the
+ * process ends here with a clear line. */
+static void *shim_arena_failed(shim_ArenaHeader *h, size_t size) {
+    int host = h->host;
+    if (host == SHIM_ENFORCED || host == SHIM_HOST || (host == SHIM_HOST_BODY && shim_in_finalizer(h))) return NULL;
+    fprintf(stderr, "rtlua: out of memory: malloc of %zu bytes failed in host code (the script VM holds %td bytes)\n",
+            size, (ptrdiff_t)(h->budget - h->left));
+    fflush(stderr);
+    abort();
+}
+
+/* A new object: a freed one of its class, else the next bytes of the block, else malloc. */
+static inline void *shim_arena_take(shim_ArenaHeader *h, size_t size) {
+    if (size > SHIM_ARENA_SMALL) return malloc(size);
+    size_t cls = (size + 7) >> 3;
+    void **heads = (void **)((char *)h + SHIM_ARENA_HEADS);
+    void *p = heads[cls];
+    if (p != NULL) {
+        heads[cls] = *(void **)p;
+        return p;
+    }
+    uintptr_t next = h->next, end = next + (cls << 3);
+    if (end <= h->limit) {
+        h->next = end;
+        return (void *)next;
+    }
+    if (h->overflow >= 0) h->overflow += (intptr_t)(cls << 3);
+    return malloc(size);
+}
+
+/* A block object of `size` bytes onto its class's free list. */
+static inline void shim_arena_push(shim_ArenaHeader *h, void *p, size_t size) {
+    void **heads = (void **)((char *)h + SHIM_ARENA_HEADS);
+    size_t cls = (size + 7) >> 3;
+    *(void **)p = heads[cls];
+    heads[cls] = p;
+}
+
+/* Every case of shim_arena_alloc but its fast ones (out of line, so those need no saved
+ * registers): past the budget, malloc, realloc, free, a block object that grows. */
+__attribute__((noinline))
+static void *shim_arena_alloc_slow(shim_ArenaHeader *h, void *ptr, size_t osize, size_t nsize, intptr_t delta) {
+    intptr_t left = h->left - delta;
+    if (left < 0 && shim_arena_refuses(h, delta)) return NULL;
+    void *result;
+    uintptr_t p = (uintptr_t)ptr;
+    if (ptr != NULL && p >= (uintptr_t)h + SHIM_ARENA_OBJECTS && p < h->limit) {
+        /* one of the block's objects: freed into its class, or moved when it grows */
+        if (nsize == 0) {
+            shim_arena_push(h, ptr, osize);
+            h->left = left;
+            return NULL;
+        }
+        if (nsize <= osize) {
+            result = ptr;
+        } else {
+            void *moved = shim_arena_take(h, nsize);
+            if (moved == NULL) return shim_arena_failed(h, nsize);
+            memcpy(moved, ptr, osize);
+            shim_arena_push(h, ptr, osize);
+            result = moved;
+        }
+    } else if (nsize == 0) {
+        free(ptr);
+        h->left = left;
+        return NULL;
+    } else {
+        result = ptr == NULL ? shim_arena_take(h, nsize) : realloc(ptr, nsize);
+        if (result == NULL) return shim_arena_failed(h, nsize);
+    }
+    h->left = left;
+    return result;
+}
+
+/* The lua_Alloc. With `ptr` NULL, `osize` is a type tag, not a size. Within the budget, a
+ * block object freed or shrunk and a small object from a free list or the block's room are
+ * handled here; the rest in shim_arena_alloc_slow. */
+static void *shim_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    shim_ArenaHeader *h = (shim_ArenaHeader *)ud;
+    intptr_t delta = ptr == NULL ? (intptr_t)nsize : (intptr_t)nsize - (intptr_t)osize;
+    intptr_t left = h->left - delta;
+    if (left >= 0) {
+        uintptr_t p = (uintptr_t)ptr;
+        if (ptr == NULL) {
+            if (nsize <= SHIM_ARENA_SMALL) {
+                size_t cls = (nsize + 7) >> 3;
+                void **heads = (void **)((char *)h + SHIM_ARENA_HEADS);
+                void *q = heads[cls];
+                if (q != NULL) {
+                    heads[cls] = *(void **)q;
+                    h->left = left;
+                    return q;
+                }
+            }
+        } else if (p >= (uintptr_t)h + SHIM_ARENA_OBJECTS && p < h->limit) {
+            if (nsize == 0) {
+                shim_arena_push(h, ptr, osize);
+                h->left = left;
+                return NULL;
+            }
+            if (nsize <= osize) {
+                h->left = left;
+                return ptr;
+            }
+        }
+    }
+    return shim_arena_alloc_slow(h, ptr, osize, nsize, delta);
 }
 
 /* Lua code run from the host: the budget is enforced inside (a failed allocation unwinds

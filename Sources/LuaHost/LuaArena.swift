@@ -25,7 +25,7 @@ import NIOConcurrencyHelpers
 /// mode (shim.h).
 enum LuaArena {
     /// Requests up to this size are small (one free list per 8-byte class).
-    static let smallLimit = 256
+    static let smallLimit = Int(SHIM_ARENA_SMALL)
     /// The first VM's block, before any set-up size is known.
     static let firstCapacity = 48 << 10
     /// Room beyond the last set-up size: differences between copies (their args), and the
@@ -34,10 +34,8 @@ enum LuaArena {
 
     typealias Header = shim_ArenaHeader
 
-    static let classes = smallLimit / 8
-    /// Header, then the free-list heads (one per class, 1...classes), then the objects.
-    static let headsOffset = (MemoryLayout<Header>.stride + 7) & ~7
-    static let objectsOffset = headsOffset + (classes + 1) * 8
+    /// Header, then the free-list heads (one per 8-byte class), then the objects (shim.h).
+    static let objectsOffset = Int(shim_arena_objects_offset())
 
     /// What the last set-up used, objects only (0: none yet).
     private static let setUpSize = NIOLockedValueBox(0)  // VMs are set up on any thread
@@ -56,9 +54,13 @@ enum LuaArena {
         guard let block else { return nil }
         let base = UInt(bitPattern: block)
         block.initializeMemory(as: UInt8.self, repeating: 0, count: objectsOffset)
-        block.assumingMemoryBound(to: Header.self).pointee = Header(
-            limit: base + UInt(capacity), next: base + UInt(objectsOffset), overflow: 0,
-            left: .max, budget: .max, L: nil, script: nil, host: SHIM_HOST, refusals: 0)
+        var header = Header()  // zeroes: no lazy globals, writer or format yet (lazy.h)
+        header.limit = base + UInt(capacity)
+        header.next = base + UInt(objectsOffset)
+        header.left = .max
+        header.budget = .max
+        header.host = SHIM_HOST
+        block.assumingMemoryBound(to: Header.self).pointee = header
         return block
     }
 
@@ -92,113 +94,18 @@ enum LuaArena {
         free(block)
     }
 
-    /// The lua_Alloc of a VM with a block (`ud`). With `ptr` nil, `osize` is a type tag,
-    /// not a size: the block is new.
-    static let allocate: lua_Alloc = { ud, ptr, osize, nsize in
-        let block = ud!
-        let header = block.assumingMemoryBound(to: Header.self)
-        let delta = ptr == nil ? nsize : nsize &- osize
-        let left = header.pointee.left &- delta
-        // Only growth can be refused: Lua counts on frees and shrinks never failing.
-        if left < 0, LuaArena.refuses(header, delta) { return nil }
-        let result: UnsafeMutableRawPointer?
-        if let ptr, LuaArena.owns(header, block, ptr) {
-            // One of the block's objects: freed into its class, or moved when it grows.
-            if nsize == 0 {
-                LuaArena.push(block, ptr, osize)
-                header.pointee.left = left
-                return nil
-            }
-            if nsize <= osize {
-                result = ptr
-            } else {
-                guard let moved = LuaArena.take(header, block, nsize) else { return LuaArena.failed(header, nsize) }
-                moved.copyMemory(from: ptr, byteCount: osize)
-                LuaArena.push(block, ptr, osize)
-                result = moved
-            }
-        } else if nsize == 0 {
-            free(ptr)
-            header.pointee.left = left
-            return nil
-        } else {
-            guard let p = ptr == nil ? LuaArena.take(header, block, nsize) : realloc(ptr, nsize) else {
-                return LuaArena.failed(header, nsize)
-            }
-            result = p
-        }
-        header.pointee.left = left
-        return result
-    }
+    /// The lua_Alloc of a VM with a block (`ud`): `shim_arena_alloc` (shim.h), in C so that
+    /// Lua's every allocation is one plain call. Objects up to `smallLimit` bytes come from the
+    /// block's free lists or its free room, others from malloc; growth past the budget is
+    /// refused while Lua code runs (and for a finalizer's own Lua code), never a free or a
+    /// shrink; a failed malloc in the body of a Swift function ends the process with a clear
+    /// line (it could not take Lua's error).
+    static let allocate: lua_Alloc = shim_arena_alloc
 
-    /// Whether an allocation past the budget is refused: always while Lua code runs, and in
-    /// host mode only for a finalizer's own Lua code (shim.h).
-    /// Counts a refusal. Out of line: only called past the budget.
-    @inline(never)
-    static func refuses(_ header: UnsafeMutablePointer<Header>, _ delta: Int) -> Bool {
-        guard delta > 0 else { return false }
-        let refused: Bool
-        switch header.pointee.host {
-        case SHIM_ENFORCED: refused = true
-        case SHIM_HOST_BODY_IN_GC: refused = false
-        default: refused = shim_in_finalizer(header) != 0
-        }
-        if refused { header.pointee.refusals &+= 1 }
-        return refused
-    }
-
-    /// malloc itself failed. Lua code gets its "not enough memory" error, and so does host
-    /// code outside Lua (Lua then calls the panic handler, which says so before the process
-    /// ends); the body of a Swift function cannot take one (the error would unwind its
-    /// frames), so the process ends here with a clear line.
-    @inline(never)
-    static func failed(_ header: UnsafeMutablePointer<Header>, _ size: Int) -> UnsafeMutableRawPointer? {
-        let host = header.pointee.host
-        if host == SHIM_ENFORCED || host == SHIM_HOST || (host == SHIM_HOST_BODY && shim_in_finalizer(header) != 0) { return nil }
-        let text = "rtlua: out of memory: malloc of \(size) bytes failed in host code (the script VM holds \(header.pointee.used) bytes)\n"
-        ScriptLogger.writeStderr(text)
-        abort()
-    }
-
-    @inline(__always)
+    /// Whether `ptr` is one of the block's objects (rather than from malloc).
     static func owns(_ header: UnsafeMutablePointer<Header>, _ block: UnsafeMutableRawPointer, _ ptr: UnsafeMutableRawPointer) -> Bool {
         let p = UInt(bitPattern: ptr)
         return p >= UInt(bitPattern: block) + UInt(objectsOffset) && p < header.pointee.limit
-    }
-
-    @inline(__always)
-    static func heads(_ block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
-        (block + headsOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-    }
-
-    /// A new object of `size` bytes: a freed one of its class, else the next bytes of the
-    /// block, else malloc.
-    @inline(__always)
-    static func take(_ header: UnsafeMutablePointer<Header>, _ block: UnsafeMutableRawPointer, _ size: Int) -> UnsafeMutableRawPointer? {
-        guard size <= smallLimit else { return malloc(size) }
-        let cls = (size + 7) >> 3
-        let heads = heads(block)
-        if let free = heads[cls] {
-            heads[cls] = free.load(as: UnsafeMutableRawPointer?.self)
-            return free
-        }
-        let next = header.pointee.next
-        let end = next + UInt(cls << 3)
-        if end <= header.pointee.limit {
-            header.pointee.next = end
-            return UnsafeMutableRawPointer(bitPattern: next)
-        }
-        if header.pointee.overflow >= 0 { header.pointee.overflow += cls << 3 }
-        return malloc(size)
-    }
-
-    /// Puts a block object of `size` bytes on its class's free list.
-    @inline(__always)
-    static func push(_ block: UnsafeMutableRawPointer, _ ptr: UnsafeMutableRawPointer, _ size: Int) {
-        let cls = (size + 7) >> 3
-        let heads = heads(block)
-        ptr.storeBytes(of: heads[cls], as: UnsafeMutableRawPointer?.self)
-        heads[cls] = ptr
     }
 }
 

@@ -1,97 +1,35 @@
 import CLua
 import RTJSON
 
-/// `print`, `log`, `now`, `exit`, `args`, `instance` and `json`.
+/// `print`, `log`, `now`, `exit`, `args`, `instance` and `json` (made when first touched:
+/// LuaScript+LazyGlobals.swift).
 extension LuaScript {
-    /// print and log are thin Lua over two Swift writers, so `tostring` and `string.format`
-    /// keep their usual behaviour and errors.
-    private static let prelude = """
-    local write, logwrite, tostring, select, concat, format, type, pcall, error = ...
-    function print(...)
-      local n = select('#', ...)
-      local parts = {}
-      for i = 1, n do parts[i] = tostring((select(i, ...))) end
-      write(concat(parts, "\\t"))
-    end
-    local function message(fmt, ...)
-      if select('#', ...) == 0 then return tostring(fmt) end
-      return format(fmt, ...)
-    end
-    log = {}
-    for _, level in ipairs({"debug", "info", "warn", "error"}) do
-      local name = "log." .. level
-      log[level] = function(fmt, ...)
-        local ok, text = pcall(message, fmt, ...)
-        if not ok then
-          -- A bad format is the caller's mistake: raised at the caller's line, named as log.x.
-          text = tostring(text):gsub("^rtlua:%d+: ", "", 1)
-          error((text:gsub("^bad argument (#%d+) to '[^']*'", "bad argument %1 to '" .. name .. "'", 1)), 2)
-        end
-        logwrite(level, text)
-      end
-    end
-    """
-
+    /// `print` and the lazy globals (LuaScript+LazyGlobals.swift). print and log are C
+    /// (Sources/CLua/lazy.h): no prelude to compile into every VM; they call luaL_tolstring
+    /// and string.format, so `tostring`'s and `string.format`'s behaviour and errors stay.
     func installGlobals() {
-        installTimerGlobals()
-        installJSONGlobals()
-        installHTTPGlobals()
-        installRealtimeGlobals()
-        installWaitFor()
-
-        Lua.pushFunction(L, nowFunction)
-        lua_setglobal(L, "now")
-        Lua.pushFunction(L, exitFunction)
-        lua_setglobal(L, "exit")
-        // os.exit would end every script of the process: it ends this one, like exit().
-        lua_getglobal(L, "os")
-        Lua.setFunction(L, -1, "exit", exitFunction)
-        Lua.pop(L)
-
-        lua_createtable(L, Int32(options.args.count), 0)
-        for (i, a) in options.args.enumerated() {
-            Lua.pushString(L, a)
-            lua_rawseti(L, -2, lua_Integer(i + 1))
-        }
-        luaL_setmetatable(L, LuaValueBridge.arrayMeta)
-        lua_setglobal(L, "args")
-        lua_pushinteger(L, lua_Integer(options.instance))
-        lua_setglobal(L, "instance")
-
-        let status = Self.prelude.withCString { luaL_loadbufferx(L, $0, Self.prelude.utf8.count, "=rtlua", "t") }
-        precondition(status == LUA_OK, "rtlua prelude: \(Lua.errorText(L, -1))")
-        Lua.pushFunction(L, writeLine)
-        Lua.pushFunction(L, logWrite)
-        for name in ["tostring", "select"] { lua_getglobal(L, name) }
-        lua_getglobal(L, "table")
-        lua_getfield(L, -1, "concat")
-        shim_lua_remove(L, -2)
-        lua_getglobal(L, "string")
-        lua_getfield(L, -1, "format")
-        shim_lua_remove(L, -2)
-        for name in ["type", "pcall", "error"] { lua_getglobal(L, name) }
-        let ran = lua_pcallk(L, 9, 0, 0, 0, nil)
-        precondition(ran == LUA_OK, "rtlua prelude: \(Lua.errorText(L, -1))")
-
-        // Listed in package.loaded, the libraries' functions get their names in argument
-        // errors even when called through pcall ("bad argument #1 to 'json.encode'").
-        lua_getglobal(L, "package")
-        lua_getfield(L, -1, "loaded")
-        for name in ["json", "timer", "http", "log"] {
-            lua_getglobal(L, name)
-            lua_setfield(L, -2, name)
-        }
-        Lua.pop(L, 2)
+        account.pointee.write = scriptWrite
+        shim_push_print(L)
+        lua_setglobal(L, "print")
+        installLazyGlobals()
     }
 
-    func installJSONGlobals() {
+    func pushNowFunction() {
+        Lua.pushFunction(L, nowFunction)
+    }
+
+    func pushExitFunction() {
+        Lua.pushFunction(L, exitFunction)
+    }
+
+    /// The `json` table, pushed.
+    func pushJSONTable() {
         lua_createtable(L, 0, 4)
         Lua.setFunction(L, -1, "encode", jsonEncode)
         Lua.setFunction(L, -1, "decode", jsonDecode)
         Lua.setFunction(L, -1, "array", jsonArray)
         bridge.pushNull(L)
         lua_setfield(L, -2, "null")
-        lua_setglobal(L, "json")
     }
 
     /// `exit([code])`: true or nothing is 0, false is 1, an integer is itself.
@@ -124,20 +62,20 @@ private let exitFunction: LuaSwiftFunction = { L in
     return luaBody(L) { () throws(LuaRaise) -> Int32 in try LuaScript.host(L).requestExit(L) }
 }
 
-private let writeLine: LuaSwiftFunction = { L in
-    let L = L!
-    var bytes = Lua.bytes(L, 1)
-    bytes.append(0x0A)
-    LuaScript.host(L).options.output.stdout(bytes)
-    return 0
-}
-
-private let logWrite: LuaSwiftFunction = { L in
-    let L = L!
-    let host = LuaScript.host(L)
-    let level = LogLevel(name: Lua.string(L, 1) ?? "info") ?? .info
-    host.logger.log(level, Lua.string(L, 2) ?? "")
-    return 0
+/// print's and log's writer (`write` of the arena header): a print line to the script's
+/// stdout, or a log line at level `what`.
+private let scriptWrite: @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = { script, what, text, len in
+    let host = Unmanaged<LuaScript>.fromOpaque(script!).takeUnretainedValue()
+    let bytes = UnsafeRawBufferPointer(start: text, count: len)
+    if what < 0 {
+        var line = [UInt8]()
+        line.reserveCapacity(len + 1)
+        line.append(contentsOf: bytes)
+        line.append(0x0A)
+        host.options.output.stdout(line)
+    } else {
+        host.logger.log(LogLevel(rawValue: Int(what)) ?? .info, String(decoding: bytes, as: UTF8.self))
+    }
 }
 
 private let jsonEncode: LuaSwiftFunction = { L in

@@ -14,7 +14,7 @@ extension LuaScript {
     /// is done when the main chunk has run (LuaScript.resume): the parser's leftovers and
     /// the main coroutine with its stack (about 2 KiB).
     func installIdleCollect() {
-        lua_getglobal(L, "collectgarbage")
+        lua_pushcclosure(L, Self.baseLibrary.functions["collectgarbage"]!, 0)
         collectRef = luaL_ref(L, shim_LUA_REGISTRYINDEX())
         collectExtra()
     }

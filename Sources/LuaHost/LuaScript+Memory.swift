@@ -17,9 +17,10 @@ import NIOConcurrencyHelpers
 /// a waiting coroutine is resumed with, and before a large host-side copy (JSON text, an
 /// HTTP body, a decoded value) is made.
 public enum MemoryBudget {
-    /// What a script VM may hold unless `--memory-limit` says otherwise. An idle bot holds
-    /// about 40 KiB and a busy one a few MiB; this is there to stop a runaway script before
-    /// it takes the process (and every other script in it) down.
+    /// What a script VM may hold unless `--memory-limit` says otherwise. An idle bot's VM
+    /// holds about 10 KiB (its globals are made when first touched) and a busy one a few MiB;
+    /// this is there to stop a runaway script before it takes the process (and every other
+    /// script in it) down.
     public static let defaultLimit = 256 << 20
 
     private static let counted = NIOLockedValueBox(0)

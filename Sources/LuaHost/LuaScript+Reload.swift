@@ -187,8 +187,11 @@ final class ReloadCarry: @unchecked Sendable {  // confined to the script's even
     /// Puts the old default manager behind the new VM's `realtime` global (made, unopened,
     /// with the VM).
     func adoptDefault(into host: LuaScript) {
-        guard let i = offered.firstIndex(where: { $0.name == ManagerBinding.defaultName }),
-              let (id, _) = host.managers.first(where: { $0.value.name == ManagerBinding.defaultName && $0.value.manager == nil })
+        guard let i = offered.firstIndex(where: { $0.name == ManagerBinding.defaultName }) else { return }
+        // `realtime` is made when first touched (LuaScript+LazyGlobals.swift): made now, so that
+        // the new version's default manager is the old one's connection.
+        host.makeLazyGlobal(named: "realtime")
+        guard let (id, _) = host.managers.first(where: { $0.value.name == ManagerBinding.defaultName && $0.value.manager == nil })
         else { return }
         host.managers[id] = take(i, into: host)
     }

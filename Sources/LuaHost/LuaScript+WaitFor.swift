@@ -49,21 +49,8 @@ extension LuaScript {
     end
     """
 
-    /// `waitFor` is made the first time a script looks it up (most bots never do): the
-    /// managers' method table gets an `__index` that builds it then. Until then it costs the
-    /// VM one small table.
-    func installWaitFor() {
-        shim_luaL_getmetatable(L, Self.managerMeta)
-        lua_getfield(L, -1, "__index")
-        lua_createtable(L, 0, 1)
-        Lua.pushFunction(L, lazyMethod)
-        lua_setfield(L, -2, "__index")
-        lua_setmetatable(L, -2)
-        Lua.pop(L, 2)
-    }
-
     /// Pushes the `waitFor` function (built now), and keeps it in the method table `methods`.
-    fileprivate func makeWaitFor(_ co: OpaquePointer, methods: Int32) throws(LuaRaise) {
+    func makeWaitFor(_ co: OpaquePointer, methods: Int32) throws(LuaRaise) {
         luaL_newmetatable(co, Self.waiterMeta)
         lua_createtable(co, 0, 1)
         Lua.setFunction(co, -1, "next", waiterNext)
@@ -81,15 +68,6 @@ extension LuaScript {
         guard lua_pcallk(co, 6, 1, 0, 0, nil) == LUA_OK else { throw LuaRaise.message(Lua.errorText(co, -1)) }
         lua_pushvalue(co, -1)
         lua_setfield(co, methods, "waitFor")
-    }
-}
-
-private let lazyMethod: LuaSwiftFunction = { L in
-    let L = L!
-    return luaBody(L) { () throws(LuaRaise) -> Int32 in
-        guard lua_type(L, 2) == LUA_TSTRING, Lua.string(L, 2) == "waitFor" else { return 0 }
-        try LuaScript.host(L).makeWaitFor(L, methods: 1)
-        return 1
     }
 }
 

@@ -101,7 +101,9 @@ public final class LuaScript: @unchecked Sendable {
         guard let arena = LuaArena.make() else { fatalError("rtlua: out of memory for a script VM") }
         self.arena = arena
         Self.installAllocator(L, arena)
-        luaL_openlibs(L)
+        // _G, getmetatable and setmetatable only: the other globals are made when first
+        // touched (LuaScript+LazyGlobals.swift).
+        Self.installBase(L)
         self.bridge = LuaValueBridge.install(in: L)
         self.logger = ScriptLogger(script: options.path, instance: options.instance, settings: options.log, output: options.output)
         self.endPromise = eventLoop.makePromise(of: ScriptEnd.self)

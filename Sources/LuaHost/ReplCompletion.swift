@@ -14,7 +14,7 @@ enum ReplCompletion {
     /// names the runtime makes on first use (an `_G` whose `__index` is a function shows
     /// nothing by itself).
     static func extraTopLevelNames() -> [String] {
-        keywords
+        keywords + LuaScript.boundGlobalNames
     }
 
     static let keywords = ["and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
@@ -52,8 +52,14 @@ enum ReplCompletion {
             pushField(L, String(part))
             if lua_type(L, -1) <= LUA_TNIL { return [] }
         }
-        let names = fieldNames(L, methodsOnly: word[sep] == ":")
-        return finish(names.filter { $0.hasPrefix(partial) }, prefix: String(word[...sep]))
+        var names = fieldNames(L, methodsOnly: word[sep] == ":")
+        // A manager's methods are made at their first lookup: `pairs` does not see them all.
+        if lua_type(L, -1) == LUA_TUSERDATA, lua_getmetatable(L, -1) != 0 {
+            let isManager = lua_getfield(L, -1, "__name") == LUA_TSTRING && Lua.string(L, -1) == "realtime"
+            Lua.pop(L, 2)
+            if isManager { names += LuaScript.methodNames }
+        }
+        return finish(Set(names).filter { $0.hasPrefix(partial) }, prefix: String(word[...sep]))
     }
 
     private static func finish(_ names: some Sequence<String>, prefix: String) -> [String] {

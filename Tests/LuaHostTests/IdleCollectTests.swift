@@ -8,7 +8,10 @@ final class IdleCollectTests: XCTestCase {
     /// A callback makes about 20 KiB of garbage, less than the incremental collector waits
     /// for (the heap doubling since `collectgarbage()`), then the script sits idle until a
     /// timer prints the heap. Only an idle collection takes the garbage away before that.
+    /// (`ballast`: a fresh VM's heap is ~12 KiB since its globals are made when first touched;
+    /// 22 KiB more make it the 34 KiB these figures were chosen for.)
     static let garbageThenIdle = """
+    ballast = string.rep("b", 22 * 1024)
     collectgarbage()
     local base = collectgarbage("count")
     timer.after(0, function()
@@ -119,8 +122,9 @@ final class IdleCollectTests: XCTestCase {
 final class EarlyCollectTests: XCTestCase {
     /// A callback every 20 ms makes about 2 KiB of garbage (two strings; its coroutine is
     /// reused); the 12th prints how much the heap grew (the incremental collector waits for
-    /// the heap to double, ~33 KiB more).
+    /// the heap to double, ~33 KiB more; `ballast` as in `garbageThenIdle`).
     static let steadyGarbage = """
+    ballast = string.rep("b", 22 * 1024)
     collectgarbage()
     local base = collectgarbage("count")
     local n = 0

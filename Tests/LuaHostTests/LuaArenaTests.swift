@@ -114,7 +114,9 @@ final class LuaArenaTests: XCTestCase {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let script = LuaScript(options: ScriptOptions(path: "none.lua", output: CapturedOutput().output), eventLoop: group.next())
-        XCTAssertGreaterThan(LuaArena.used(script.arena), 12 << 10)
+        // _G's first entries, the bridge's and the lazy globals' metatables (~2 KiB: the state
+        // itself is made before the allocator is set, the other globals when first touched).
+        XCTAssertGreaterThan(LuaArena.used(script.arena), 1 << 10)
         script.stop()
         _ = try script.ended.wait()
     }
