@@ -37,6 +37,7 @@ extension LuaScript {
         installJSONGlobals()
         installHTTPGlobals()
         installRealtimeGlobals()
+        installMetricsGlobals()
 
         Lua.pushFunction(L, nowFunction)
         lua_setglobal(L, "now")

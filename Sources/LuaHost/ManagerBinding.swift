@@ -86,6 +86,7 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
 
     /// Whether the script's life can change follows the connection's state.
     func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
+        host.watchMetrics(manager)
         manager.onConnect { [weak self] in self?.unreachable = false }
         manager.onDisconnect { [weak self, weak host] _ in
             self?.closing = false

@@ -1,4 +1,5 @@
 import CurlHTTP
+import Metrics
 import NIOCore
 import Realtime
 
@@ -30,6 +31,8 @@ public struct ScriptOptions: Sendable {
     public static let defaultCPULimit = TimeAmount.seconds(10)
     /// The most bytes the script's VM may hold (`--memory-limit`); 0: no limit.
     public var memoryLimit: Int = MemoryBudget.defaultLimit
+    /// Where checks and metrics are recorded (nil: `check` and `metrics` work but keep nothing).
+    public var metrics: RunMetrics?
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

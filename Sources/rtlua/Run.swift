@@ -19,6 +19,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @OptionGroup var report: RunMetricsOptions
+
     @Option(name: .customLong("instances"), help: "Run N isolated copies of each script.")
     var instances: Int = 1
 
@@ -57,17 +59,21 @@ struct Run: ParsableCommand {
         let args = scriptArgs
         let cpuLimit: TimeAmount? = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
         let memoryLimit = memory.bytes
-        let runner = ScriptRunner(group: group, paths: scripts, instances: instances, watch: watch,
+        // Checks and metrics (RunReport.swift): this shard's instances, numbered across shards.
+        let metricsRun = try MetricsRun(report, scripts: scripts, instances: instances, group: group)
+        let runner = ScriptRunner(group: group, paths: scripts, instances: metricsRun.instances.count, watch: watch,
                                   supervision: Supervision(policy: RestartPolicy(rawValue: restart) ?? .no)) { path, n in
-            var options = ScriptOptions(path: path, instance: n, args: args, realtime: config, log: log)
+            var options = ScriptOptions(path: path, instance: metricsRun.instances.lowerBound - 1 + n, args: args, realtime: config, log: log)
             options.cpuLimit = cpuLimit
             options.memoryLimit = memoryLimit
+            options.metrics = metricsRun.metrics
             return options
         }
         let trap = SignalTrap { runner.stop() }
         // Stopped scripts count 0; one that had failed or exited with a code before the
         // signal still shows in the status.
-        let status = try withExtendedLifetime(trap) { try runner.run().wait() }
+        var status = metricsRun.instances.isEmpty ? 0 : try withExtendedLifetime(trap) { try runner.run().wait() }
+        status = max(status, metricsRun.finish())
         hub?.shutdown()
         try? group.syncShutdownGracefully()
         terminate(status)
