@@ -101,12 +101,25 @@ extension LuaScript {
         }
         manager.onConnect {
             loop.preconditionInEventLoop()
-            if let start = since { try? registry.add(Builtin.connect, .trend, Double((NIODeadline.now() - start).nanoseconds) / 1e6) }
+            if let start = since {
+                try? registry.add(Builtin.connect, .trend, Double((NIODeadline.now() - start).nanoseconds) / 1e6)
+                registry.connected += 1
+            }
             since = nil
         }
-        manager.onDisconnect { _ in since = since ?? .now() }
+        manager.onDisconnect { _ in
+            if since == nil { registry.connected -= 1 }
+            since = since ?? .now()
+        }
         manager.onReconnectAttempt { _ in try? registry.add(Builtin.reconnects, .counter, 1) }
         manager.onError { _ in try? registry.add(Builtin.errors, .counter, 1) }
+    }
+}
+
+extension LuaScript {
+    /// At script end, before its listeners go: a connection still up stops counting as one.
+    func forgetMetrics(_ manager: RealtimeManager) {
+        if let registry = builtinMetrics, manager.isConnected() { registry.connected -= 1 }
     }
 }
 

@@ -133,6 +133,7 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     func shutdown(host: LuaScript, waitForConnect: Bool) -> EventLoopFuture<Void> {
         listeners = [:]
         guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
+        host.forgetMetrics(manager)
         manager.removeAllListeners()
         let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self), grace: Self.closeGrace)
         guard waitForConnect, manager.isOpen, !manager.isConnected(), !unreachable else {

@@ -104,6 +104,36 @@ public final class MetricsRegistry: @unchecked Sendable {  // confined to one ev
         return c
     }
 
+    /// Connections of this loop's scripts that are up now (for the live status line).
+    public var connected = 0
+
+    /// What the live status line shows, read on the registry's loop.
+    public struct Live: Sendable {
+        public var connected = 0
+        public var sent = 0.0
+        public var received = 0.0
+        public var checksFailed = 0
+        public var errors = 0.0
+        public init() {}
+        public mutating func add(_ o: Live) {
+            connected += o.connected
+            sent += o.sent
+            received += o.received
+            checksFailed += o.checksFailed
+            errors += o.errors
+        }
+    }
+
+    public func live() -> Live {
+        var l = Live()
+        l.connected = connected
+        for cell in (metrics[Builtin.messagesSent]?.series ?? [:]).values { l.sent += cell.stats.sum }
+        for cell in (metrics[Builtin.messagesReceived]?.series ?? [:]).values { l.received += cell.stats.sum }
+        for cell in (metrics[Builtin.errors]?.series ?? [:]).values { l.errors += cell.stats.sum }
+        for cell in (metrics[Builtin.checks]?.series ?? [:]).values { l.checksFailed += cell.stats.adds - cell.stats.passes }
+        return l
+    }
+
     /// Whether any script declared or recorded a metric (built-ins aside) or a check.
     public var hasScriptMetrics: Bool { metrics.keys.contains { !Builtin.names.contains($0) || $0 == Builtin.checks } }
 

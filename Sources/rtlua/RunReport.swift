@@ -2,6 +2,11 @@ import Foundation
 import LuaHost
 import Metrics
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The end of a run with checks and metrics: the loops' registries merged, the thresholds
 /// evaluated, the summary printed on stderr and written to the files asked for, and the
@@ -99,22 +104,24 @@ struct MetricsRun {
     let instances: Range<Int>
     private let options: RunMetricsOptions
     private let thresholds: [Threshold]
-    private let shard: ShardSpec
+    let shard: ShardSpec
     private let runID: String
     private let group: EventLoopGroup
     private let total: Int
     private let started = Date()
 
-    init(_ options: RunMetricsOptions, scripts: [String], instances total: Int, group: EventLoopGroup) throws {
+    init(_ options: RunMetricsOptions, plan: RunPlan, scripts: [String], group: EventLoopGroup) throws {
+        let total = plan.instances
         self.options = options
         self.group = group
         self.total = total
-        thresholds = try options.thresholds.map(RunMetricsOptions.parse)
+        thresholds = plan.thresholds
         shard = try options.shardSpec(environment: ProcessInfo.processInfo.environment)
         instances = shard.instances(of: total).map { $0.lowerBound..<($0.upperBound + 1) } ?? 1..<1
         runID = RunReport.runID(scripts: scripts, instances: total, shards: shard.count)
         // The built-in metrics are recorded when something will read them.
         let builtins = !thresholds.isEmpty || options.summaryJSON != nil || options.junit != nil || total > 1 || shard.count > 1
+            || !plan.stages.isEmpty || (isatty(2) == 1 && !options.quiet)
         let cap = MetricsRegistry.defaultSeriesCap
         metrics = RunMetrics(loops: group.makeIterator().map { ObjectIdentifier($0) }, builtins: builtins) { name in
             RunnerLog.log(.warn, "metric '\(name)' has \(cap) distinct tag sets, the most kept per metric; further ones are counted under overflow=true")
@@ -123,6 +130,11 @@ struct MetricsRun {
             let range = instances.isEmpty ? "none" : "\(instances.lowerBound)…\(instances.upperBound - 1)"
             RunnerLog.log(.info, "shard \(shard.index)/\(shard.count): instances \(range) of \(total)")
         }
+    }
+
+    /// The live status line, when stderr is a terminal and not --quiet.
+    func startStatusLine(target: @escaping @Sendable () -> Int) -> StatusLine? {
+        options.quiet ? nil : StatusLine.start(metrics: metrics, group: group, target: target)
     }
 
     /// After the scripts ended: the report, and the status it adds.
