@@ -4,7 +4,7 @@ import CLua
 /// `instances`, `duration`, `stages` and `thresholds`. The command line overrides them.
 ///
 /// The file runs in a throwaway VM until it assigns `options`, with only Lua's pure
-/// functions at hand (no print, io, os, require, nor anything of rtlua's) and a budget of
+/// functions and `args` at hand (no print, io, os, require, nor anything else of rtlua's) and a budget of
 /// instructions, so nothing of the script happens twice. A script therefore declares its
 /// options before it uses anything else; one that does not has none.
 public struct DeclaredOptions: Sendable, Equatable {
@@ -31,8 +31,8 @@ public struct DeclaredOptions: Sendable, Equatable {
     }
 
     private static let reader = """
-    local path = ...
-    local safe = { pairs = pairs, ipairs = ipairs, type = type, tostring = tostring, tonumber = tonumber,
+    local path, args = ...
+    local safe = { args = args, pairs = pairs, ipairs = ipairs, type = type, tostring = tostring, tonumber = tonumber,
       select = select, next = next, setmetatable = setmetatable, getmetatable = getmetatable,
       rawget = rawget, rawset = rawset, rawequal = rawequal, rawlen = rawlen, error = error, pcall = pcall,
       assert = assert, string = string, table = table, math = math, utf8 = utf8 }
@@ -53,15 +53,20 @@ public struct DeclaredOptions: Sendable, Equatable {
     """
 
     /// The options `path` declares (none when it declares none, or cannot be loaded: the run
-    /// itself reports that).
-    public static func read(path: String) throws(Problem) -> DeclaredOptions {
+    /// itself reports that). The script sees its `args` (so options may depend on them).
+    public static func read(path: String, args: [String] = []) throws(Problem) -> DeclaredOptions {
         let L = luaL_newstate()!
         defer { lua_close(L) }
         luaL_openlibs(L)
         let status = reader.withCString { luaL_loadbufferx(L, $0, reader.utf8.count, "=options", "t") }
         guard status == LUA_OK else { return DeclaredOptions() }
         Lua.pushString(L, path)
-        guard lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK, lua_type(L, -1) != LUA_TNIL else { return DeclaredOptions() }
+        lua_createtable(L, Int32(args.count), 0)
+        for (i, a) in args.enumerated() {
+            Lua.pushString(L, a)
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        guard lua_pcallk(L, 2, 1, 0, 0, nil) == LUA_OK, lua_type(L, -1) != LUA_TNIL else { return DeclaredOptions() }
         guard lua_type(L, -1) == LUA_TTABLE else { throw Problem(description: "\(path): options must be a table, got \(Lua.typeName(L, -1))") }
         let t = lua_gettop(L)
         var o = DeclaredOptions()

@@ -61,7 +61,7 @@ struct Run: ParsableCommand {
         let memoryLimit = memory.bytes
         // The scripts' options with the command line over them, and the checks and metrics
         // (RunPlan.swift, RunReport.swift): this shard's instances, numbered across shards.
-        let plan = try RunPlan(report, scripts: scripts, instances: instances)
+        let plan = try RunPlan(report, scripts: scripts, args: args, instances: instances)
         let metricsRun = try MetricsRun(report, plan: plan, scripts: scripts, group: group)
         let supervision = Supervision(policy: RestartPolicy(rawValue: restart) ?? .no)
         let makeOptions: @Sendable (String, Int) -> ScriptOptions = { path, number in

@@ -12,11 +12,11 @@ struct RunPlan {
     var duration: Double?
     var thresholds: [Threshold]
 
-    init(_ report: RunMetricsOptions, scripts: [String], instances: Int?) throws {
+    init(_ report: RunMetricsOptions, scripts: [String], args: [String], instances: Int?) throws {
         var declared = DeclaredOptions()
         for path in scripts {
             let o: DeclaredOptions
-            do { o = try DeclaredOptions.read(path: path) } catch { throw ValidationError(error.description) }
+            do { o = try DeclaredOptions.read(path: path, args: args) } catch { throw ValidationError(error.description) }
             if o != DeclaredOptions() {
                 declared = o
                 break

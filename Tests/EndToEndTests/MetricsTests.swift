@@ -198,4 +198,20 @@ final class MetricsTests: XCTestCase {
         XCTAssert(junk.stderr.contains("junk.json is not an rtlua summary"), junk.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.json").path))
     }
+
+    /// examples/load_test.lua at a small size: its stages run and end it, its checks pass,
+    /// the delivery latency and its custom metrics are there. (The command line's
+    /// thresholds replace the example's timing ones: no timing is asserted here.)
+    func testLoadTestExample() throws {
+        let example = examplesDirectory.appendingPathComponent("load_test.lua").path
+        let (r, dir) = try run(["run", "--summary-json", "s.json", "--threshold", "checks.rate==1",
+                                "--threshold", "delivery{event=chat}.count>0", example, "--", "4", "2"], files: [:])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let s = try summary(dir.appendingPathComponent("s.json"))
+        let checks = try XCTUnwrap(s["checks"] as? [[String: Any]])
+        XCTAssertEqual(Set(checks.compactMap { $0["name"] as? String }), ["chat names its sender", "chat is numbered"])
+        XCTAssert(checks.allSatisfy { ($0["passes"] as? Int ?? 0) > 0 && $0["fails"] as? Int == 0 }, "\(checks)")
+        XCTAssertNotNil(metric(s, "chat_age"))
+        XCTAssertEqual(metric(s, "connect")?["count"] as? Double, 4)
+    }
 }
