@@ -29,11 +29,11 @@ public final class DeliveryClock: Sendable {
         stripes = (0..<Self.stripeCount).map { _ in NIOLockedValueBox(Stripe()) }
     }
 
-    public static func key(event: String, channel: String?, text: some Sequence<UInt8>) -> Int {
+    public static func key(event: String, channel: String?, text: [UInt8]) -> Int {
         var h = Hasher()
         h.combine(event)
         h.combine(channel)
-        for b in text { h.combine(b) }
+        text.withUnsafeBytes { h.combine(bytes: $0) }
         return h.finalize()
     }
 
