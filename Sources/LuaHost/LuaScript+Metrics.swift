@@ -8,50 +8,19 @@ import RTJSON
 /// `:add(value [, tags])`, and the built-in metrics recorded on the message paths
 /// (docs/metrics.md). Everything goes to the registry of the script's event loop: no lock.
 extension LuaScript {
-    /// `check` and the metric objects are thin Lua over one Swift recorder, so a predicate
-    /// runs (and may wait) in the caller's coroutine like any Lua function.
-    private static let metricsPrelude = """
-    local record, declare, pcall, pairs, type, tostring, error, setmetatable = ...
-    function check(value, checks)
-      if type(checks) ~= "table" then
-        error("bad argument #2 to 'check' (table of predicates expected, got " .. type(checks) .. ")", 2)
-      end
-      local all = true
-      for name, predicate in pairs(checks) do
-        local passed
-        if type(predicate) == "function" then
-          local ok, result = pcall(predicate, value)
-          passed = ok and result ~= nil and result ~= false
-        else
-          passed = predicate ~= nil and predicate ~= false
-        end
-        record("rate", "checks", passed, { check = tostring(name) })
-        if not passed then all = false end
-      end
-      return all
-    end
-    metrics = {}
-    for _, kind in pairs({ "counter", "rate", "trend", "gauge" }) do
-      local meta = { __name = "metrics." .. kind, __index = {} }
-      meta.__index.add = function(self, value, tags)
-        record(kind, self.name, value, tags)
-      end
-      meta.__tostring = function(self) return "metrics." .. kind .. "(" .. self.name .. ")" end
-      metrics[kind] = function(name)
-        declare(kind, name)
-        return setmetatable({ name = name, kind = kind }, meta)
-      end
-    end
-    """
+    static let metricMeta = "rtlua.metric"
 
+    /// Light on every VM: `check` is one C closure, `metrics` a table of four; the metric
+    /// objects' metatable is made on first use.
     func installMetricsGlobals() {
-        let status = Self.metricsPrelude.withCString { luaL_loadbufferx(L, $0, Self.metricsPrelude.utf8.count, "=rtlua", "t") }
-        precondition(status == LUA_OK, "rtlua metrics prelude: \(Lua.errorText(L, -1))")
-        Lua.pushFunction(L, metricRecord)
-        Lua.pushFunction(L, metricDeclare)
-        for name in ["pcall", "pairs", "type", "tostring", "error", "setmetatable"] { lua_getglobal(L, name) }
-        let ran = lua_pcallk(L, 8, 0, 0, 0, nil)
-        precondition(ran == LUA_OK, "rtlua metrics prelude: \(Lua.errorText(L, -1))")
+        Lua.pushFunction(L, checkFunction)
+        lua_setglobal(L, "check")
+        lua_createtable(L, 0, 4)
+        Lua.setFunction(L, -1, "counter", metricCounter)
+        Lua.setFunction(L, -1, "rate", metricRate)
+        Lua.setFunction(L, -1, "trend", metricTrend)
+        Lua.setFunction(L, -1, "gauge", metricGauge)
+        lua_setglobal(L, "metrics")
     }
 
     /// The registry of this script's loop (nil when the runner keeps no metrics).
@@ -123,65 +92,132 @@ extension LuaScript {
     }
 }
 
-/// `record(kind, name, value, tags)`: one value into a series of this loop's registry.
-private let metricRecord: LuaSwiftFunction = { L in
+/// `check(value, {name = predicate, …})`: each predicate called in a protected call; a
+/// result other than nil/false passes, anything else (an error too) fails. A predicate
+/// cannot wait (`sleep`, `getMembers`): that is an error, so a failure.
+private let checkFunction: LuaSwiftFunction = { L in
     let L = L!
     return luaBody(L) { () throws(LuaRaise) -> Int32 in
-        let host = LuaScript.host(L)
-        let kind = MetricKind(rawValue: Lua.string(L, 1) ?? "") ?? .counter
-        let name = Lua.string(L, 2) ?? ""
+        guard lua_type(L, 2) == LUA_TTABLE else { throw Lua.typeError(L, 2, "table of predicates", name: "checks") }
+        lua_settop(L, 2)
+        let registry = LuaScript.host(L).metricsRegistry
+        var all = true
+        lua_pushnil(L)
+        while lua_next(L, 2) != 0 {
+            // The name: a string or number key as Lua prints it (converted on a copy, so the
+            // key lua_next goes on from stays as it is).
+            let name: String
+            switch lua_type(L, -2) {
+            case LUA_TSTRING: name = Lua.string(L, -2) ?? ""
+            case LUA_TNUMBER: name = plainText(L, -2)
+            default: name = Lua.typeName(L, -2)
+            }
+            let passed: Bool
+            if lua_type(L, -1) == LUA_TFUNCTION {
+                lua_pushvalue(L, 1)
+                passed = shim_lua_pcall_budgeted(L, 1, 1, 0) == LUA_OK && lua_toboolean(L, -1) != 0
+                Lua.pop(L)  // its result or its error; the key stays for lua_next
+            } else {
+                passed = lua_toboolean(L, -1) != 0
+                Lua.pop(L)
+            }
+            if !passed { all = false }
+            if let registry { try? registry.add(Builtin.checks, .rate, passed ? 1 : 0, tags: ["check": name]) }
+        }
+        lua_pushboolean(L, all ? 1 : 0)
+        return 1
+    }
+}
+
+private let metricCounter: LuaSwiftFunction = { L in makeMetric(L!, .counter) }
+private let metricRate: LuaSwiftFunction = { L in makeMetric(L!, .rate) }
+private let metricTrend: LuaSwiftFunction = { L in makeMetric(L!, .trend) }
+private let metricGauge: LuaSwiftFunction = { L in makeMetric(L!, .gauge) }
+
+/// `metrics.KIND(name)`: checks the name and that the metric keeps one kind; returns the
+/// object `{name=, kind=}` whose `:add` records.
+private func makeMetric(_ L: OpaquePointer, _ kind: MetricKind) -> Int32 {
+    luaBody(L) { () throws(LuaRaise) -> Int32 in
+        guard lua_type(L, 1) == LUA_TSTRING, let name = Lua.string(L, 1) else { throw Lua.typeError(L, 1, "string", name: "name") }
+        guard MetricName.isValid(name) else {
+            throw LuaRaise.argument(1, "a metric name is letters, digits and _, not starting with a digit: '\(name)'")
+        }
+        if Builtin.kinds[name] != nil { throw LuaRaise.argument(1, "'\(name)' is a built-in metric") }
+        if let registry = LuaScript.host(L).metricsRegistry {
+            do { try registry.declare(name, kind) } catch { throw LuaRaise.message("\(error)") }
+        }
+        lua_createtable(L, 0, 2)
+        Lua.pushString(L, name)
+        lua_setfield(L, -2, "name")
+        Lua.pushString(L, kind.rawValue)
+        lua_setfield(L, -2, "kind")
+        if luaL_newmetatable(L, LuaScript.metricMeta) != 0 {
+            Lua.pushString(L, "metric")
+            lua_setfield(L, -2, "__name")
+            lua_createtable(L, 0, 1)
+            Lua.setFunction(L, -1, "add", metricAdd)
+            lua_setfield(L, -2, "__index")
+        }
+        lua_setmetatable(L, -2)
+        return 1
+    }
+}
+
+/// `metric:add(value [, tags])`: one value into a series of this loop's registry.
+private let metricAdd: LuaSwiftFunction = { L in
+    let L = L!
+    return luaBody(L) { () throws(LuaRaise) -> Int32 in
+        guard lua_type(L, 1) == LUA_TTABLE else { throw LuaRaise.message("metric:add must be called with a colon: m:add(value, tags)") }
+        Lua.rawField(L, 1, "kind")
+        Lua.rawField(L, 1, "name")
+        guard let kind = MetricKind(rawValue: Lua.string(L, -2) ?? ""), let name = Lua.string(L, -1) else {
+            throw LuaRaise.message("metric:add must be called on an object of metrics.counter/rate/trend/gauge")
+        }
+        Lua.pop(L, 2)
         let value: Double
-        switch (kind, lua_type(L, 3)) {
-        case (.rate, LUA_TBOOLEAN), (.rate, LUA_TNIL):
-            value = lua_toboolean(L, 3) != 0 ? 1 : 0
+        switch (kind, lua_type(L, 2)) {
+        case (.rate, LUA_TBOOLEAN), (.rate, LUA_TNIL), (.rate, LUA_TNONE):
+            value = lua_toboolean(L, 2) != 0 ? 1 : 0
         case (_, LUA_TNUMBER):
-            value = lua_tonumberx(L, 3, nil)
-            guard value.isFinite else { throw LuaRaise.message("bad argument #1 to 'add' (a finite number expected)") }
-            if kind == .trend, value < 0 { throw LuaRaise.message("bad argument #1 to 'add' (a trend takes values ≥ 0, got \(value))") }
+            value = lua_tonumberx(L, 2, nil)
+            guard value.isFinite else { throw LuaRaise.argument(2, "a finite number expected") }
+            if kind == .trend, value < 0 { throw LuaRaise.argument(2, "a trend takes values ≥ 0, got \(value)") }
         default:
-            throw LuaRaise.message("bad argument #1 to 'add' (\(kind == .rate ? "boolean or number" : "number") expected, got \(Lua.typeName(L, 3)))")
+            throw Lua.typeError(L, 2, kind == .rate ? "boolean or number" : "number", name: "value")
         }
         var tags: Tags = [:]
-        switch lua_type(L, 4) {
+        switch lua_type(L, 3) {
         case LUA_TNONE, LUA_TNIL: break
         case LUA_TTABLE:
+            lua_settop(L, 3)
             lua_pushnil(L)
-            while lua_next(L, 4) != 0 {
+            while lua_next(L, 3) != 0 {
                 guard lua_type(L, -2) == LUA_TSTRING, let key = Lua.string(L, -2) else {
-                    throw LuaRaise.message("bad argument #2 to 'add' (tag names must be strings)")
+                    throw LuaRaise.argument(3, "tag names must be strings")
                 }
                 switch lua_type(L, -1) {
-                case LUA_TSTRING, LUA_TNUMBER: tags[key] = Lua.string(L, -1) ?? ""
+                case LUA_TSTRING, LUA_TNUMBER:
+                    tags[key] = plainText(L, -1)
                 case LUA_TBOOLEAN: tags[key] = lua_toboolean(L, -1) != 0 ? "true" : "false"
-                default: throw LuaRaise.message("bad argument #2 to 'add' (tag '\(key)' must be a string, got \(Lua.typeName(L, -1)))")
+                default: throw LuaRaise.argument(3, "tag '\(key)' must be a string, got \(Lua.typeName(L, -1))")
                 }
                 Lua.pop(L)
             }
         default:
-            throw LuaRaise.message("bad argument #2 to 'add' (table of tags expected, got \(Lua.typeName(L, 4)))")
+            throw Lua.typeError(L, 3, "table of tags", name: "tags")
         }
-        guard let registry = host.metricsRegistry else { return 0 }
+        guard let registry = LuaScript.host(L).metricsRegistry else { return 0 }
         do { try registry.add(name, kind, value, tags: tags) } catch { throw LuaRaise.message("\(error)") }
         return 0
     }
 }
 
-/// `declare(kind, name)`: checks the name and that the metric keeps one kind.
-private let metricDeclare: LuaSwiftFunction = { L in
-    let L = L!
-    return luaBody(L) { () throws(LuaRaise) -> Int32 in
-        let kind = MetricKind(rawValue: Lua.string(L, 1) ?? "") ?? .counter
-        guard lua_type(L, 2) == LUA_TSTRING, let name = Lua.string(L, 2) else {
-            throw LuaRaise.message("bad argument #1 to 'metrics.\(kind)' (string expected, got \(Lua.typeName(L, 2)))")
-        }
-        guard MetricName.isValid(name) else {
-            throw LuaRaise.message("bad argument #1 to 'metrics.\(kind)' (a metric name is letters, digits and _, not starting with a digit: '\(name)')")
-        }
-        if Builtin.kinds[name] != nil {
-            throw LuaRaise.message("bad argument #1 to 'metrics.\(kind)' ('\(name)' is a built-in metric)")
-        }
-        guard let registry = LuaScript.host(L).metricsRegistry else { return 0 }
-        do { try registry.declare(name, kind) } catch { throw LuaRaise.message("\(error)") }
-        return 0
-    }
+/// A string or number as Lua writes it (a number converted on a copy, so a key being
+/// traversed stays a number).
+private func plainText(_ L: OpaquePointer, _ index: Int32) -> String {
+    lua_pushvalue(L, index)
+    defer { Lua.pop(L) }
+    var len = 0
+    guard let p = lua_tolstring(L, -1, &len) else { return "" }
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
 }
