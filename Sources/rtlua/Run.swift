@@ -88,7 +88,7 @@ struct Run: ParsableCommand {
             return metricsRun.instances.isEmpty ? 0 : try runner.run().wait()
         }
         live?.stop()
-        status = max(status, metricsRun.finish())
+        status = max(status, metricsRun.finish(started: stages?.started))
         hub?.shutdown()
         try? group.syncShutdownGracefully()
         terminate(status)

@@ -39,7 +39,11 @@ struct RunMetricsOptions: ParsableArguments {
     func shardSpec(environment env: [String: String]) throws -> ShardSpec {
         if let shard { return try ShardSpec(parsing: shard, source: "--shard") }
         if let s = env["RTLUA_SHARD"], !s.isEmpty { return try ShardSpec(parsing: s, source: "RTLUA_SHARD") }
-        if let index = env["JOB_COMPLETION_INDEX"], !index.isEmpty, let count = env["RTLUA_SHARDS"], !count.isEmpty {
+        if let index = env["JOB_COMPLETION_INDEX"], !index.isEmpty {
+            // In an Indexed Job without the shard count every pod would run the whole fleet.
+            guard let count = env["RTLUA_SHARDS"], !count.isEmpty else {
+                throw ValidationError("JOB_COMPLETION_INDEX is set but RTLUA_SHARDS is not: set RTLUA_SHARDS to the Job's completions (or RTLUA_SHARD=I/N, or --shard I/N)")
+            }
             guard let i = Int(index), i >= 0 else { throw ValidationError("JOB_COMPLETION_INDEX must be a number from 0 (got '\(index)')") }
             return try ShardSpec(parsing: "\(i + 1)/\(count)", source: "JOB_COMPLETION_INDEX+1/RTLUA_SHARDS")
         }

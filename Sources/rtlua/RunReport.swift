@@ -137,11 +137,12 @@ struct MetricsRun {
         options.quiet ? nil : StatusLine.start(metrics: metrics, group: group, target: target)
     }
 
-    /// After the scripts ended: the report, and the status it adds.
-    func finish() -> Int32 {
+    /// After the scripts ended: the report, and the status it adds. `started`: the copies
+    /// started under stages (else this shard's instances).
+    func finish(started copies: Int? = nil) -> Int32 {
         let snapshot = RunReport.collect(metrics, group: group)
         let summary = RunSummary(run: runID, shardCount: shard.count, shards: [shard.index], startedAt: started.timeIntervalSince1970,
-                                 duration: Date().timeIntervalSince(started), instances: instances.count, snapshot: snapshot)
+                                 duration: Date().timeIntervalSince(started), instances: copies ?? instances.count, snapshot: snapshot)
         let report = RunReport(thresholds: thresholds, summaryJSON: options.summaryJSON, junit: options.junit, quiet: options.quiet)
         return report.finish(summary, snapshot: snapshot, alwaysShow: total > 1 || shard.count > 1)
     }

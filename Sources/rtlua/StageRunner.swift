@@ -51,6 +51,9 @@ final class StageRunner: Sendable {
     /// This shard's part of `total`.
     func share(_ total: Int) -> Int { total * shard.index / shard.count - total * (shard.index - 1) / shard.count }
 
+    /// Copies started so far (for the summary).
+    var started: Int { state.withLockedValue { $0.copies.count } }
+
     /// This shard's copies running now (for the status line).
     var currentTarget: Int { state.withLockedValue { $0.copies.filter { !$0.stopped }.count } }
 

@@ -125,6 +125,9 @@ final class MetricsTests: XCTestCase {
         XCTAssert(shard.stderr.contains("--shard '3/2': I must be between 1 and N (2)"), shard.stderr)
         let (env, _) = try run(offline + ["x.lua"], files: files, environment: ["RTLUA_SHARD": "0/2"])
         XCTAssertEqual(env.status, 2)
+        let (job, _) = try run(offline + ["x.lua"], files: files, environment: ["JOB_COMPLETION_INDEX": "0"])
+        XCTAssertEqual(job.status, 2, "an Indexed Job's pod without RTLUA_SHARDS would run the whole fleet")
+        XCTAssert(job.stderr.contains("RTLUA_SHARDS is not"), job.stderr)
         // A custom metric is known only once the run has recorded it: checked at the end.
         let (unknown, dir) = try run(offline + ["--threshold", "nosuch.count<1", "--summary-json", "s.json", "x.lua"], files: files)
         XCTAssertEqual(unknown.status, 2, unknown.stderr)
