@@ -134,9 +134,6 @@ public final class MetricsRegistry: @unchecked Sendable {  // confined to one ev
         return l
     }
 
-    /// Whether any script declared or recorded a metric (built-ins aside) or a check.
-    public var hasScriptMetrics: Bool { metrics.keys.contains { !Builtin.names.contains($0) || $0 == Builtin.checks } }
-
     /// A copy of everything recorded so far (call it on the registry's loop).
     public func snapshot() -> MetricsSnapshot {
         var s = MetricsSnapshot()

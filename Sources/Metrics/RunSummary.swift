@@ -111,7 +111,7 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
 
 /// One series in the summary. Which fields are present depends on `kind`:
 /// counter: count (the sum), adds, rate (per second); rate: count (total), passes, fails,
-/// rate; gauge: count (sets), value, min, max; trend: count, sum, min, avg, max, p50, p90,
+/// rate; gauge: count (sets), value, at, min, max; trend: count, sum, min, avg, max, p50, p90,
 /// p95, p99 and histogram.
 public struct MetricSummary: Codable, Sendable, Equatable {
     public var name: String
@@ -123,6 +123,8 @@ public struct MetricSummary: Codable, Sendable, Equatable {
     public var passes: Int?
     public var fails: Int?
     public var value: Double?
+    /// gauge: when `value` was set (seconds since the epoch).
+    public var at: Double?
     public var sum: Double?
     public var min: Double?
     public var avg: Double?
@@ -159,6 +161,7 @@ public struct MetricSummary: Codable, Sendable, Equatable {
         case .gauge:
             count = Double(s.adds)
             value = s.last
+            at = s.adds > 0 ? s.lastAt : nil
             min = s.adds > 0 ? s.low : nil
             max = s.adds > 0 ? s.high : nil
         case .trend:
@@ -198,6 +201,7 @@ public struct MetricSummary: Codable, Sendable, Equatable {
         case .gauge:
             s.adds = try whole(count)
             s.last = value ?? 0
+            s.lastAt = at ?? 0
             s.low = min ?? .infinity
             s.high = max ?? -.infinity
         case .trend:

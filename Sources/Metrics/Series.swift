@@ -10,6 +10,12 @@ public enum MetricKind: String, Codable, Sendable, CaseIterable {
     case gauge
 }
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A metric's tags: a small map of strings (`event = "chat"`).
 public typealias Tags = [String: String]
 
@@ -25,6 +31,8 @@ public struct SeriesStats: Sendable {
     public internal(set) var passes = 0
     /// gauge: the last value, and the lowest and highest ever set.
     public internal(set) var last = 0.0
+    /// gauge: when `last` was set (seconds since the epoch), so merges keep the latest.
+    public internal(set) var lastAt = 0.0
     public internal(set) var low = Double.infinity
     public internal(set) var high = -Double.infinity
     /// trend: the distribution.
@@ -48,13 +56,13 @@ public struct SeriesStats: Sendable {
         case .gauge:
             adds += 1
             last = value
+            lastAt = Self.wallClock()
             low = Swift.min(low, value)
             high = Swift.max(high, value)
         }
     }
 
-    /// Adds `other` (same kind) in. Gauges from different registries add their last values
-    /// up: each bot's gauge is its own share of the fleet's.
+    /// Adds `other` (same kind) in. A gauge keeps the value set last, wherever it was set.
     public mutating func merge(_ other: SeriesStats) {
         precondition(kind == other.kind, "merging a \(other.kind) into a \(kind)")
         switch kind {
@@ -68,10 +76,19 @@ public struct SeriesStats: Sendable {
             trend!.merge(other.trend!)
         case .gauge:
             adds += other.adds
-            last += other.last
+            if other.adds > 0, other.lastAt >= lastAt || adds == other.adds {
+                last = other.last
+                lastAt = other.lastAt
+            }
             low = Swift.min(low, other.low)
             high = Swift.max(high, other.high)
         }
+    }
+
+    static func wallClock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Samples recorded (for a trend) or values added.

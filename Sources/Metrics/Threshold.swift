@@ -37,7 +37,6 @@ public struct Threshold: Sendable, Equatable {
             ParseError(expression: text, offset: offset ?? p.i, message: message)
         }
         p.skipSpaces()
-        let nameStart = p.i
         metric = p.identifier()
         guard !metric.isEmpty else { throw fail("a metric name expected (letters, digits, _)") }
         tags = [:]
@@ -83,7 +82,6 @@ public struct Threshold: Sendable, Equatable {
         p.skipSpaces()
         guard p.atEnd else { throw fail("unexpected '\(String(p.rest))' after the number") }
         expression = text.trimmingSpaces
-        _ = nameStart
     }
 
     static func isStat(_ s: String) -> Bool {

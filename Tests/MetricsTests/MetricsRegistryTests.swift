@@ -99,6 +99,21 @@ final class MetricsRegistryTests: XCTestCase {
         XCTAssertEqual(s.capped, ["hits"])
     }
 
+    func testAGaugeMergesToTheValueSetLastWhicheverRegistryHadIt() throws {
+        let early = MetricsRegistry(), late = MetricsRegistry()
+        try early.add("queue", .gauge, 7)
+        try early.add("queue", .gauge, 1)
+        usleep(2000)
+        try late.add("queue", .gauge, 4)
+        for (a, b) in [(early, late), (late, early)] {
+            var s = a.snapshot()
+            try s.merge(b.snapshot())
+            let q = try XCTUnwrap(s.series[SeriesKey("queue")])
+            XCTAssertEqual([q.last, q.low, q.high], [4, 1, 7])
+            XCTAssertEqual(q.adds, 3)
+        }
+    }
+
     func testAMetricKeepsItsKind() throws {
         let r = MetricsRegistry()
         try r.add("x", .counter, 1)
