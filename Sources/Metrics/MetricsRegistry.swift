@@ -95,12 +95,20 @@ public final class MetricsRegistry: @unchecked Sendable {  // confined to one ev
     }
 
     private var eventCells: [String: EventCells] = [:]
+    /// The last event's cells: a flow of one event name costs a string compare, not a hash.
+    private var lastEvent: (name: String, cells: EventCells)?
 
     public func cells(event: String) -> EventCells {
-        if let c = eventCells[event] { return c }
-        // Past the cap, the event names share the overflow cells (EventCells asks the cap).
+        if let last = lastEvent, last.name == event { return last.cells }
+        if let c = eventCells[event] {
+            lastEvent = (event, c)
+            return c
+        }
+        // Past the cap the cells are the overflow ones (`cell` sees to it), and the cache
+        // stays bounded too.
         let c = EventCells(self, event)
-        eventCells[event] = c
+        if eventCells.count < seriesCap { eventCells[event] = c }
+        lastEvent = (event, c)
         return c
     }
 
