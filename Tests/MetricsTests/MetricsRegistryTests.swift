@@ -97,6 +97,12 @@ final class MetricsRegistryTests: XCTestCase {
         XCTAssertEqual(s.series[SeriesKey("hits", MetricsRegistry.overflowTags)]?.sum, 7)
         XCTAssertEqual(told.names, ["hits"])
         XCTAssertEqual(s.capped, ["hits"])
+        // The built-in per-event series too, whatever the number of event names.
+        for i in 0..<10 { r.cells(event: "e\(i)").sent.add(1) }
+        let sent = r.snapshot().series.filter { $0.key.name == Builtin.messagesSent }
+        XCTAssertEqual(sent.count, 4)
+        XCTAssertEqual(sent[SeriesKey(Builtin.messagesSent, MetricsRegistry.overflowTags)]?.sum, 7)
+        XCTAssertEqual(told.names, ["hits", Builtin.messagesSent])
     }
 
     func testAGaugeMergesToTheValueSetLastWhicheverRegistryHadIt() throws {
