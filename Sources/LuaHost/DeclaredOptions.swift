@@ -76,7 +76,7 @@ public struct DeclaredOptions: Sendable, Equatable {
         if lua_type(L, -1) != LUA_TNIL {
             var ok: Int32 = 0
             let n = lua_tointegerx(L, -1, &ok)
-            guard ok != 0, lua_type(L, -1) == LUA_TNUMBER, (1...10_000).contains(n) else { throw fail("options.instances must be a whole number from 1 to 10000") }
+            guard ok != 0, lua_type(L, -1) == LUA_TNUMBER, (1...100_000).contains(n) else { throw fail("options.instances must be a whole number from 1 to 100000") }
             o.instances = Int(n)
         }
         Lua.pop(L)
@@ -114,8 +114,8 @@ public struct DeclaredOptions: Sendable, Equatable {
                 Lua.rawField(L, -1, "target")
                 var ok: Int32 = 0
                 let target = lua_tointegerx(L, -1, &ok)
-                guard ok != 0, lua_type(L, -1) == LUA_TNUMBER, (0...10_000).contains(target) else {
-                    throw fail("options.stages[\(i + 1)].target must be a whole number from 0 to 10000")
+                guard ok != 0, lua_type(L, -1) == LUA_TNUMBER, (0...100_000).contains(target) else {
+                    throw fail("options.stages[\(i + 1)].target must be a whole number from 0 to 100000")
                 }
                 Lua.pop(L, 2)
                 o.stages.append(Stage(duration: d, target: Int(target)))

@@ -42,7 +42,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         guard !scripts.isEmpty else { throw ValidationError("at least one SCRIPT.lua is required") }
-        guard (1...10_000).contains(instances ?? 1) else { throw ValidationError("--instances must be between 1 and 10000") }
+        guard (1...100_000).contains(instances ?? 1) else { throw ValidationError("--instances must be between 1 and 100000") }
         guard RestartPolicy(rawValue: restart) != nil else {
             throw ValidationError("--restart must be one of no, on-failure, always (got '\(restart)')")
         }
@@ -62,6 +62,7 @@ struct Run: ParsableCommand {
         // The scripts' options with the command line over them, and the checks and metrics
         // (RunPlan.swift, RunReport.swift): this shard's instances, numbered across shards.
         let plan = try RunPlan(report, scripts: scripts, args: args, instances: instances)
+        if plan.instances > 1 { Hub.raiseDescriptorLimit() }  // a fleet needs a descriptor per bot
         let metricsRun = try MetricsRun(report, plan: plan, scripts: scripts, group: group)
         let supervision = Supervision(policy: RestartPolicy(rawValue: restart) ?? .no)
         let makeOptions: @Sendable (String, Int) -> ScriptOptions = { path, number in
