@@ -5,10 +5,12 @@ import NIOConcurrencyHelpers
 /// A receiving bot hashes what it received the same way and looks the time up; nothing is
 /// added to the message on the wire.
 ///
-/// Cost: one hash of the message text on each send and each receipt, and one lock taken
-/// on one of 64 stripes (so bots on different loops rarely wait on each other). Entries
-/// older than `horizon` are dropped, and a stripe holds at most `stripeCap` entries, so
-/// the table stays bounded however long the run.
+/// Cost: one hash of the message text on each send and each receipt, and one store or load
+/// in a fixed table of 2^20 slots (16 MiB once used) under one of 64 stripe locks, so bots on
+/// different loops rarely wait on each other. A slot holds the latest send that hashed to it:
+/// no growth, no sweeping; a send overwritten before its receipt (another message landing in
+/// the same slot, about one in a million per message in flight) is simply not timed, and a
+/// receipt more than `horizon` after its send is not either.
 ///
 /// Identical messages (same event, channel and text) sent again before the first arrived
 /// are timed from the latest send; a script that wants each one timed exactly puts a
@@ -16,11 +18,12 @@ import NIOConcurrencyHelpers
 public final class DeliveryClock: Sendable {
     public static let horizonNanoseconds: UInt64 = 60_000_000_000
     static let stripeCount = 64
-    static let stripeCap = 16_384
+    static let slotsPerStripe = 16_384
 
+    /// Made on first use, so a run that sends nothing costs nothing.
     private struct Stripe {
-        var sent: [Int: UInt64] = [:]
-        var oldest: UInt64 = .max
+        var keys: [Int] = []
+        var times: [UInt64] = []
     }
 
     private let stripes: [NIOLockedValueBox<Stripe>]
@@ -37,26 +40,34 @@ public final class DeliveryClock: Sendable {
         return h.finalize()
     }
 
-    private func stripe(_ key: Int) -> NIOLockedValueBox<Stripe> { stripes[Int(UInt(bitPattern: key) % UInt(Self.stripeCount))] }
+    @inline(__always)
+    private static func place(_ key: Int) -> (stripe: Int, slot: Int) {
+        let k = UInt(bitPattern: key)
+        return (Int(k % UInt(stripeCount)), Int((k / UInt(stripeCount)) % UInt(slotsPerStripe)))
+    }
 
     /// Notes a send at `now` (monotonic nanoseconds).
     public func sent(_ key: Int, at now: UInt64) {
-        stripe(key).withLockedValue { s in
-            if s.sent.count >= Self.stripeCap || (s.oldest != .max && now &- s.oldest > 2 * Self.horizonNanoseconds) {
-                let cutoff = now &- Self.horizonNanoseconds
-                s.sent = s.sent.filter { $0.value >= cutoff && now >= $0.value }
-                if s.sent.count >= Self.stripeCap { s.sent.removeAll(keepingCapacity: true) }
-                s.oldest = s.sent.values.min() ?? .max
+        let (stripe, slot) = Self.place(key)
+        stripes[stripe].withLockedValue { s in
+            if s.keys.isEmpty {
+                s.keys = Array(repeating: 0, count: Self.slotsPerStripe)
+                s.times = Array(repeating: 0, count: Self.slotsPerStripe)
             }
-            s.sent[key] = now
-            s.oldest = min(s.oldest, now)
+            s.keys[slot] = key
+            s.times[slot] = now
         }
     }
 
     /// Milliseconds since the send of `key`, or nil when this process did not send it
-    /// (within the horizon).
+    /// (within the horizon, and not overwritten since).
     public func delivered(_ key: Int, at now: UInt64) -> Double? {
-        guard let t = stripe(key).withLockedValue({ $0.sent[key] }), now >= t, now - t <= Self.horizonNanoseconds else { return nil }
+        let (stripe, slot) = Self.place(key)
+        let sentAt: UInt64? = stripes[stripe].withLockedValue { s in
+            guard !s.keys.isEmpty, s.keys[slot] == key, s.times[slot] != 0 else { return nil }
+            return s.times[slot]
+        }
+        guard let t = sentAt, now >= t, now - t <= Self.horizonNanoseconds else { return nil }
         return Double(now - t) / 1e6
     }
 }

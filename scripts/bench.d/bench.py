@@ -514,7 +514,7 @@ class Bench:
                     self.note_partial(row, r, count)
                     log(f"  metrics {label}, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received)")
         n, rounds = self.a.fanout_bots, 5
-        rows = {k: self.row(f"7.{j}", f"7.{j} fan-out probe: 1 bot sends {rounds} messages to {n:,} bots in a channel "
+        rows = {k: self.row(f"7.{j}", f"7.{j} fan-out probe: 1 bot broadcasts {rounds} messages to {n:,} bots "
                             f"(one rtlua run, rtlua hub): {what}", unit, better)
                 for j, (k, what, unit, better) in enumerate([
                     ("p50", "delivery p50", "ms", "lower"), ("p99", "delivery p99", "ms", "lower"),
@@ -825,6 +825,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int)
     ap.add_argument("--only", default="123456", help="scenarios to run, e.g. 13")
     ap.add_argument("--bots", help="bot counts for scenario 4, e.g. 100,1000,10000")
+    ap.add_argument("--fanout-bots", type=int, help="bots of scenario 7's fan-out probe (default 10,000)")
     ap.add_argument("--idle-conns", help="idle connection counts for scenario 6, e.g. 2000,19900")
     ap.add_argument("--py-hub", help="python-socketio server script (default: scripts/peer/reference_server.py, "
                                      "else bench.d/py_hub.py)")
@@ -837,7 +838,7 @@ def main() -> int:
     a.rate, a.seconds = 1000, (3 if q else 10)
     a.bots = [int(x) for x in a.bots.split(",")] if a.bots else [100, 1000] if q else [100, 1000, 10000]
     a.startup_runs = 5 if q else 10
-    a.fanout_bots = 1000 if q else 10_000
+    a.fanout_bots = a.fanout_bots or (1000 if q else 10_000)
     # Scenario 6: 2,000, and the most one process can hold under its open-files limit (the
     # hard one; a few descriptors left for the process's own files).
     most = open_files_limit() - 100
