@@ -484,7 +484,11 @@ class Bench:
     # --- scenario 7: checks and metrics (issue #12)
 
     async def fanout_probe_once(self, n: int, rounds: int) -> dict:
-        hub, port = await self.hub("rtlua")
+        # The hub's default cap is 10,000 connections; the probe may want more.
+        port = free_port()
+        hub = await self.spawn("hub-rtlua", [self.rtlua, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                             "--max-connections", str(n + 100)])
+        await wait_port(port, hub, 30)
         summary = self.logdir / f"fanout-{self.seq}.json"
         p = await self.spawn("fanout-lua", self.lua(f"http://127.0.0.1:{port}", "fanout.lua", [str(n), str(rounds)], n,
                                                    extra=["--summary-json", str(summary), "--quiet"]))
