@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Property tests (Swift Testing): generated inputs for the JSON and event-text round trips.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // HDR histograms for the trends' percentiles (merged exactly across shards).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Debian's Lua 5.4 and libcurl, each with a shim header for the C macros.
@@ -52,11 +54,13 @@ let package = Package(
         // The Altogic RealtimeManager semantics over the Socket.IO client.
         .target(name: "Realtime", dependencies: ["AltogicProtocol", "SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
         // One Lua VM per script, confined to one event loop.
-        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "AltogicProtocol", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
+        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "AltogicProtocol", "Metrics", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
+        // Checks, metrics, thresholds and run summaries (docs/metrics.md).
+        .target(name: "Metrics", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: fast),
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
         .target(name: "Hub", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [
-            "LuaHost", "Hub", "Realtime", "CEdit",
+            "LuaHost", "Hub", "Realtime", "Metrics", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ] + nio, swiftSettings: fast),
@@ -73,6 +77,7 @@ let package = Package(
             exclude: ["peer"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
     ]
 )
 

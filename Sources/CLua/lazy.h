@@ -35,7 +35,7 @@ static const shim_lazy_name shim_lazy_names[] = {
     {"io", 2, 1}, {"utf8", 4, 1}, {"package", 7, 1}, {"require", 7, 0}, {"debug", 5, 1},
     {"json", 4, 1}, {"http", 4, 1}, {"timer", 5, 1}, {"log", 3, 1},
     {"realtime", 8, 0}, {"sleep", 5, 0}, {"schedule", 8, 0}, {"now", 3, 0}, {"exit", 4, 0},
-    {"args", 4, 0}, {"instance", 8, 0},
+    {"args", 4, 0}, {"instance", 8, 0}, {"check", 5, 0}, {"metrics", 7, 1},
     /* the base library's, but for _G, print, getmetatable and setmetatable */
     {"assert", 6, 0}, {"collectgarbage", 14, 0}, {"dofile", 6, 0}, {"error", 5, 0}, {"ipairs", 6, 0},
     {"load", 4, 0}, {"loadfile", 8, 0}, {"next", 4, 0}, {"pairs", 5, 0}, {"pcall", 5, 0},

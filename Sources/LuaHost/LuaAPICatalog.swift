@@ -256,8 +256,15 @@ public enum LuaAPICatalog {
         metatable: LuaScript.handleMeta,
         functions: [method("cancel", "Stops the timer or schedule (a no-op when already done).")])
 
+    static let metric = LuaAPIClass(
+        name: "rtlua.Metric",
+        doc: "A custom metric, as `metrics.counter`, `metrics.rate`, `metrics.trend` and `metrics.gauge` return it; its figures are in the end-of-run summary and thresholds can name it.",
+        metatable: LuaScript.metricMeta,
+        functions: [method("add", "Records `value`: a counter adds it up, a rate counts `true` (or non-zero) as a pass, a trend records a value ≥ 0 (milliseconds by convention), a gauge keeps the last value. `tags` (a small table of strings) makes a series of its own.",
+                           [.init(name: "value", type: "number|boolean"), .init(name: "tags", type: "table<string, string>", optional: true)])])
+
     public static let classes = [eventData, member, presenceData, realtimeError, connectOptions, httpRequest, httpResponse,
-                                 null, handle, realtimeManager]
+                                 null, handle, realtimeManager, metric]
 
     // MARK: globals
 
@@ -316,6 +323,15 @@ public enum LuaAPICatalog {
             [.init(name: "code", type: "integer|boolean", optional: true)]))),
         .init(name: "args", doc: "The SCRIPT-ARGS after `--` on the command line.", kind: .value(type: "string[]", luaType: "table")),
         .init(name: "instance", doc: "This copy's number, 1 … N under `--instances N` (1 otherwise).", kind: .value(type: "integer", luaType: "number")),
+        .init(name: "check", doc: "", kind: .function(function(
+            "check", "Calls each `predicate(value)` and counts a pass or a failure per name (a predicate that raises fails); returns `true` when all passed. Never raises for a failure: the counts are in the end-of-run summary and `checks.rate` thresholds.",
+            [.init(name: "value", type: "any"), .init(name: "checks", type: "table<string, fun(value: any): any>")],
+            returns: [.init(type: "boolean")]))),
+        .init(name: "metrics", doc: "Custom metrics, summarised at the end of the run and usable in thresholds.",
+              kind: .table(className: "rtlua.metrics", fields: [], functions: ["counter", "rate", "trend", "gauge"].map { kind in
+                function(kind, "The \(kind) metric `name` (letters, digits and `_`).",
+                         [.init(name: "name", type: "string")], returns: [.init(type: "rtlua.Metric")])
+              })),
         .init(name: "state", doc: "A table that survives a reload under `--watch`: the new version starts with a copy of its plain data (empty at the first start). A global `on_reload(old)`, when the script defines one, is called after a reload with the old version's `state`.",
               kind: .value(type: "table", luaType: "table")),
     ]

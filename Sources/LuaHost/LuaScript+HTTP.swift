@@ -1,5 +1,6 @@
 import CLua
 import CurlHTTP
+import Metrics
 import NIOCore
 import RTJSON
 
@@ -31,7 +32,9 @@ extension LuaScript {
         if budget < .max { request.maxResponseBytes = budget }
         try suspend(co, name)
         let thread = LuaThread(state: co)
+        let start = NIODeadline.now()
         options.http.execute(request, on: eventLoop).whenComplete { [self] result in
+            noteDuration(Builtin.http, since: start)
             wake(thread.state) { co in
                 if case .failure(let error as HTTPError) = result, error.isResponseTooLarge {
                     return self.pushResults(co, expected: .max) { _ in 0 }

@@ -109,6 +109,12 @@ extension LuaScript {
             setModule("log")
         case "realtime":
             installRealtimeGlobals()
+        case "check":
+            pushCheckFunction()
+            setGlobal("check")
+        case "metrics":
+            pushMetricsTable()
+            setModule("metrics")
         case "now":
             pushNowFunction()
             setGlobal("now")

@@ -1,4 +1,5 @@
 import CLua
+import Metrics
 import NIOCore
 import Realtime
 import RTJSON
@@ -276,6 +277,7 @@ private let rtBroadcast: LuaSwiftFunction = { L in
         let message = try host.message(L, 3, root: "message")
         let echo = try Lua.optBoolean(L, 4, name: "echo")
         try realtimeCall { () throws(RealtimeError) in try m!.broadcast(eventName: event, message: message, echo: echo) }
+        host.noteSent(event: event, channel: nil, message: message)
         return 0
     }
 }
@@ -289,6 +291,7 @@ private let rtSend: LuaSwiftFunction = { L in
         try realtimeCall { () throws(RealtimeError) in
             try m!.send(channel: channel, eventName: event, message: message, echo: echo)
         }
+        host.noteSent(event: event, channel: channel, message: message)
         return 0
     }
 }
@@ -328,7 +331,9 @@ private let rtGetMembers: LuaSwiftFunction = { L in
         try realtimeCall { () throws(RealtimeError) in try ArgumentCheck.channel(channel) }
         try host.suspend(L, "getMembers")
         let thread = LuaThread(state: L)
+        let start = NIODeadline.now()
         m!.getMembers(channel: channel) { result in
+            host.noteDuration(Builtin.members, since: start)
             host.wake(thread.state) { co in
                 host.pushResults(co) { co in
                     switch result {

@@ -91,7 +91,7 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
 
     /// Whether the script's life can change follows the connection's state.
     func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
-        lifeTokens = [
+        lifeTokens = host.watchMetrics(manager) + [
             manager.onConnect { [weak self] in self?.unreachable = false },
             manager.onDisconnect { [weak self, weak host] _ in
                 self?.closing = false
@@ -143,6 +143,7 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
         }
         listeners = [:]
         guard let manager else { return host.eventLoop.makeSucceededVoidFuture() }
+        host.forgetMetrics(manager)
         manager.removeAllListeners()
         let once = CloseOnce(manager, host.eventLoop.makePromise(of: Void.self), grace: Self.closeGrace)
         guard waitForConnect, manager.isOpen, !manager.isConnected(), !unreachable else {

@@ -1,4 +1,5 @@
 import CurlHTTP
+import Metrics
 import NIOCore
 import Realtime
 
@@ -32,6 +33,8 @@ public struct ScriptOptions: Sendable {
     public var memoryLimit: Int = MemoryBudget.defaultLimit
     /// The clock of `now()`, `sleep`, timers, schedules and `waitFor` (ScriptClock.swift).
     public var clock: ScriptClock = RealClock.shared
+    /// Where checks and metrics are recorded (nil: `check` and `metrics` work but keep nothing).
+    public var metrics: RunMetrics?
 
     public init(path: String, instance: Int = 1, args: [String] = [], realtime: RealtimeConfig? = nil,
                 log: LogSettings = LogSettings(), output: ScriptOutput = .standard, http: HTTPClient = .shared,

@@ -283,8 +283,8 @@ class Bench:
 
     # --- peers and hubs
 
-    def lua(self, url: str, script: str, args: list[str], instances: int = 1) -> list[str]:
-        argv = ["stdbuf", "-oL", self.rtlua, "run", "--url", url]
+    def lua(self, url: str, script: str, args: list[str], instances: int = 1, extra: list[str] = ()) -> list[str]:
+        argv = ["stdbuf", "-oL", self.rtlua, "run", "--url", url, *extra]
         if instances > 1:
             argv += ["--instances", str(instances)]
         return argv + [str(HERE / script), "--", *args]
@@ -324,19 +324,19 @@ class Bench:
 
     # --- scenario 1: receive throughput
 
-    async def recv_once(self, hub_kind: str, rx: str, tx: str, count: int) -> dict:
+    async def recv_once(self, hub_kind: str, rx: str, tx: str, count: int, extra: tuple = ()) -> dict:
         hub, port = await self.hub(hub_kind)
         url = f"http://127.0.0.1:{port}"
         ch = f"bench{self.seq}"
         idle, max_s = str(self.a.idle), str(self.a.max_seconds)
-        rargv = {"lua": lambda: self.lua(url, "recv.lua", [ch, str(count), idle, max_s]),
+        rargv = {"lua": lambda: self.lua(url, "recv.lua", [ch, str(count), idle, max_s], extra=extra),
                  "python": lambda: self.pyb("recv", url, [ch, str(count), idle, max_s]),
                  "raw": lambda: self.raw("count", port, [ch, "1", str(count), idle, max_s]),
                  "floor": lambda: [PY, str(HERE / "floor.py"), str(self.floor_bin), str(port), ch, str(count), idle,
                                    max_s]}[rx]()
         r = await self.spawn(f"recv-{rx}", rargv)
         await r.wait_ready(1, 60)
-        sargv = {"lua": lambda: self.lua(url, "send.lua", [ch, str(count)]),
+        sargv = {"lua": lambda: self.lua(url, "send.lua", [ch, str(count)], extra=extra),
                  "python": lambda: self.pyb("send", url, [ch, str(count)]),
                  "raw": lambda: self.raw("flood", port, [ch, str(count)])}[tx]()
         hub_cpu0 = hub.cpu_seconds()
@@ -480,6 +480,60 @@ class Bench:
                         (row.rtlua if h == "rtlua" else row.python).append(r["rate"])
                         self.note_partial(row, r, receivers * count)
                         log(f"  {rx} receivers, {h} hub, run {i + 1}: {r['rate']:,.0f} deliveries/s ({r['count']:,})")
+
+    # --- scenario 8: checks and metrics (issue #12)
+
+    async def fanout_probe_once(self, n: int, rounds: int) -> dict:
+        # The hub's default cap is 10,000 connections; the probe may want more.
+        port = free_port()
+        hub = await self.spawn("hub-rtlua", [self.rtlua, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                             "--max-connections", str(n + 100)])
+        await wait_port(port, hub, 30)
+        summary = self.logdir / f"fanout-{self.seq}.json"
+        p = await self.spawn("fanout-lua", self.lua(f"http://127.0.0.1:{port}", "fanout.lua", [str(n), str(rounds)], n,
+                                                   extra=["--summary-json", str(summary), "--quiet"]))
+        await p.until(lambda: any(l.startswith("JOINED ") for l in p.lines), self.a.max_seconds + 180, "JOINED")
+        joined = float(next(l for l in p.lines if l.startswith("JOINED ")).split()[1])
+        rss, _ = p.rss_kib()
+        await p.wait_exit(rounds + 120)
+        s = json.loads(summary.read_text())
+        d = next(m for m in s["metrics"] if m["name"] == "delivery" and m["tags"] == {"event": "fan"})
+        done = next((m["count"] for m in s["metrics"] if m["name"] == "fan_complete"), 0)
+        return {"joined": joined, "rss_per_bot": rss / n, "p50": d["p50"], "p99": d["p99"], "max": d["max"],
+                "samples": d["count"], "complete": done}
+
+    async def scenario8(self) -> None:
+        count = self.a.messages
+        log(f"\n== 8. checks and metrics: the pipeline of 1.3 without and with the metrics; a fan-out probe")
+        if not self.rtlua:
+            return
+        row = self.row("8.1", "8.1 pipeline rtlua → rtlua hub → rtlua (1.3): metrics off (rtlua column) vs on "
+                       "(--summary-json: built-ins + delivery clock; python column)", "msg/s", "higher",
+                       "on ≥ 95 % of off", lambda off, on: on >= 0.95 * off)
+        for i in range(self.a.runs):
+            for label, extra in (("off", ()), ("on", ("--summary-json", str(self.logdir / "pipeline.json"), "--quiet"))):
+                r = await self.session(self.recv_once, "rtlua", "lua", "lua", count, extra)
+                if r:
+                    (row.rtlua if label == "off" else row.python).append(r["rate"])
+                    self.note_partial(row, r, count)
+                    log(f"  metrics {label}, run {i + 1}: {r['rate']:,.0f} msg/s ({r['count']:,} received)")
+        n, rounds = self.a.fanout_bots, 5
+        rows = {k: self.row(f"8.{j}", f"8.{j} fan-out probe: 1 bot broadcasts {rounds} messages to {n:,} bots "
+                            f"(one rtlua run, rtlua hub): {what}", unit, better)
+                for j, (k, what, unit, better) in enumerate([
+                    ("p50", "delivery p50", "ms", "lower"), ("p99", "delivery p99", "ms", "lower"),
+                    ("max", "delivery max", "ms", "lower"), ("complete", f"bots that received all {rounds}", "bots",
+                                                              "higher"),
+                    ("joined", f"time until all {n:,} joined", "s", "lower"),
+                    ("rss_per_bot", "client process RSS per bot", "KiB", "lower")], start=2)}
+        for i in range(self.a.runs):
+            r = await self.session(self.fanout_probe_once, n, rounds)
+            if r:
+                for k, row in rows.items():
+                    row.rtlua.append(r[k])
+                log(f"  fan-out run {i + 1}: delivery p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms;"
+                    f" {r['complete']:,} of {n:,} got all {rounds} ({r['samples']:,} samples); joined in {r['joined']:.1f} s;"
+                    f" {r['rss_per_bot']:.1f} KiB RSS per bot")
 
     # --- scenario 3: round-trip latency
 
@@ -770,7 +824,7 @@ async def amain(a) -> int:
     log(machine_facts(a))
     log(f"python hub: {b.py_hub_script}; logs: {b.logdir}")
     scen = {"1": b.scenario1, "2": b.scenario2, "3": b.scenario3, "4": b.scenario4, "5": b.scenario5,
-            "6": b.scenario6, "7": b.scenario7}
+            "6": b.scenario6, "7": b.scenario7, "8": b.scenario8}
     try:
         for s in a.only:
             await scen[s]()
@@ -804,6 +858,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int)
     ap.add_argument("--only", default="1234567", help="scenarios to run, e.g. 13")
     ap.add_argument("--bots", help="bot counts for scenario 4, e.g. 100,1000,10000")
+    ap.add_argument("--fanout-bots", type=int, help="bots of scenario 8's fan-out probe (default 10,000)")
     ap.add_argument("--idle-conns", help="idle connection counts for scenario 6, e.g. 2000,19900")
     ap.add_argument("--py-hub", help="python-socketio server script (default: scripts/peer/reference_server.py, "
                                      "else bench.d/py_hub.py)")
@@ -816,6 +871,7 @@ def main() -> int:
     a.rate, a.seconds = 1000, (3 if q else 10)
     a.bots = [int(x) for x in a.bots.split(",")] if a.bots else [100, 1000] if q else [100, 1000, 10000]
     a.startup_runs = 5 if q else 10
+    a.fanout_bots = a.fanout_bots or (1000 if q else 10_000)
     # Scenario 6: 2,000, and the most one process can hold under its open-files limit (the
     # hard one; a few descriptors left for the process's own files).
     most = open_files_limit() - 100

@@ -1,0 +1,225 @@
+import CLua
+import Metrics
+import NIOCore
+import Realtime
+import RTJSON
+
+/// `check(value, {name = predicate, …})`, `metrics.counter/rate/trend/gauge(name)` with
+/// `:add(value [, tags])`, and the built-in metrics recorded on the message paths
+/// (docs/metrics.md). Everything goes to the registry of the script's event loop: no lock.
+extension LuaScript {
+    static let metricMeta = "rtlua.metric"
+
+    /// Pushes `check`. It and `metrics` are made when first touched
+    /// (LuaScript+LazyGlobals.swift); the metric objects' metatable on first use.
+    func pushCheckFunction() {
+        Lua.pushFunction(L, checkFunction)
+    }
+
+    /// Pushes the `metrics` table.
+    func pushMetricsTable() {
+        lua_createtable(L, 0, 4)
+        Lua.setFunction(L, -1, "counter", metricCounter)
+        Lua.setFunction(L, -1, "rate", metricRate)
+        Lua.setFunction(L, -1, "trend", metricTrend)
+        Lua.setFunction(L, -1, "gauge", metricGauge)
+    }
+
+    /// The registry of this script's loop (nil when the runner keeps no metrics).
+    var metricsRegistry: MetricsRegistry? { options.metrics?.registry(for: ObjectIdentifier(eventLoop)) }
+
+    /// The registry when built-in metrics are on; the hooks below cost this one check otherwise.
+    var builtinMetrics: MetricsRegistry? {
+        guard let run = options.metrics, run.builtins else { return nil }
+        return run.registry(for: ObjectIdentifier(eventLoop))
+    }
+
+    /// A message this script sent: counted, and its send time noted for the delivery latency.
+    func noteSent(event: String, channel: String?, message: JSONValue) {
+        guard let registry = builtinMetrics else { return }
+        let cells = registry.cells(event: event)
+        cells.sent.add(1)
+        if case .raw(let raw) = message {
+            cells.bytesSent.add(Double(raw.bytes.count))
+            options.metrics!.delivery.sent(DeliveryClock.key(event: event, channel: channel, text: raw.bytes),
+                                           at: NIODeadline.now().uptimeNanoseconds)
+        }
+    }
+
+    /// Milliseconds since `start` into the built-in trend `name` (getMembers, http).
+    func noteDuration(_ name: String, since start: NIODeadline) {
+        guard let registry = builtinMetrics else { return }
+        try? registry.add(name, .trend, Double((NIODeadline.now() - start).nanoseconds) / 1e6)
+    }
+
+    /// Listens on `manager` for the built-in metrics: messages received (and their delivery
+    /// latency), connect time, reconnection attempts, errors. Called again after the
+    /// script's removeAllListeners.
+    func watchMetrics(_ manager: RealtimeManager) -> [ListenerToken] {
+        guard let registry = builtinMetrics, let run = options.metrics else { return [] }
+        let loop = eventLoop
+        var since: NIODeadline? = manager.isConnected() ? nil : .now()
+        return [manager.onAny { event, data in
+            let now = NIODeadline.now().uptimeNanoseconds
+            let cells = registry.cells(event: event)
+            cells.received.add(1)
+            if case .raw(let raw) = data.message {
+                cells.bytesReceived.add(Double(raw.bytes.count))
+                if let ms = run.delivery.delivered(DeliveryClock.key(event: event, channel: data.channel, text: raw.bytes), at: now) {
+                    cells.delivery.add(ms)
+                }
+            }
+        },
+        manager.onConnect {
+            loop.preconditionInEventLoop()
+            if let start = since {
+                try? registry.add(Builtin.connect, .trend, Double((NIODeadline.now() - start).nanoseconds) / 1e6)
+                registry.connected += 1
+            }
+            since = nil
+        },
+        manager.onDisconnect { _ in
+            if since == nil { registry.connected -= 1 }
+            since = since ?? .now()
+        },
+        manager.onReconnectAttempt { _ in try? registry.add(Builtin.reconnects, .counter, 1) },
+        manager.onError { _ in try? registry.add(Builtin.errors, .counter, 1) }]
+    }
+}
+
+extension LuaScript {
+    /// At script end, before its listeners go: a connection still up stops counting as one.
+    func forgetMetrics(_ manager: RealtimeManager) {
+        if let registry = builtinMetrics, manager.isConnected() { registry.connected -= 1 }
+    }
+}
+
+/// `check(value, {name = predicate, …})`: each predicate called in a protected call; a
+/// result other than nil/false passes, anything else (an error too) fails. A predicate
+/// cannot wait (`sleep`, `getMembers`): that is an error, so a failure.
+private let checkFunction: LuaSwiftFunction = { L in
+    let L = L!
+    return luaBody(L) { () throws(LuaRaise) -> Int32 in
+        guard lua_type(L, 2) == LUA_TTABLE else { throw Lua.typeError(L, 2, "table of predicates", name: "checks") }
+        lua_settop(L, 2)
+        let registry = LuaScript.host(L).metricsRegistry
+        var all = true
+        lua_pushnil(L)
+        while lua_next(L, 2) != 0 {
+            // The name: a string or number key as Lua prints it (converted on a copy, so the
+            // key lua_next goes on from stays as it is).
+            let name: String
+            switch lua_type(L, -2) {
+            case LUA_TSTRING: name = Lua.string(L, -2) ?? ""
+            case LUA_TNUMBER: name = plainText(L, -2)
+            default: name = Lua.typeName(L, -2)
+            }
+            let passed: Bool
+            if lua_type(L, -1) == LUA_TFUNCTION {
+                lua_pushvalue(L, 1)
+                passed = shim_lua_pcall_budgeted(L, 1, 1, 0) == LUA_OK && lua_toboolean(L, -1) != 0
+                Lua.pop(L)  // its result or its error; the key stays for lua_next
+            } else {
+                passed = lua_toboolean(L, -1) != 0
+                Lua.pop(L)
+            }
+            if !passed { all = false }
+            if let registry { try? registry.add(Builtin.checks, .rate, passed ? 1 : 0, tags: ["check": name]) }
+        }
+        lua_pushboolean(L, all ? 1 : 0)
+        return 1
+    }
+}
+
+private let metricCounter: LuaSwiftFunction = { L in makeMetric(L!, .counter) }
+private let metricRate: LuaSwiftFunction = { L in makeMetric(L!, .rate) }
+private let metricTrend: LuaSwiftFunction = { L in makeMetric(L!, .trend) }
+private let metricGauge: LuaSwiftFunction = { L in makeMetric(L!, .gauge) }
+
+/// `metrics.KIND(name)`: checks the name and that the metric keeps one kind; returns the
+/// object `{name=, kind=}` whose `:add` records.
+private func makeMetric(_ L: OpaquePointer, _ kind: MetricKind) -> Int32 {
+    luaBody(L) { () throws(LuaRaise) -> Int32 in
+        guard lua_type(L, 1) == LUA_TSTRING, let name = Lua.string(L, 1) else { throw Lua.typeError(L, 1, "string", name: "name") }
+        guard MetricName.isValid(name) else {
+            throw LuaRaise.argument(1, "a metric name is letters, digits and _, not starting with a digit: '\(name)'")
+        }
+        if Builtin.kinds[name] != nil { throw LuaRaise.argument(1, "'\(name)' is a built-in metric") }
+        if let registry = LuaScript.host(L).metricsRegistry {
+            do { try registry.declare(name, kind) } catch { throw LuaRaise.message("\(error)") }
+        }
+        lua_createtable(L, 0, 2)
+        Lua.pushString(L, name)
+        lua_setfield(L, -2, "name")
+        Lua.pushString(L, kind.rawValue)
+        lua_setfield(L, -2, "kind")
+        if luaL_newmetatable(L, LuaScript.metricMeta) != 0 {
+            Lua.pushString(L, "metric")
+            lua_setfield(L, -2, "__name")
+            lua_createtable(L, 0, 1)
+            Lua.setFunction(L, -1, "add", metricAdd)
+            lua_setfield(L, -2, "__index")
+        }
+        lua_setmetatable(L, -2)
+        return 1
+    }
+}
+
+/// `metric:add(value [, tags])`: one value into a series of this loop's registry.
+private let metricAdd: LuaSwiftFunction = { L in
+    let L = L!
+    return luaBody(L) { () throws(LuaRaise) -> Int32 in
+        guard lua_type(L, 1) == LUA_TTABLE else { throw LuaRaise.message("metric:add must be called with a colon: m:add(value, tags)") }
+        Lua.rawField(L, 1, "kind")
+        Lua.rawField(L, 1, "name")
+        guard let kind = MetricKind(rawValue: Lua.string(L, -2) ?? ""), let name = Lua.string(L, -1) else {
+            throw LuaRaise.message("metric:add must be called on an object of metrics.counter/rate/trend/gauge")
+        }
+        Lua.pop(L, 2)
+        let value: Double
+        switch (kind, lua_type(L, 2)) {
+        case (.rate, LUA_TBOOLEAN), (.rate, LUA_TNIL), (.rate, LUA_TNONE):
+            value = lua_toboolean(L, 2) != 0 ? 1 : 0
+        case (_, LUA_TNUMBER):
+            value = lua_tonumberx(L, 2, nil)
+            guard value.isFinite else { throw LuaRaise.argument(2, "a finite number expected") }
+            if kind == .trend, value < 0 { throw LuaRaise.argument(2, "a trend takes values ≥ 0, got \(value)") }
+        default:
+            throw Lua.typeError(L, 2, kind == .rate ? "boolean or number" : "number", name: "value")
+        }
+        var tags: Tags = [:]
+        switch lua_type(L, 3) {
+        case LUA_TNONE, LUA_TNIL: break
+        case LUA_TTABLE:
+            lua_settop(L, 3)
+            lua_pushnil(L)
+            while lua_next(L, 3) != 0 {
+                guard lua_type(L, -2) == LUA_TSTRING, let key = Lua.string(L, -2) else {
+                    throw LuaRaise.argument(3, "tag names must be strings")
+                }
+                switch lua_type(L, -1) {
+                case LUA_TSTRING, LUA_TNUMBER:
+                    tags[key] = plainText(L, -1)
+                case LUA_TBOOLEAN: tags[key] = lua_toboolean(L, -1) != 0 ? "true" : "false"
+                default: throw LuaRaise.argument(3, "tag '\(key)' must be a string, got \(Lua.typeName(L, -1))")
+                }
+                Lua.pop(L)
+            }
+        default:
+            throw Lua.typeError(L, 3, "table of tags", name: "tags")
+        }
+        guard let registry = LuaScript.host(L).metricsRegistry else { return 0 }
+        do { try registry.add(name, kind, value, tags: tags) } catch { throw LuaRaise.message("\(error)") }
+        return 0
+    }
+}
+
+/// A string or number as Lua writes it (a number converted on a copy, so a key being
+/// traversed stays a number).
+private func plainText(_ L: OpaquePointer, _ index: Int32) -> String {
+    lua_pushvalue(L, index)
+    defer { Lua.pop(L) }
+    var len = 0
+    guard let p = lua_tolstring(L, -1, &len) else { return "" }
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
+}
