@@ -210,26 +210,24 @@ static inline void shim_lazy_install(lua_State *L, shim_ArenaHeader *a, int (*ma
     lua_pop(L, 2);
 }
 
+/* Pops the table on top, taking the lazy metatable off it if it has that one. */
+static inline void shim_lazy_unset_and_pop(lua_State *L, const shim_ArenaHeader *a) {
+    if (lua_getmetatable(L, -1)) {
+        if (lua_topointer(L, -1) == a->lazy_meta) {
+            lua_pushnil(L);
+            lua_setmetatable(L, -3);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 /* Settling's last step: _G and package.loaded lose the lazy metatable. */
 static inline void shim_lazy_drop_metatable(lua_State *L, shim_ArenaHeader *a) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-    if (lua_getmetatable(L, -1)) {
-        if (lua_topointer(L, -1) == a->lazy_meta) {
-            lua_pushnil(L);
-            lua_setmetatable(L, -3);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    shim_lazy_unset_and_pop(L, a);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getmetatable(L, -1)) {
-        if (lua_topointer(L, -1) == a->lazy_meta) {
-            lua_pushnil(L);
-            lua_setmetatable(L, -3);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    shim_lazy_unset_and_pop(L, a);
     a->lazy_meta = NULL;
 }
 

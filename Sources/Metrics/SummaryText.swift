@@ -85,19 +85,5 @@ public enum SummaryText {
         """
     }
 
-    static func xml(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default:
-                if c.value < 0x20 && c != "\n" && c != "\t" { out += "&#\(c.value);" } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out
-    }
+    static func xml(_ s: String) -> String { XMLText.escape(s) }
 }

@@ -1,3 +1,4 @@
+import Metrics
 import LuaHost
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
@@ -84,22 +85,7 @@ final class TestReport: Sendable {
         }
     }
 
-    static func xml(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\n", "\t", "\r": out.unicodeScalars.append(c)
-            default:
-                // XML 1.0 has no other control characters.
-                if c.value >= 0x20 { out.unicodeScalars.append(c) }
-            }
-        }
-        return out
-    }
+    static func xml(_ s: String) -> String { XMLText.escape(s) }
 
     static func junit(_ outcomes: [TestOutcome], seconds: Double) -> String {
         func count(_ list: [TestOutcome], _ s: TestOutcome.Status) -> Int { list.filter { $0.status == s }.count }
