@@ -54,6 +54,9 @@ final class TestReport: Sendable {
                 }
             } else {
                 text += "\(file)\n"
+                // A *_test.lua that declares no test is named as such (a script named like a
+                // test file, or tests declared inside a function that never ran).
+                if outcomes.isEmpty { text += "  (no tests: the file calls test(name, fn) nowhere)\n" }
                 for o in outcomes {
                     switch o.status {
                     case .passed: text += "  ✓ \(o.name) (\(Self.milliseconds(o.seconds)))\n"

@@ -202,11 +202,11 @@ final class MetricsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.json").path))
     }
 
-    /// examples/load_test.lua at a small size: its stages run and end it, its checks pass,
+    /// examples/chat_load.lua at a small size: its stages run and end it, its checks pass,
     /// the delivery latency and its custom metrics are there. (The command line's
     /// thresholds replace the example's timing ones: no timing is asserted here.)
     func testLoadTestExample() throws {
-        let example = examplesDirectory.appendingPathComponent("load_test.lua").path
+        let example = examplesDirectory.appendingPathComponent("chat_load.lua").path
         let (r, dir) = try run(["run", "--summary-json", "s.json", "--threshold", "checks.rate==1",
                                 "--threshold", "delivery{event=chat}.count>0", example, "--", "4", "2"], files: [:])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -52,6 +52,12 @@ final class TestCommandTests: XCTestCase {
         XCTAssertEqual(lines.last, "2 passed, 0 failed, 1 skipped", r.stdout)
     }
 
+    func testAFileNamedLikeATestThatDeclaresNoTestIsSaidSo() throws {
+        let r = try rtlua(["test"], files: ["load_test.lua": "local n = 1\n"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.lines, ["load_test.lua", "  (no tests: the file calls test(name, fn) nowhere)", "0 passed, 0 failed"], r.stdout)
+    }
+
     func testEachKindOfFailureIsThatTestsFailureWithFileAndLineAndTheOthersRun() throws {
         let failing = """
         test("an expectation fails", function()

@@ -1,5 +1,5 @@
--- load_test.lua: a ramp of chat bots that says whether every message arrived, and how fast.
---   rtlua run examples/load_test.lua [-- PEAK HOLD_SECONDS]
+-- chat_load.lua: a ramp of chat bots that says whether every message arrived, and how fast.
+--   rtlua run examples/chat_load.lua [-- PEAK HOLD_SECONDS]
 -- Each bot joins "load" and sends a numbered chat every second; every bot checks what it
 -- receives. rtlua times each chat from its send to every receiving bot (the `delivery`
 -- metric) and the thresholds below decide the exit status (99 when one fails).
