@@ -389,6 +389,15 @@ final class CronScheduleTests: XCTestCase {
         } }
     }
 
+    func testNamedZoneWithAHalfHourGap() {
+        // Lord Howe Island: 2027-10-03 02:00 (+10:30) → 02:30 (+11:00), at 15:30 UTC.
+        withTZ("UTC") {
+            guard let s = schedule("CRON_TZ=Australia/Lord_Howe */15 * * * *") else { return }
+            XCTAssertEqual(fires(s, from: "2027-10-02 15:00", count: 3),
+                           ["2027-10-02 15:15:00", "2027-10-02 15:30:00", "2027-10-02 15:45:00"])
+        }
+    }
+
     func testTZPrefixIsTheSameAsCRONTZ() {
         withTZ("UTC") {
             guard let a = schedule("TZ=America/New_York 0 9 * * 1-5"),
