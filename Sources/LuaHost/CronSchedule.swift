@@ -339,11 +339,6 @@ struct CivilMinute: Sendable, Equatable, CustomStringConvertible {
         (self.year, self.month, self.day, self.hour, self.minute) = (year, month, day, hour, minute)
     }
 
-    init(_ t: tm) {
-        self.init(year: Int(t.tm_year) + 1900, month: Int(t.tm_mon) + 1, day: Int(t.tm_mday),
-                  hour: Int(t.tm_hour), minute: Int(t.tm_min))
-    }
-
     init(epochMinute: Int) {
         let days = epochMinute >= 0 ? epochMinute / 1440 : (epochMinute - 1439) / 1440
         let inDay = epochMinute - days * 1440
