@@ -3,17 +3,31 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// A bad `schedule(spec, fn)` spec; `message` names the field and the offending text.
 public struct CronScheduleError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case badSpec
+        /// `CRON_TZ=`/`TZ=` named a zone tzdata does not know; `message` is
+        /// `unknown time zone 'NAME'`, for the caller to prefix with the function's name.
+        case unknownTimeZone
+    }
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var kind: Kind
+    public init(_ message: String, kind: Kind = .badSpec) {
+        self.message = message
+        self.kind = kind
+    }
     public var description: String { message }
 }
 
 /// The schedule behind Lua's `schedule(spec, fn)`: a 5-field cron line
 /// (`minute hour day-of-month month day-of-week`), an `@every <duration>` interval
 /// or one of the `@hourly`-style shorthands. Pure: it only computes fire times.
+/// A calendar schedule may name its time zone as cronie and robfig/cron do, with a
+/// `CRON_TZ=Area/City ` or `TZ=Area/City ` prefix (IANA names, from Foundation's tzdata);
+/// without one it reads the process's local time zone.
 public struct CronSchedule: Sendable {
     enum Kind: Sendable, Equatable {
         case every(seconds: Double)
@@ -22,10 +36,16 @@ public struct CronSchedule: Sendable {
 
     let kind: Kind
     public let spec: String
+    /// The zone named by a `CRON_TZ=`/`TZ=` prefix; nil reads the process's local time zone.
+    public let timeZone: TimeZone?
 
     public init(_ spec: String) throws(CronScheduleError) {
         self.spec = spec
-        let trimmed = CronText.trim(spec)
+        var trimmed = CronText.trim(spec)
+        (timeZone, trimmed) = try CronSchedule.zonePrefix(trimmed)
+        if timeZone != nil && trimmed.lowercased().hasPrefix("@every") {
+            throw CronScheduleError("cron: a time zone has no effect on '\(trimmed)' (CRON_TZ= is for cron fields and @daily-style shorthands)")
+        }
         if trimmed.hasPrefix("@") {
             let words = CronText.words(trimmed)
             let name = words[0].lowercased()
@@ -46,6 +66,20 @@ public struct CronSchedule: Sendable {
         }
     }
 
+    /// Splits `CRON_TZ=Europe/Paris 0 9 * * *` (or `TZ=…`) into the zone and the rest.
+    private static func zonePrefix(_ text: String) throws(CronScheduleError) -> (TimeZone?, String) {
+        guard let prefix = ["CRON_TZ=", "TZ="].first(where: { text.hasPrefix($0) }) else { return (nil, text) }
+        let afterPrefix = text.dropFirst(prefix.count)
+        let name = String(afterPrefix.prefix(while: { !CronText.isSpace($0) }))
+        guard !name.isEmpty else {
+            throw CronScheduleError("cron: '\(prefix)' needs a time zone name such as '\(prefix)Europe/Paris'")
+        }
+        guard let zone = TimeZone(identifier: name) else {
+            throw CronScheduleError("unknown time zone '\(name)'", kind: .unknownTimeZone)
+        }
+        return (zone, CronText.trim(String(afterPrefix.dropFirst(name.count))))
+    }
+
     static let shorthands: [String: String] = [
         "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
         "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
@@ -57,29 +91,48 @@ public struct CronSchedule: Sendable {
         return nil
     }
 
-    /// The first fire time strictly after `after` (epoch seconds), in the process's local
-    /// time zone (what crontab users expect, DST included). `@every` schedules fire
-    /// `interval` seconds after `after`: pass the previous scheduled time, not "now", to avoid drift.
+    /// The first fire time strictly after `after` (epoch seconds), in the schedule's own time
+    /// zone if it names one, else in the process's local time zone (what crontab users
+    /// expect, DST included). `@every` schedules fire `interval` seconds after `after`: pass
+    /// the previous scheduled time, not "now", to avoid drift.
     public func nextFire(after: Double) -> Double? {
-        switch kind {
-        case .every(let seconds):
-            return after.isFinite ? after + seconds : nil
-        case .calendar(let fields):
-            return fields.nextFireLocal(after: after)
-        }
+        nextFire(after: after, in: timeZone.map { .named($0) } ?? .local)
     }
 
-    /// Same, with calendar fields read in a fixed UTC offset (0 = UTC) instead of local time.
+    /// Same, with calendar fields read in a fixed UTC offset (0 = UTC) instead.
     public func nextFire(after: Double, timeZoneOffsetSeconds: Int) -> Double? {
+        nextFire(after: after, in: .fixed(timeZoneOffsetSeconds))
+    }
+
+    func nextFire(after: Double, in zone: CronZone) -> Double? {
         switch kind {
         case .every(let seconds):
             return after.isFinite ? after + seconds : nil
         case .calendar(let fields):
-            guard after.isFinite, abs(after) < 1e13 else { return nil }
-            let offset = Double(timeZoneOffsetSeconds)
-            let start = CivilMinute(epochMinute: Int(((after + offset) / 60).rounded(.down))).adding(minutes: 1)
-            guard let match = fields.firstMatch(from: start) else { return nil }
-            return Double(match.epochMinute * 60) - offset
+            return fields.nextFire(after: after, in: zone)
+        }
+    }
+}
+
+/// Where a schedule reads its wall-clock minutes: all a zone must tell is its UTC offset
+/// at an instant.
+enum CronZone {
+    case local
+    case fixed(Int)
+    case named(TimeZone)
+
+    /// Seconds east of UTC at epoch second `t`.
+    func offset(at t: Int) -> Int {
+        switch self {
+        case .fixed(let seconds):
+            return seconds
+        case .named(let zone):
+            return zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(t)))
+        case .local:
+            var seconds = time_t(t)
+            var local = tm()
+            guard localtime_r(&seconds, &local) != nil else { return 0 }
+            return Int(local.tm_gmtoff)
         }
     }
 }
@@ -232,44 +285,45 @@ struct CronFields: Sendable, Equatable {
         return rest == 0 ? nil : from + rest.trailingZeroBitCount
     }
 
-    /// Matching in the local time zone: find the wall-clock minute, then place it with mktime.
-    /// A minute repeated when clocks go back fires once (its first instance after `after`);
-    /// a minute skipped when they go forward fires at its later reading (02:30 → 03:30).
-    func nextFireLocal(after: Double) -> Double? {
+    /// Matching in a time zone: find the next matching wall-clock minute, then the instant
+    /// that shows it. Across DST changes this follows cronie's rules for fixed times:
+    /// a minute repeated when clocks go back fires once (its first instance after `after`);
+    /// a minute skipped when they go forward fires right after the gap, at the changeover
+    /// (02:30 → 03:00), and several skipped minutes fire there once together.
+    func nextFire(after: Double, in zone: CronZone) -> Double? {
         guard after.isFinite, abs(after) < 1e13 else { return nil }
-        var seconds = time_t(after.rounded(.down))
-        var local = tm()
-        guard localtime_r(&seconds, &local) != nil else { return nil }
-        var start = CivilMinute(local).adding(minutes: 1)
+        let now = Int(after.rounded(.down))
+        let wallSeconds = now + zone.offset(at: now)
+        let wallMinute = wallSeconds >= 0 ? wallSeconds / 60 : (wallSeconds - 59) / 60
+        var start = CivilMinute(epochMinute: wallMinute).adding(minutes: 1)
         for _ in 0..<1000 {
             guard let match = firstMatch(from: start) else { return nil }
-            if let fire = CronFields.place(match, after: after) { return fire }
+            if let fire = CronFields.place(match, in: zone, after: after) { return fire }
             start = match.adding(minutes: 1)
         }
         return nil
     }
 
-    /// The instant of local wall-clock minute `m` after `after`, if it has one.
-    /// Both DST readings are tried so the result does not depend on mktime's guesses.
-    static func place(_ m: CivilMinute, after: Double) -> Double? {
-        var exact: [time_t] = []
-        var shifted: [time_t] = []
-        for dst: Int32 in [0, 1] {
-            var wall = tm()
-            wall.tm_year = Int32(m.year - 1900)
-            wall.tm_mon = Int32(m.month - 1)
-            wall.tm_mday = Int32(m.day)
-            wall.tm_hour = Int32(m.hour)
-            wall.tm_min = Int32(m.minute)
-            wall.tm_isdst = dst
-            var t = mktime(&wall)
-            guard t != -1 else { continue }
-            var back = tm()
-            guard localtime_r(&t, &back) != nil else { continue }
-            if CivilMinute(back) == m { exact.append(t) } else { shifted.append(t) }
+    /// The instant after `after` when `zone` shows wall-clock minute `m`, or the end of the
+    /// DST gap that skips it. Offsets a day either side cover every reading of `m`: zones
+    /// never change offset twice within two days.
+    static func place(_ m: CivilMinute, in zone: CronZone, after: Double) -> Double? {
+        let wall = m.epochMinute * 60
+        let before = zone.offset(at: wall - 86400), later = zone.offset(at: wall + 86400)
+        let readings = Set([before, later]).map { wall - $0 }.filter { zone.offset(at: $0) == wall - $0 }
+        if !readings.isEmpty {
+            return readings.filter { Double($0) > after }.min().map { Double($0) }
         }
-        let candidates = exact.isEmpty ? shifted.max().map { [$0] } ?? [] : exact
-        return candidates.filter { Double($0) > after }.min().map { Double($0) }
+        // In a gap: `wall - later` still shows the old offset, `wall - before` the new one;
+        // bisect for the changeover.
+        var low = wall - later, high = wall - before
+        guard low < high else { return nil }
+        let newOffset = zone.offset(at: high)
+        while high - low > 1 {
+            let mid = low + (high - low) / 2
+            if zone.offset(at: mid) == newOffset { high = mid } else { low = mid }
+        }
+        return Double(high) > after ? Double(high) : nil
     }
 }
 
@@ -283,11 +337,6 @@ struct CivilMinute: Sendable, Equatable, CustomStringConvertible {
 
     init(year: Int, month: Int, day: Int, hour: Int, minute: Int) {
         (self.year, self.month, self.day, self.hour, self.minute) = (year, month, day, hour, minute)
-    }
-
-    init(_ t: tm) {
-        self.init(year: Int(t.tm_year) + 1900, month: Int(t.tm_mon) + 1, day: Int(t.tm_mday),
-                  hour: Int(t.tm_hour), minute: Int(t.tm_min))
     }
 
     init(epochMinute: Int) {
@@ -357,7 +406,7 @@ struct CivilMinute: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Small text helpers for the spec parser (no Foundation).
+/// Small text helpers for the spec parser.
 enum CronText {
     static func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
 

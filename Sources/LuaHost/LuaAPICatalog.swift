@@ -293,7 +293,7 @@ public enum LuaAPICatalog {
                      [.init(name: "seconds", type: "number"), .init(name: "fn", type: "fun()")], returns: [.init(type: "rtlua.Handle")]),
         ])),
         .init(name: "schedule", doc: "", kind: .function(function(
-            "schedule", "Calls `fn()` on a schedule: five cron fields (`\"*/5 * * * *\"`, local time), `@every DURATION` (`@every 10s`, `@every 1m30s`), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.",
+            "schedule", "Calls `fn()` on a schedule: five cron fields (`\"*/5 * * * *\"`, local time; a `CRON_TZ=Europe/Paris ` prefix names another zone), `@every DURATION` (`@every 10s`, `@every 1m30s`), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.",
             [.init(name: "spec", type: "string"), .init(name: "fn", type: "fun()")], returns: [.init(type: "rtlua.Handle")]))),
         .init(name: "http", doc: "HTTP through libcurl, off the event loop; the calling coroutine waits for the answer.",
               kind: .table(className: "rtlua.http", fields: [], functions: [

@@ -135,9 +135,11 @@ private let scheduleFunction: LuaSwiftFunction = { L in
         let spec = try Lua.checkString(L, 1)
         try Lua.checkFunction(L, 2)
         let cron: CronSchedule
-        do {
+        do throws(CronScheduleError) {
             cron = try CronSchedule(spec)
         } catch {
+            // A zone name is not a spec's syntax: say it plainly, at the caller's line.
+            if error.kind == .unknownTimeZone { throw LuaRaise.message("schedule: \(error)") }
             throw LuaRaise.argument(1, "\(error)")
         }
         let host = LuaScript.host(L)

@@ -163,6 +163,37 @@ final class TestCommandTests: XCTestCase {
         XCTAssertEqual(nyRuns.count, 10, ny.stdout)
     }
 
+    func testACronScheduleWithItsOwnTimeZoneRunsAtThatZonesNineAcrossTheDSTSwitch() throws {
+        let file = """
+        test("CRON_TZ=America/New_York 0 9 * * 1-5 for two weeks", function()
+          clock.set("2027-03-07T00:00:00Z") -- a Sunday; New York moves to EDT on 14 March
+          local job = spawn("job.lua", {args = {"CRON_TZ=America/New_York 0 9 * * 1-5"}})
+          clock.advance("14d")
+          for _, line in ipairs(job:logs()) do print(line) end
+          expect(job:logs()):toHaveLength(10)
+        end)
+        test("an unknown zone is an error at the caller's line", function()
+          local ok, err = pcall(function()
+            schedule("CRON_TZ=Mars/Base 0 9 * * *", function() end)
+          end)
+          expect(ok):toBe(false)
+          expect(err):toBe("cron_test.lua:10: schedule: unknown time zone 'Mars/Base'")
+        end)
+        """
+        // The process runs in UTC: the schedule's zone alone moves its runs.
+        let r = try rtlua(["test", "--verbose", "cron_test.lua"], files: ["job.lua": Self.jobBot, "cron_test.lua": file],
+                          environment: ["TZ": "UTC"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let runs = r.lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("2027-") }
+        XCTAssertEqual(runs, [
+            "2027-03-08T14:00:00Z Mon", "2027-03-09T14:00:00Z Tue", "2027-03-10T14:00:00Z Wed",
+            "2027-03-11T14:00:00Z Thu", "2027-03-12T14:00:00Z Fri", "2027-03-15T13:00:00Z Mon",
+            "2027-03-16T13:00:00Z Tue", "2027-03-17T13:00:00Z Wed", "2027-03-18T13:00:00Z Thu",
+            "2027-03-19T13:00:00Z Fri",
+        ], r.stdout)
+        XCTAssertEqual(r.lines.last, "2 passed, 0 failed", r.stdout)
+    }
+
     func testReconnectionBackOffAfterHubRestartWaitsOnTheVirtualClock() throws {
         let file = """
         test("clients reconnect after the back-off, with their channels", function()

@@ -292,7 +292,7 @@ final class CronScheduleTests: XCTestCase {
         withTZ("EST5EDT,M3.2.0,M11.1.0") {
             guard let s = schedule("30 2 * * *") else { return }
             let first = s.nextFire(after: utc("2024-03-10 05:00"))   // 00:00 EST
-            XCTAssertEqual(show(first), show(utc("2024-03-10 07:30")))  // the skipped 02:30 fires at 03:30 EDT
+            XCTAssertEqual(show(first), show(utc("2024-03-10 07:00")))  // the skipped 02:30 fires at the changeover, 03:00 EDT
             XCTAssertEqual(show(first.flatMap { s.nextFire(after: $0) }), show(utc("2024-03-11 06:30")))
 
             guard let q = schedule("*/30 * * * *") else { return }
@@ -326,6 +326,110 @@ final class CronScheduleTests: XCTestCase {
             guard let daily = schedule("30 1 * * *") else { return }
             XCTAssertEqual(show(daily.nextFire(after: utc("2024-11-03 04:00"))), show(utc("2024-11-03 05:30")))
             XCTAssertEqual(show(daily.nextFire(after: utc("2024-11-03 05:30"))), show(utc("2024-11-04 06:30")))
+        }
+    }
+
+    // MARK: a time zone named by the schedule (CRON_TZ= / TZ=)
+
+    /// Fire times from `from`, `count` of them, shown in UTC.
+    private func fires(_ s: CronSchedule, from: String, count: Int) -> [String] {
+        var t = utc(from)
+        var out: [String] = []
+        for _ in 0..<count {
+            guard let next = s.nextFire(after: t) else { break }
+            out.append(show(next))
+            t = next
+        }
+        return out
+    }
+
+    /// The process's own zone must not matter: the same answers under UTC and Tokyo.
+    private let processZones = ["UTC", "Asia/Tokyo"]
+
+    func testNamedZoneEuropeParisAcrossBothDSTChanges() {
+        // 2027-03-28 02:00 CET → 03:00 CEST (01:00 UTC); 2027-10-31 03:00 CEST → 02:00 CET (01:00 UTC).
+        for processZone in processZones { withTZ(processZone) {
+            guard let nine = schedule("CRON_TZ=Europe/Paris 0 9 * * *"),
+                  let gap = schedule("CRON_TZ=Europe/Paris 30 2 * * *"),
+                  let halfHours = schedule("CRON_TZ=Europe/Paris */30 * * * *") else { return }
+            XCTAssertEqual(nine.timeZone?.identifier, "Europe/Paris")
+            XCTAssertEqual(fires(nine, from: "2027-03-26 12:00", count: 3),
+                           ["2027-03-27 08:00:00", "2027-03-28 07:00:00", "2027-03-29 07:00:00"], processZone)
+            // The skipped 02:30 runs once, at the changeover; the next day at 02:30 CEST.
+            XCTAssertEqual(fires(gap, from: "2027-03-27 02:00", count: 2),
+                           ["2027-03-28 01:00:00", "2027-03-29 00:30:00"], processZone)
+            // 01:30 CET, then every skipped minute at once at 03:00 CEST, then 03:30 CEST.
+            XCTAssertEqual(fires(halfHours, from: "2027-03-28 00:00", count: 3),
+                           ["2027-03-28 00:30:00", "2027-03-28 01:00:00", "2027-03-28 01:30:00"], processZone)
+            // 02:30 happens twice on 31 October: it runs at the first (CEST), not again.
+            XCTAssertEqual(fires(gap, from: "2027-10-30 12:00", count: 2),
+                           ["2027-10-31 00:30:00", "2027-11-01 01:30:00"], processZone)
+            XCTAssertEqual(fires(nine, from: "2027-10-30 12:00", count: 2),
+                           ["2027-10-31 08:00:00", "2027-11-01 08:00:00"], processZone)
+        } }
+    }
+
+    func testNamedZoneNewYorkWeekdaysAcrossTheMarchSwitch() {
+        // 2027-03-14 02:00 EST → 03:00 EDT (07:00 UTC); 2027-11-07 02:00 EDT → 01:00 EST (06:00 UTC).
+        for processZone in processZones { withTZ(processZone) {
+            guard let weekdays = schedule("CRON_TZ=America/New_York 0 9 * * 1-5"),
+                  let halfHours = schedule("CRON_TZ=America/New_York */30 * * * *") else { return }
+            XCTAssertEqual(fires(weekdays, from: "2027-03-07 00:00", count: 10), [
+                "2027-03-08 14:00:00", "2027-03-09 14:00:00", "2027-03-10 14:00:00", "2027-03-11 14:00:00",
+                "2027-03-12 14:00:00", "2027-03-15 13:00:00", "2027-03-16 13:00:00", "2027-03-17 13:00:00",
+                "2027-03-18 13:00:00", "2027-03-19 13:00:00",
+            ], processZone)
+            XCTAssertEqual(fires(halfHours, from: "2027-03-14 06:00", count: 4),
+                           ["2027-03-14 06:30:00", "2027-03-14 07:00:00", "2027-03-14 07:30:00", "2027-03-14 08:00:00"],
+                           processZone)
+            // The repeated 01:xx hour runs once, in EDT.
+            XCTAssertEqual(fires(halfHours, from: "2027-11-07 04:00", count: 4),
+                           ["2027-11-07 04:30:00", "2027-11-07 05:00:00", "2027-11-07 05:30:00", "2027-11-07 07:00:00"],
+                           processZone)
+        } }
+    }
+
+    func testNamedZoneWithAHalfHourGap() {
+        // Lord Howe Island: 2027-10-03 02:00 (+10:30) → 02:30 (+11:00), at 15:30 UTC.
+        withTZ("UTC") {
+            guard let s = schedule("CRON_TZ=Australia/Lord_Howe */15 * * * *") else { return }
+            XCTAssertEqual(fires(s, from: "2027-10-02 15:00", count: 3),
+                           ["2027-10-02 15:15:00", "2027-10-02 15:30:00", "2027-10-02 15:45:00"])
+        }
+    }
+
+    func testTZPrefixIsTheSameAsCRONTZ() {
+        withTZ("UTC") {
+            guard let a = schedule("TZ=America/New_York 0 9 * * 1-5"),
+                  let b = schedule("CRON_TZ=America/New_York 0 9 * * 1-5"),
+                  let daily = schedule("  TZ=Asia/Kolkata\t@daily") else { return }
+            XCTAssertEqual(a.timeZone?.identifier, "America/New_York")
+            XCTAssertEqual(fires(a, from: "2027-03-07 00:00", count: 10), fires(b, from: "2027-03-07 00:00", count: 10))
+            XCTAssertEqual(fires(daily, from: "2027-01-01 12:00", count: 1), ["2027-01-01 18:30:00"])  // UTC+5:30
+            XCTAssertNil(schedule("0 9 * * 1-5")?.timeZone)
+        }
+    }
+
+    func testUnknownOrMisplacedTimeZone() {
+        let cases: [(spec: String, message: String, kind: CronScheduleError.Kind, line: UInt)] = [
+            ("CRON_TZ=Mars/Base 0 9 * * *", "unknown time zone 'Mars/Base'", .unknownTimeZone, #line),
+            ("TZ=Mars/Base 0 9 * * *", "unknown time zone 'Mars/Base'", .unknownTimeZone, #line),
+            ("CRON_TZ= 0 9 * * *", "cron: 'CRON_TZ=' needs a time zone name such as 'CRON_TZ=Europe/Paris'", .badSpec, #line),
+            ("CRON_TZ=Europe/Paris @every 10s",
+             "cron: a time zone has no effect on '@every 10s' (CRON_TZ= is for cron fields and @daily-style shorthands)", .badSpec, #line),
+            ("CRON_TZ=Europe/Paris 0 9 * *",
+             "cron: expected 5 fields (minute hour day-of-month month day-of-week) or an @ shorthand, got 4 in '0 9 * *'", .badSpec, #line),
+            ("CRON_TZ=Europe/Paris", "cron: expected 5 fields (minute hour day-of-month month day-of-week) or an @ shorthand, got 0 in ''",
+             .badSpec, #line),
+        ]
+        for c in cases {
+            do {
+                let s = try CronSchedule(c.spec)
+                XCTFail("'\(c.spec)' accepted as \(s.kind)", line: c.line)
+            } catch {
+                XCTAssertEqual(error.message, c.message, line: c.line)
+                XCTAssertEqual(error.kind, c.kind, line: c.line)
+            }
         }
     }
 
