@@ -143,7 +143,7 @@ final class MetricsRegistryTests: XCTestCase {
         let clock = DeliveryClock()
         // Keys that share slots (equal low 20 bits), each always sent at a time derived from it.
         let keys = (1...8).map { $0 << 40 | 12_345 }
-        func time(_ key: Int) -> UInt64 { UInt64(key >> 40) * 1_000_000 }
+        @Sendable func time(_ key: Int) -> UInt64 { UInt64(key >> 40) * 1_000_000 }
         let mismatches = Tally()
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             var bad = 0
