@@ -4,6 +4,38 @@ import NIOCore
 import Realtime
 import RTJSON
 
+/// The built-in message metrics of one connection: its loop's registry and the run's
+/// delivery clock, looked up once (when the binding starts watching its manager), so a send
+/// or a receipt costs no lookup of either, and the clock is read once per message.
+final class MessageMetrics {
+    let registry: MetricsRegistry
+    let clock: DeliveryClock
+
+    init(registry: MetricsRegistry, clock: DeliveryClock) {
+        self.registry = registry
+        self.clock = clock
+    }
+
+    /// A message the script sent: counted, and its send time noted for the delivery latency.
+    func sent(event: String, channel: String?, message: JSONValue) {
+        let cells = registry.cells(event: event)
+        cells.sent.add(1)
+        guard case .raw(let raw) = message else { return }
+        cells.bytesSent.add(Double(raw.bytes.count))
+        clock.sent(DeliveryClock.key(event: event, channel: channel, text: raw.bytes), at: NIODeadline.now().uptimeNanoseconds)
+    }
+
+    /// A message received: counted, and timed when this process sent it.
+    func received(event: String, data: EventData) {
+        let cells = registry.cells(event: event)
+        cells.received.add(1)
+        guard case .raw(let raw) = data.message else { return }
+        cells.bytesReceived.add(Double(raw.bytes.count))
+        let key = DeliveryClock.key(event: event, channel: data.channel, text: raw.bytes)
+        if let ms = clock.delivered(key, at: NIODeadline.now().uptimeNanoseconds) { cells.delivery.add(ms) }
+    }
+}
+
 /// `check(value, {name = predicate, …})`, `metrics.counter/rate/trend/gauge(name)` with
 /// `:add(value [, tags])`, and the built-in metrics recorded on the message paths
 /// (docs/metrics.md). Everything goes to the registry of the script's event loop: no lock.
@@ -34,16 +66,10 @@ extension LuaScript {
         return run.registry(for: ObjectIdentifier(eventLoop))
     }
 
-    /// A message this script sent: counted, and its send time noted for the delivery latency.
-    func noteSent(event: String, channel: String?, message: JSONValue) {
-        guard let registry = builtinMetrics else { return }
-        let cells = registry.cells(event: event)
-        cells.sent.add(1)
-        if case .raw(let raw) = message {
-            cells.bytesSent.add(Double(raw.bytes.count))
-            options.metrics!.delivery.sent(DeliveryClock.key(event: event, channel: channel, text: raw.bytes),
-                                           at: NIODeadline.now().uptimeNanoseconds)
-        }
+    /// The recorder of the built-in message metrics for one connection (nil when they are off).
+    func messageMetrics() -> MessageMetrics? {
+        guard let registry = builtinMetrics, let run = options.metrics else { return nil }
+        return MessageMetrics(registry: registry, clock: run.delivery)
     }
 
     /// Milliseconds since `start` into the built-in trend `name` (getMembers, http).
@@ -53,23 +79,14 @@ extension LuaScript {
     }
 
     /// Listens on `manager` for the built-in metrics: messages received (and their delivery
-    /// latency), connect time, reconnection attempts, errors. Called again after the
-    /// script's removeAllListeners.
-    func watchMetrics(_ manager: RealtimeManager) -> [ListenerToken] {
-        guard let registry = builtinMetrics, let run = options.metrics else { return [] }
+    /// latency, through `messages`), connect time, reconnection attempts, errors. Called
+    /// again after the script's removeAllListeners.
+    func watchMetrics(_ manager: RealtimeManager, _ messages: MessageMetrics?) -> [ListenerToken] {
+        guard let messages else { return [] }
+        let registry = messages.registry
         let loop = eventLoop
         var since: NIODeadline? = manager.isConnected() ? nil : .now()
-        return [manager.onAny { event, data in
-            let now = NIODeadline.now().uptimeNanoseconds
-            let cells = registry.cells(event: event)
-            cells.received.add(1)
-            if case .raw(let raw) = data.message {
-                cells.bytesReceived.add(Double(raw.bytes.count))
-                if let ms = run.delivery.delivered(DeliveryClock.key(event: event, channel: data.channel, text: raw.bytes), at: now) {
-                    cells.delivery.add(ms)
-                }
-            }
-        },
+        return [manager.onAny(messages.received),
         manager.onConnect {
             loop.preconditionInEventLoop()
             if let start = since {

@@ -272,18 +272,18 @@ private let rtOffAny: LuaSwiftFunction = { L in
 }
 
 private let rtBroadcast: LuaSwiftFunction = { L in
-    methodBody(L, "broadcast") { L, host, _, m throws(LuaRaise) in
+    methodBody(L, "broadcast") { L, host, b, m throws(LuaRaise) in
         let event = try host.checkName(L, 2, &host.eventName, name: "eventName")
         let message = try host.message(L, 3, root: "message")
         let echo = try Lua.optBoolean(L, 4, name: "echo")
         try realtimeCall { () throws(RealtimeError) in try m!.broadcast(eventName: event, message: message, echo: echo) }
-        host.noteSent(event: event, channel: nil, message: message)
+        b.messageMetrics?.sent(event: event, channel: nil, message: message)
         return 0
     }
 }
 
 private let rtSend: LuaSwiftFunction = { L in
-    methodBody(L, "send") { L, host, _, m throws(LuaRaise) in
+    methodBody(L, "send") { L, host, b, m throws(LuaRaise) in
         let channel = try host.checkName(L, 2, &host.channelName, name: "channel")
         let event = try host.checkName(L, 3, &host.eventName, name: "eventName")
         let message = try host.message(L, 4, root: "message")
@@ -291,7 +291,7 @@ private let rtSend: LuaSwiftFunction = { L in
         try realtimeCall { () throws(RealtimeError) in
             try m!.send(channel: channel, eventName: event, message: message, echo: echo)
         }
-        host.noteSent(event: event, channel: channel, message: message)
+        b.messageMetrics?.sent(event: event, channel: channel, message: message)
         return 0
     }
 }

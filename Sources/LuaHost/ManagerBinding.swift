@@ -24,6 +24,8 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
     private var nextListenerID = 1
     /// The tokens of `watchLife`'s own listeners, removed when the binding detaches.
     var lifeTokens: [ListenerToken] = []
+    /// The built-in message metrics of this connection (nil when they are off).
+    var messageMetrics: MessageMetrics?
     /// The manager belongs to another version of the script (a reload under `--watch`,
     /// LuaScript+Reload.swift): at this script's end the binding detaches instead of closing it.
     var handedOver = false
@@ -91,7 +93,8 @@ final class ManagerBinding: @unchecked Sendable {  // confined to its script's e
 
     /// Whether the script's life can change follows the connection's state.
     func watchLife(_ manager: RealtimeManager, _ host: LuaScript) {
-        lifeTokens = host.watchMetrics(manager) + [
+        messageMetrics = host.messageMetrics()
+        lifeTokens = host.watchMetrics(manager, messageMetrics) + [
             manager.onConnect { [weak self] in self?.unreachable = false },
             manager.onDisconnect { [weak self, weak host] _ in
                 self?.closing = false

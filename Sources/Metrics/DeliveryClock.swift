@@ -1,36 +1,46 @@
-import NIOConcurrencyHelpers
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// When each message of the run was sent, for the delivery latency: a table from a hash of
 /// (event, channel, message text) to the send time, shared by every bot of the process.
 /// A receiving bot hashes what it received the same way and looks the time up; nothing is
 /// added to the message on the wire.
 ///
-/// Cost: one hash of the message text (8 bytes a step) on each send and each receipt, and one store or load
-/// in a fixed table of 2^20 slots (16 MiB once used) under one of 64 stripe locks, so bots on
-/// different loops rarely wait on each other. A slot holds the latest send that hashed to it:
-/// no growth, no sweeping; a send overwritten before its receipt (another message landing in
-/// the same slot, about one in a million per message in flight) is simply not timed, and a
-/// receipt more than `horizon` after its send is not either.
+/// Cost: one hash of the message text (8 bytes a step) on each send and each receipt, and one
+/// atomic store or load of a (key, time) pair in a fixed table of 2^20 slots: no lock, so bots
+/// on different loops never wait on each other. The table's 16 MiB are zero pages until
+/// used (calloc), and nothing is looked up before the first send, so a run that sends
+/// nothing costs nothing. A slot holds the latest send
+/// that hashed to it: no growth, no sweeping; a send overwritten before its receipt (another
+/// message landing in the same slot, about one in a million per message in flight) is simply
+/// not timed, and a receipt more than `horizon` after its send is not either.
 ///
 /// Identical messages (same event, channel and text) sent again before the first arrived
 /// are timed from the latest send; a script that wants each one timed exactly puts a
 /// counter in its messages.
-public final class DeliveryClock: Sendable {
+public final class DeliveryClock: @unchecked Sendable {  // the slots are atomics
     public static let horizonNanoseconds: UInt64 = 60_000_000_000
-    static let stripeCount = 64
-    static let slotsPerStripe = 16_384
+    static let slotCount = 1 << 20
 
-    /// Made on first use, so a run that sends nothing costs nothing.
-    private struct Stripe {
-        var keys: [Int] = []
-        var times: [UInt64] = []
-    }
-
-    private let stripes: [NIOLockedValueBox<Stripe>]
+    /// (key, send time) pairs, read and written whole (a 16-byte atomic), so a receipt never
+    /// pairs one send's key with another's time.
+    private let slots: UnsafeMutablePointer<Atomic<WordPair>>
+    /// Whether anything was sent: until then a receipt looks nothing up, so a process that
+    /// only receives never touches (and makes resident) the table's pages.
+    private let used = Atomic<Bool>(false)
 
     public init() {
-        stripes = (0..<Self.stripeCount).map { _ in NIOLockedValueBox(Stripe()) }
+        guard let memory = calloc(Self.slotCount, MemoryLayout<Atomic<WordPair>>.stride) else {
+            fatalError("out of memory for the delivery table")
+        }
+        slots = memory.bindMemory(to: Atomic<WordPair>.self, capacity: Self.slotCount)
     }
+
+    deinit { free(slots) }
 
     /// A 64-bit hash of the three, eight bytes at a time (a multiply-xorshift mix; the
     /// same in every process, unlike Hasher). A collision would only misattribute one sample.
@@ -55,44 +65,40 @@ public final class DeliveryClock: Sendable {
             i += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < bytes.count {
-            tail |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
+        if i < bytes.count, bytes.count >= 8 {
+            // The last 8 bytes in one load (overlapping what the loop took; the length is in
+            // the seed), rather than byte by byte.
+            tail = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+        } else {
+            var shift: UInt64 = 0
+            while i < bytes.count {
+                tail |= UInt64(bytes[i]) << shift
+                shift += 8
+                i += 1
+            }
         }
         h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
         return h ^ (h >> 31)
     }
 
     @inline(__always)
-    private static func place(_ key: Int) -> (stripe: Int, slot: Int) {
-        let k = UInt(bitPattern: key)
-        return (Int(k % UInt(stripeCount)), Int((k / UInt(stripeCount)) % UInt(slotsPerStripe)))
-    }
+    private static func slot(_ key: Int) -> Int { Int(UInt(bitPattern: key) & UInt(slotCount - 1)) }
 
     /// Notes a send at `now` (monotonic nanoseconds).
+    @inline(__always)
     public func sent(_ key: Int, at now: UInt64) {
-        let (stripe, slot) = Self.place(key)
-        stripes[stripe].withLockedValue { s in
-            if s.keys.isEmpty {
-                s.keys = Array(repeating: 0, count: Self.slotsPerStripe)
-                s.times = Array(repeating: 0, count: Self.slotsPerStripe)
-            }
-            s.keys[slot] = key
-            s.times[slot] = now
-        }
+        if !used.load(ordering: .relaxed) { used.store(true, ordering: .relaxed) }
+        slots[Self.slot(key)].store(WordPair(first: UInt(bitPattern: key), second: UInt(now)), ordering: .relaxed)
     }
 
     /// Milliseconds since the send of `key`, or nil when this process did not send it
     /// (within the horizon, and not overwritten since).
+    @inline(__always)
     public func delivered(_ key: Int, at now: UInt64) -> Double? {
-        let (stripe, slot) = Self.place(key)
-        let sentAt: UInt64? = stripes[stripe].withLockedValue { s in
-            guard !s.keys.isEmpty, s.keys[slot] == key, s.times[slot] != 0 else { return nil }
-            return s.times[slot]
-        }
-        guard let t = sentAt, now >= t, now - t <= Self.horizonNanoseconds else { return nil }
+        guard used.load(ordering: .relaxed) else { return nil }
+        let s = slots[Self.slot(key)].load(ordering: .relaxed)
+        let t = UInt64(s.second)
+        guard s.first == UInt(bitPattern: key), t != 0, now >= t, now - t <= Self.horizonNanoseconds else { return nil }
         return Double(now - t) / 1e6
     }
 }

@@ -42,6 +42,10 @@ struct ListenerList<Callback> {
     /// One-shot listeners are removed here, before any callback runs, so a callback that
     /// emits again cannot call them twice.
     mutating func take(event: String?) -> [Entry] {
+        // All of a list without one-shot entries (onAny, lifecycle): the list itself, shared
+        // rather than copied, so a catch-all listener (the built-in metrics') costs no
+        // allocation per event. A removal during the dispatch copies it then.
+        if event == nil, !entries.contains(where: { $0.once }) { return entries }
         let matching = entries.filter { event == nil || $0.event == event }
         if matching.contains(where: \.once) {
             let fired = Set(matching.lazy.filter(\.once).map(\.token))

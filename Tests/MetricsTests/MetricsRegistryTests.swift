@@ -136,6 +136,29 @@ final class MetricsRegistryTests: XCTestCase {
         XCTAssertNil(clock.delivered(other, at: 4_500_000), "another channel is another message")
         XCTAssertNil(clock.delivered(key, at: 1_000_000 + DeliveryClock.horizonNanoseconds + 1), "past the horizon")
     }
+
+    /// Bots on several loops share the table without a lock: a receipt never pairs one
+    /// send's key with another send's time, even while other threads write the same slots.
+    func testDeliveryClockKeepsEachSendsTimeUnderConcurrentWriters() {
+        let clock = DeliveryClock()
+        // Keys that share slots (equal low 20 bits), each always sent at a time derived from it.
+        let keys = (1...8).map { $0 << 40 | 12_345 }
+        @Sendable func time(_ key: Int) -> UInt64 { UInt64(key >> 40) * 1_000_000 }
+        let mismatches = Tally()
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            var bad = 0
+            for i in 0..<50_000 {
+                let key = keys[(i + worker) % keys.count]
+                if worker % 2 == 0 {
+                    clock.sent(key, at: time(key))
+                } else if let ms = clock.delivered(key, at: time(key) + 2_000_000), ms != 2 {
+                    bad += 1
+                }
+            }
+            mismatches.add(bad)
+        }
+        XCTAssertEqual(mismatches.total, 0)
+    }
 }
 
 final class Told: @unchecked Sendable {
@@ -143,4 +166,12 @@ final class Told: @unchecked Sendable {
     private var list: [String] = []
     func add(_ s: String) { lock.withLock { list.append(s) } }
     var names: [String] { lock.withLock { list } }
+}
+
+/// A count several threads add to.
+private final class Tally: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) { lock.withLock { count += n } }
+    var total: Int { lock.withLock { count } }
 }

@@ -137,6 +137,24 @@ final class RealtimeManagerEventTests: XCTestCase {
         XCTAssertEqual(calls, ["any2", "e", "any2"])
     }
 
+    /// The catch-all list is handed to the dispatch without a copy: a catch-all listener that
+    /// removes a later one, or adds one, during a dispatch still gets the usual answers (the
+    /// removed one is not called, the added one only from the next event).
+    func testCatchAllListenersChangedDuringADispatch() {
+        var calls: [String] = []
+        var second: ListenerToken = 0
+        let manager: RealtimeManager = m
+        m.onAny { [weak manager] name, _ in
+            calls.append("first \(name)")
+            manager?.offAny(token: second)
+            manager?.onAny { name, _ in calls.append("added \(name)") }
+        }
+        second = m.onAny { name, _ in calls.append("second \(name)") }
+        conn.serverDelivers("e", Wire.delivered(nil, 1))
+        conn.serverDelivers("f", Wire.delivered(nil, 1))
+        XCTAssertEqual(calls, ["first e", "first f", "added f"])
+    }
+
     func testOnceFiresOnceEvenWhenItsCallbackTriggersTheEventAgain() {
         var count = 0
         m.once("e") { [conn] _ in
