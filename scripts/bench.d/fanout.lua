@@ -1,4 +1,4 @@
--- Fan-out probe (scenario 7): instance 1 broadcasts ROUNDS messages, one a second, once all
+-- Fan-out probe (scenario 8, and the shard row): instance 1 broadcasts ROUNDS messages, one a second, once all
 -- N bots are connected; every bot counts them; rtlua's delivery metric times each from the
 -- send to every bot's receipt. args: N ROUNDS
 -- A broadcast rather than a channel: N bots joining one channel would cost N² presence
@@ -15,10 +15,14 @@ end)
 realtime:on("fan_done", function() if instance ~= 1 then exit() end end)
 
 if instance == 1 then
-  -- The others say they are connected on a channel only this bot is in.
-  local ready = 0
+  -- The others say they are connected on a channel only this bot is in. Under --shard the
+  -- other shards' bots may connect before this one has joined: they say it again until
+  -- the first message comes, and each is counted once.
+  local ready, seen = 0, {}
   realtime:join("fan-ctl")
-  realtime:on("ready", function() ready = ready + 1 end)
+  realtime:on("ready", function(d)
+    if not seen[d.message.id] then seen[d.message.id] = true; ready = ready + 1 end
+  end)
   while ready < n - 1 do sleep(0.2) end
   print("JOINED " .. string.format("%.3f", now() - t0))
   sleep(1)
@@ -31,5 +35,8 @@ if instance == 1 then
   sleep(1)
   exit()
 else
-  realtime:onConnect(function() realtime:send("fan-ctl", "ready", {}) end)
+  local function sayReady() if got == 0 then realtime:send("fan-ctl", "ready", { id = instance }) end end
+  realtime:onConnect(sayReady)
+  local again = timer.every(3, function() sayReady() end)
+  realtime:on("fan", function() again:cancel() end)
 end
