@@ -298,7 +298,9 @@ class Bench:
     async def hub(self, kind: str) -> tuple[Proc, int]:
         if kind == "rtlua":
             port = free_port()
-            p = await self.spawn("hub-rtlua", [self.rtlua, "serve", "--host", "127.0.0.1", "--port", str(port)])
+            # Above the default cap of 10,000 connections: row 4 runs up to ~18,000 bots.
+            p = await self.spawn("hub-rtlua", [self.rtlua, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                               "--max-connections", "19900"])
             await wait_port(port, p, 30)
             return p, port
         p = await self.spawn("hub-python", [PY, str(self.py_hub_script), "--host", "127.0.0.1", "--port", "0"])
