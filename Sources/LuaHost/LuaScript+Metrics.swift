@@ -10,27 +10,44 @@ import RTJSON
 final class MessageMetrics {
     let registry: MetricsRegistry
     let clock: DeliveryClock
+    /// `--delivery-stamp`: message objects carry their send time (DeliveryStamp).
+    let stamp: Bool
 
-    init(registry: MetricsRegistry, clock: DeliveryClock) {
+    init(registry: MetricsRegistry, clock: DeliveryClock, stamp: Bool = false) {
         self.registry = registry
         self.clock = clock
+        self.stamp = stamp
     }
 
-    /// A message the script sent: counted, and its send time noted for the delivery latency.
+    /// With the stamp on, a message object with its send time spliced in (else as it is).
+    func outgoing(_ message: JSONValue) -> JSONValue {
+        guard stamp, case .raw(let raw) = message,
+              let text = DeliveryStamp.stamped(raw.bytes, atMilliseconds: DeliveryStamp.nowMilliseconds()) else { return message }
+        return .raw(RawJSON(unchecked: text))
+    }
+
+    /// A message the script sent: counted, and its send time noted for the delivery latency
+    /// (unless it carries it: a stamped message is timed from its stamp only).
     func sent(event: String, channel: String?, message: JSONValue) {
         let cells = registry.cells(event: event)
         cells.sent.add(1)
         guard case .raw(let raw) = message else { return }
         cells.bytesSent.add(Double(raw.bytes.count))
+        if stamp, DeliveryStamp.objectStart(raw.bytes) != nil { return }
         clock.sent(DeliveryClock.key(event: event, channel: channel, text: raw.bytes), at: NIODeadline.now().uptimeNanoseconds)
     }
 
-    /// A message received: counted, and timed when this process sent it.
+    /// A message received: counted, and timed from its stamp when it carries one (stamp
+    /// on), else when this process sent it.
     func received(event: String, data: EventData) {
         let cells = registry.cells(event: event)
         cells.received.add(1)
         guard case .raw(let raw) = data.message else { return }
         cells.bytesReceived.add(Double(raw.bytes.count))
+        if stamp, let sent = DeliveryStamp.read(raw.bytes) {
+            cells.delivery.add(max(0, DeliveryStamp.nowMilliseconds() - sent.milliseconds))
+            return
+        }
         let key = DeliveryClock.key(event: event, channel: data.channel, text: raw.bytes)
         if let ms = clock.delivered(key, at: NIODeadline.now().uptimeNanoseconds) { cells.delivery.add(ms) }
     }
@@ -69,7 +86,7 @@ extension LuaScript {
     /// The recorder of the built-in message metrics for one connection (nil when they are off).
     func messageMetrics() -> MessageMetrics? {
         guard let registry = builtinMetrics, let run = options.metrics else { return nil }
-        return MessageMetrics(registry: registry, clock: run.delivery)
+        return MessageMetrics(registry: registry, clock: run.delivery, stamp: run.deliveryStamp)
     }
 
     /// Milliseconds since `start` into the built-in trend `name` (getMembers, http).

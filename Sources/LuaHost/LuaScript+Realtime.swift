@@ -110,6 +110,11 @@ extension LuaScript {
     }
 
     func pushEventData(_ co: OpaquePointer, _ data: EventData) {
+        var data = data
+        // --delivery-stamp: the script sees the message as its sender wrote it.
+        if options.metrics?.deliveryStamp == true, case .raw(let raw) = data.message, let read = DeliveryStamp.read(raw.bytes) {
+            data.message = .raw(RawJSON(unchecked: read.unstamped))
+        }
         lua_createtable(co, 0, 2)
         if let channel = data.channel {
             Lua.pushString(co, channel)
@@ -275,9 +280,10 @@ private let rtBroadcast: LuaSwiftFunction = { L in
     methodBody(L, "broadcast") { L, host, b, m throws(LuaRaise) in
         let event = try host.checkName(L, 2, &host.eventName, name: "eventName")
         let message = try host.message(L, 3, root: "message")
+        let stamped = b.messageMetrics?.outgoing(message) ?? message
         let echo = try Lua.optBoolean(L, 4, name: "echo")
-        try realtimeCall { () throws(RealtimeError) in try m!.broadcast(eventName: event, message: message, echo: echo) }
-        b.messageMetrics?.sent(event: event, channel: nil, message: message)
+        try realtimeCall { () throws(RealtimeError) in try m!.broadcast(eventName: event, message: stamped, echo: echo) }
+        b.messageMetrics?.sent(event: event, channel: nil, message: stamped)
         return 0
     }
 }
@@ -287,11 +293,12 @@ private let rtSend: LuaSwiftFunction = { L in
         let channel = try host.checkName(L, 2, &host.channelName, name: "channel")
         let event = try host.checkName(L, 3, &host.eventName, name: "eventName")
         let message = try host.message(L, 4, root: "message")
+        let stamped = b.messageMetrics?.outgoing(message) ?? message
         let echo = try Lua.optBoolean(L, 5, name: "echo")
         try realtimeCall { () throws(RealtimeError) in
-            try m!.send(channel: channel, eventName: event, message: message, echo: echo)
+            try m!.send(channel: channel, eventName: event, message: stamped, echo: echo)
         }
-        b.messageMetrics?.sent(event: event, channel: channel, message: message)
+        b.messageMetrics?.sent(event: event, channel: channel, message: stamped)
         return 0
     }
 }

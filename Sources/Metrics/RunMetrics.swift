@@ -8,15 +8,18 @@ public final class RunMetrics: Sendable {
     /// one nil check).
     public let builtins: Bool
     public let delivery: DeliveryClock
+    /// `--delivery-stamp`: message objects carry their send time (DeliveryStamp).
+    public let deliveryStamp: Bool
     private let registries: [ObjectIdentifier: MetricsRegistry]
     private let capNotes = NIOLockedValueBox<Set<String>>([])
 
     /// `loops`: the identities of the event loops scripts will run on. `onCapReached` is told
     /// once per metric, whichever loop hit the cap first.
     public init(loops: [ObjectIdentifier], builtins: Bool, seriesCap: Int = MetricsRegistry.defaultSeriesCap,
-                onCapReached: @escaping @Sendable (String) -> Void) {
+                deliveryStamp: Bool = false, onCapReached: @escaping @Sendable (String) -> Void) {
         self.builtins = builtins
         self.delivery = DeliveryClock()
+        self.deliveryStamp = deliveryStamp
         let notes = capNotes
         let once: @Sendable (String) -> Void = { name in
             if notes.withLockedValue({ $0.insert(name).inserted }) { onCapReached(name) }

@@ -17,6 +17,9 @@ struct RunMetricsOptions: ParsableArguments {
     @Option(name: .customLong("shard"), help: ArgumentHelp("Run the I-th of N shares of the instances (env RTLUA_SHARD; or JOB_COMPLETION_INDEX, 0-based, with N from RTLUA_SHARDS).", valueName: "I/N"))
     var shard: String?
 
+    @Flag(name: .customLong("delivery-stamp"), help: "Add \"_rtlua_sent\": <epoch ms> to each message object sent, so shards time deliveries between processes (the receiver takes it out again; clocks must be NTP-synchronised).")
+    var deliveryStamp = false
+
     @Flag(name: .customLong("quiet"), help: "No end-of-run summary and no live status line on stderr (files and thresholds still work).")
     var quiet = false
 

@@ -120,10 +120,11 @@ struct MetricsRun {
         instances = shard.instances(of: total).map { $0.lowerBound..<($0.upperBound + 1) } ?? 1..<1
         runID = RunReport.runID(scripts: scripts, instances: total, shards: shard.count)
         // The built-in metrics are recorded when something will read them.
-        let builtins = !thresholds.isEmpty || options.summaryJSON != nil || options.junit != nil || total > 1 || shard.count > 1
+        let builtins = options.deliveryStamp || !thresholds.isEmpty || options.summaryJSON != nil || options.junit != nil || total > 1 || shard.count > 1
             || !plan.stages.isEmpty || (isatty(2) == 1 && !options.quiet)
         let cap = MetricsRegistry.defaultSeriesCap
-        metrics = RunMetrics(loops: group.makeIterator().map { ObjectIdentifier($0) }, builtins: builtins) { name in
+        metrics = RunMetrics(loops: group.makeIterator().map { ObjectIdentifier($0) }, builtins: builtins,
+                             deliveryStamp: options.deliveryStamp) { name in
             RunnerLog.log(.warn, "metric '\(name)' has \(cap) distinct tag sets, the most kept per metric; further ones are counted under overflow=true")
         }
         if shard.count > 1 {

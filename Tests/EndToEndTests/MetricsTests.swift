@@ -202,6 +202,65 @@ final class MetricsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.json").path))
     }
 
+    /// Two shards of one run, instance 1 sending to instance 2 in the other process: with
+    /// --delivery-stamp the receiving shard times the deliveries and its script sees the
+    /// message without the stamp; without it, the other process's sends go untimed.
+    func testDeliveryStampTimesDeliveriesBetweenShards() throws {
+        let hub = try HubProcess()
+        defer { hub.stop() }
+        let script = """
+        if instance == 1 then
+          realtime:join("room")
+          while true do
+            local members = realtime:getMembers("room")
+            if members and #members >= 2 then break end
+            sleep(0.05)
+          end
+          for n = 1, 3 do realtime:send("room", "chat", { n = n }) end
+          realtime:send("room", "chat", "plain text")
+          exit()
+        else
+          local got = 0
+          realtime:on("chat", function(d)
+            got = got + 1
+            print("got " .. json.encode(d.message))
+            if got == 4 then exit() end
+          end)
+          realtime:join("room")
+          timer.after(30, function() exit(7) end)
+        end
+        """
+        let dir = try scriptDirectory(["pair.lua": script])
+        for stamp in [true, false] {
+            let flag = stamp ? ["--delivery-stamp"] : []
+            var shards: [RTLuaProcess] = []
+            for i in 1...2 {
+                shards.append(try RTLuaProcess(["run", "--url", hub.url, "--instances", "2", "--shard", "\(i)/2", "--quiet"] + flag
+                                               + ["--summary-json", "s\(i)-\(stamp).json", "pair.lua"], directory: dir))
+            }
+            for p in shards {
+                p.closeStdin()
+                XCTAssertEqual(p.waitForExit(timeout: 90), 0, p.stderr)
+            }
+            let got = shards[1].lines.filter { $0.hasPrefix("got ") }
+            XCTAssertEqual(got.count, 4, shards[1].stdout)
+            XCTAssert(got.contains("got \"plain text\""), shards[1].stdout)
+            for n in 1...3 { XCTAssert(got.contains("got {\"n\":\(n)}"), "stamp \(stamp): \(shards[1].stdout)") }
+            XCTAssertFalse(shards[1].stdout.contains("_rtlua_sent"), shards[1].stdout)
+            let received = try summary(dir.appendingPathComponent("s2-\(stamp).json"))
+            XCTAssertEqual(metric(received, "messages_received", ["event": "chat"])?["count"] as? Double, 4)
+            let delivery = metric(received, "delivery", ["event": "chat"])
+            if stamp {
+                // The three objects were stamped and timed; the string was not.
+                XCTAssertEqual(delivery?["count"] as? Double, 3, "\(received)")
+            } else {
+                XCTAssertNil(delivery, "\(received)")
+            }
+            let sent = try summary(dir.appendingPathComponent("s1-\(stamp).json"))
+            XCTAssertEqual(metric(sent, "messages_sent", ["event": "chat"])?["count"] as? Double, 4)
+        }
+    }
+
     /// examples/chat_load.lua at a small size: its stages run and end it, its checks pass,
     /// the delivery latency and its custom metrics are there. (The command line's
     /// thresholds replace the example's timing ones: no timing is asserted here.)
