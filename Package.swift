@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RTJSON"] + nio),
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "AltogicProtocol", "SocketIO", "RTJSON", "Hub", "CurlHTTP", propertyBased] + nio),
-        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON"] + nio),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio),
         .testTarget(
             name: "HubTests",
             dependencies: ["Hub", "AltogicProtocol", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), propertyBased] + nio,

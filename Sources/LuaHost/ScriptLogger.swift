@@ -69,6 +69,7 @@ struct ScriptLogger: Sendable {
     }
 
     static func writeStderr(_ text: String) {
+        if let sink = RunnerLog.stderrSink { return sink(text) }
         var text = text
         text.withUTF8 { buf in
             var offset = 0
@@ -119,6 +120,11 @@ struct ScriptLogger: Sendable {
 public enum RunnerLog {
     /// Set once by the command, before any script or hub starts.
     nonisolated(unsafe) public static var settings = LogSettings()
+
+    /// Where rtlua's own stderr lines go instead of fd 2 (these, the hub's log lines): the
+    /// REPL's line editor, which prints them above the line being edited. Set once by the
+    /// command before any hub or script starts, like `settings`.
+    nonisolated(unsafe) public static var stderrSink: (@Sendable (String) -> Void)?
 
     public static func log(_ level: LogLevel, _ message: String) {
         guard level >= settings.level else { return }

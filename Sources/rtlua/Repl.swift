@@ -28,14 +28,17 @@ struct Repl: ParsableCommand {
 
     func run() throws {
         RunnerLog.settings = connection.log
+        // On a terminal, libedit; piped, plain lines and no prompts, so the output is only the results.
+        let editor = isatty(0) != 0 && isatty(1) != 0 ? LineEditor(historyPath: Self.historyPath()) : nil
+        // rtlua's own lines (the hub's, the runner's) print above the edited line too; set
+        // before the hub's threads start.
+        if let editor { RunnerLog.stderrSink = { editor.emit(2, Array($0.utf8)) } }
         let hub = connection.needsEmbeddedHub ? try startEmbeddedHub() : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let baseURL = connection.baseURL ?? hub?.baseURL ?? ""
         var options = ScriptOptions(path: "repl", realtime: connection.realtimeConfig(baseURL: baseURL), log: connection.log)
         options.cpuLimit = cpuLimit > 0 ? .nanoseconds(Int64(cpuLimit * 1e9)) : nil
         options.memoryLimit = memory.bytes
-        // On a terminal, libedit; piped, plain lines and no prompts, so the output is only the results.
-        let editor = isatty(0) != 0 && isatty(1) != 0 ? LineEditor(historyPath: Self.historyPath()) : nil
         if let editor { options.output = editor.scriptOutput }
         let script = LuaScript(options: options, eventLoop: group.next())
         let session = ReplSession(script: script)
