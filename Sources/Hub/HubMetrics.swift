@@ -1,8 +1,17 @@
-/// The one writer of a metric in the Prometheus text format (version 0.0.4), for every
+/// The one writer of the Prometheus text format (version 0.0.4), for every
 /// renderer of the hub's `/metrics`.
-enum PrometheusText {
-    static func metric(_ out: inout String, _ name: String, _ type: String, _ help: String, _ value: String) {
-        out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+struct PrometheusText {
+    private(set) var text = ""
+
+    /// One metric with one sample.
+    mutating func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+    }
+
+    /// One counter with a sample per value of `label`, in the order given.
+    mutating func counter(_ name: String, _ help: String, label: String, _ samples: [(String, UInt64)]) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+        for (value, count) in samples { text += "\(name){\(label)=\"\(value)\"} \(count)\n" }
     }
 }
 
@@ -33,30 +42,24 @@ struct HubMetrics: Sendable {
     mutating func drop(_ reason: DropReason) { dropped[reason, default: 0] += 1 }
 
     func render() -> String {
-        var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            PrometheusText.metric(&out, name, type, help, value)
-        }
-        metric("rtlua_hub_connections", "gauge", "Open Engine.IO connections.", "\(connectionsOpen)")
-        metric("rtlua_hub_connections_total", "counter", "Engine.IO connections accepted.", "\(connectionsOpened)")
-        metric("rtlua_hub_sockets", "gauge", "Connected Socket.IO sockets.", "\(socketsConnected)")
-        metric("rtlua_hub_connects_refused_total", "counter", "Socket.IO CONNECTs refused.", "\(connectsRefused)")
-        metric("rtlua_hub_channels", "gauge", "Channels with at least one member.", "\(channels)")
-        metric("rtlua_hub_messages_in_total", "counter", "Socket.IO packets received from clients.", "\(packetsIn)")
-        metric("rtlua_hub_messages_out_total", "counter", "Events written to clients (one per recipient).", "\(eventsDelivered)")
-        metric("rtlua_hub_events_encoded_total", "counter", "Events encoded for fan-out (once per event, whatever the recipient count).", "\(eventsEncoded)")
-        out += "# HELP rtlua_hub_dropped_packets_total Client packets dropped, by reason.\n"
-        out += "# TYPE rtlua_hub_dropped_packets_total counter\n"
-        for reason in DropReason.allCases {
-            out += "rtlua_hub_dropped_packets_total{reason=\"\(reason.rawValue)\"} \(dropped[reason, default: 0])\n"
-        }
-        metric("rtlua_hub_oversize_disconnects_total", "counter", "Clients disconnected for a packet over maxPayload.", "\(oversizeDisconnects)")
-        metric("rtlua_hub_slow_consumer_disconnects_total", "counter", "Clients disconnected because their outbound buffer overflowed.", "\(slowConsumerDisconnects)")
-        metric("rtlua_hub_ping_timeouts_total", "counter", "Clients evicted for not answering a ping.", "\(pingTimeouts)")
-        metric("rtlua_hub_connect_timeouts_total", "counter", "Connections closed for never sending CONNECT.", "\(connectTimeouts)")
-        metric("rtlua_hub_http_requests_total", "counter", "Plain HTTP requests served.", "\(httpRequests)")
-        out += connectionLimitsText()
-        return out
+        var out = PrometheusText()
+        out.metric("rtlua_hub_connections", "gauge", "Open Engine.IO connections.", "\(connectionsOpen)")
+        out.metric("rtlua_hub_connections_total", "counter", "Engine.IO connections accepted.", "\(connectionsOpened)")
+        out.metric("rtlua_hub_sockets", "gauge", "Connected Socket.IO sockets.", "\(socketsConnected)")
+        out.metric("rtlua_hub_connects_refused_total", "counter", "Socket.IO CONNECTs refused.", "\(connectsRefused)")
+        out.metric("rtlua_hub_channels", "gauge", "Channels with at least one member.", "\(channels)")
+        out.metric("rtlua_hub_messages_in_total", "counter", "Socket.IO packets received from clients.", "\(packetsIn)")
+        out.metric("rtlua_hub_messages_out_total", "counter", "Events written to clients (one per recipient).", "\(eventsDelivered)")
+        out.metric("rtlua_hub_events_encoded_total", "counter", "Events encoded for fan-out (once per event, whatever the recipient count).", "\(eventsEncoded)")
+        out.counter("rtlua_hub_dropped_packets_total", "Client packets dropped, by reason.", label: "reason",
+                    DropReason.allCases.map { ($0.rawValue, dropped[$0, default: 0]) })
+        out.metric("rtlua_hub_oversize_disconnects_total", "counter", "Clients disconnected for a packet over maxPayload.", "\(oversizeDisconnects)")
+        out.metric("rtlua_hub_slow_consumer_disconnects_total", "counter", "Clients disconnected because their outbound buffer overflowed.", "\(slowConsumerDisconnects)")
+        out.metric("rtlua_hub_ping_timeouts_total", "counter", "Clients evicted for not answering a ping.", "\(pingTimeouts)")
+        out.metric("rtlua_hub_connect_timeouts_total", "counter", "Connections closed for never sending CONNECT.", "\(connectTimeouts)")
+        out.metric("rtlua_hub_http_requests_total", "counter", "Plain HTTP requests served.", "\(httpRequests)")
+        writeConnectionLimits(&out)
+        return out.text
     }
 }
 
@@ -64,20 +67,12 @@ extension HubMetrics {
     /// The close codes the protocol-error counter always shows (others appear once used).
     static let protocolCloseCodes: [UInt16] = [1002, 1007, 1008, 1009]
 
-    fileprivate func connectionLimitsText() -> String {
-        var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            PrometheusText.metric(&out, name, type, help, value)
-        }
-        metric("rtlua_hub_binary_timeouts_total", "counter", "Connections closed for a binary packet whose attachments did not all come in time.", "\(binaryTimeouts)")
-        metric("rtlua_hub_binary_oversize_disconnects_total", "counter", "Connections closed for a binary packet whose attachments were over the byte bound.", "\(binaryOversize)")
-        metric("rtlua_hub_wrong_key_disconnects_total", "counter", "Connections closed after too many refused CONNECTs.", "\(wrongKeyDisconnects)")
-        out += "# HELP rtlua_hub_protocol_error_closes_total Connections the hub closed for a protocol error, by WebSocket close code.\n"
-        out += "# TYPE rtlua_hub_protocol_error_closes_total counter\n"
-        for code in Set(Self.protocolCloseCodes).union(protocolCloses.keys).sorted() {
-            out += "rtlua_hub_protocol_error_closes_total{code=\"\(code)\"} \(protocolCloses[code, default: 0])\n"
-        }
-        return out
+    fileprivate func writeConnectionLimits(_ out: inout PrometheusText) {
+        out.metric("rtlua_hub_binary_timeouts_total", "counter", "Connections closed for a binary packet whose attachments did not all come in time.", "\(binaryTimeouts)")
+        out.metric("rtlua_hub_binary_oversize_disconnects_total", "counter", "Connections closed for a binary packet whose attachments were over the byte bound.", "\(binaryOversize)")
+        out.metric("rtlua_hub_wrong_key_disconnects_total", "counter", "Connections closed after too many refused CONNECTs.", "\(wrongKeyDisconnects)")
+        out.counter("rtlua_hub_protocol_error_closes_total", "Connections the hub closed for a protocol error, by WebSocket close code.",
+                    label: "code", Set(Self.protocolCloseCodes).union(protocolCloses.keys).sorted().map { ("\($0)", protocolCloses[$0, default: 0]) })
     }
 }
 
@@ -113,21 +108,15 @@ struct HubConnectionMetrics: Sendable {
     mutating func count(_ reason: CloseReason) { closed[reason, default: 0] += 1 }
 
     func render() -> String {
-        var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            PrometheusText.metric(&out, name, type, help, value)
-        }
-        metric("rtlua_hub_tcp_connections", "gauge", "Open TCP connections (HTTP and WebSocket).", "\(open)")
-        metric("rtlua_hub_tcp_connections_limit", "gauge", "Connection cap (maxConnections, kept under the open-files limit).", "\(cap)")
-        metric("rtlua_hub_connections_refused_total", "counter", "Connections refused with 503: over the cap with none to evict.", "\(refusedOverCap)")
-        metric("rtlua_hub_accept_errors_total", "counter", "Errors accepting a connection (EMFILE and the like; accepting pauses a second).", "\(acceptErrors)")
-        metric("rtlua_hub_websocket_upgrades_total", "counter", "HTTP requests upgraded to a WebSocket.", "\(upgrades)")
-        metric("rtlua_hub_websocket_upgrades_refused_total", "counter", "Upgrade requests refused (bad method, headers, path or key).", "\(upgradesRefused)")
-        out += "# HELP rtlua_hub_http_disconnects_total HTTP connections closed by the hub, by reason.\n"
-        out += "# TYPE rtlua_hub_http_disconnects_total counter\n"
-        for reason in CloseReason.allCases {
-            out += "rtlua_hub_http_disconnects_total{reason=\"\(reason.rawValue)\"} \(closed[reason, default: 0])\n"
-        }
-        return out
+        var out = PrometheusText()
+        out.metric("rtlua_hub_tcp_connections", "gauge", "Open TCP connections (HTTP and WebSocket).", "\(open)")
+        out.metric("rtlua_hub_tcp_connections_limit", "gauge", "Connection cap (maxConnections, kept under the open-files limit).", "\(cap)")
+        out.metric("rtlua_hub_connections_refused_total", "counter", "Connections refused with 503: over the cap with none to evict.", "\(refusedOverCap)")
+        out.metric("rtlua_hub_accept_errors_total", "counter", "Errors accepting a connection (EMFILE and the like; accepting pauses a second).", "\(acceptErrors)")
+        out.metric("rtlua_hub_websocket_upgrades_total", "counter", "HTTP requests upgraded to a WebSocket.", "\(upgrades)")
+        out.metric("rtlua_hub_websocket_upgrades_refused_total", "counter", "Upgrade requests refused (bad method, headers, path or key).", "\(upgradesRefused)")
+        out.counter("rtlua_hub_http_disconnects_total", "HTTP connections closed by the hub, by reason.", label: "reason",
+                    CloseReason.allCases.map { ($0.rawValue, closed[$0, default: 0]) })
+        return out.text
     }
 }
