@@ -4,6 +4,7 @@ import PackageDescription
 // One module per concern; arrows of ../shared/ARCHITECTURE.md:
 // rtlua → LuaHost → (CLua, Realtime, CurlHTTP); rtlua → Hub → (AltogicProtocol, SocketIO);
 // Realtime → (AltogicProtocol, SocketIO, CurlHTTP); AltogicProtocol → SocketIO → RTJSON.
+// Clocks (real and virtual time) sits under SocketIO, Hub and LuaHost.
 // AltogicProtocol is PROTOCOL.md's one home: both the client (Realtime) and the hub use it.
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
@@ -44,36 +45,39 @@ let package = Package(
 
         // The one dynamic value type of the project and its JSON text form.
         .target(name: "RTJSON", swiftSettings: fast),
+        // The clock that timers run on: real, or the virtual one of `rtlua test`.
+        .target(name: "Clocks", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: fast),
         // Engine.IO v4 / Socket.IO v5: the packet codec (shared with the hub) and the client.
-        .target(name: "SocketIO", dependencies: ["RTJSON", .product(name: "NIOSSL", package: "swift-nio-ssl")] + nio, swiftSettings: fast),
+        .target(name: "SocketIO", dependencies: ["RTJSON", "Clocks", .product(name: "NIOSSL", package: "swift-nio-ssl")] + nio, swiftSettings: fast),
         // libcurl off the event loop, results back on it.
         .target(name: "CurlHTTP", dependencies: ["CCurl", "RTJSON", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: fast),
         // The Altogic message layer of PROTOCOL.md, for client and hub alike: its names and
         // limits, the one validator, and the event text's fast writer and reader.
         .target(name: "AltogicProtocol", dependencies: ["SocketIO", "RTJSON"], swiftSettings: fast),
         // The Altogic RealtimeManager semantics over the Socket.IO client.
-        .target(name: "Realtime", dependencies: ["AltogicProtocol", "SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
+        .target(name: "Realtime", dependencies: ["AltogicProtocol", "Clocks", "SocketIO", "CurlHTTP", "RTJSON"] + nio, swiftSettings: fast),
         // One Lua VM per script, confined to one event loop.
-        .target(name: "LuaHost", dependencies: ["CLua", "Realtime", "AltogicProtocol", "Metrics", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
+        .target(name: "LuaHost", dependencies: ["CLua", "Clocks", "Realtime", "AltogicProtocol", "Metrics", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
         // Checks, metrics, thresholds and run summaries (docs/metrics.md).
         .target(name: "Metrics", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: fast),
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
-        .target(name: "Hub", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
+        .target(name: "Hub", dependencies: ["AltogicProtocol", "Clocks", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [
-            "LuaHost", "Hub", "Realtime", "Metrics", "CEdit",
+            "LuaHost", "Clocks", "Hub", "Realtime", "Metrics", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ] + nio, swiftSettings: fast),
 
+        .testTarget(name: "ClocksTests", dependencies: ["Clocks"] + nio),
         .testTarget(name: "RTJSONTests", dependencies: ["RTJSON", propertyBased]),
         .testTarget(name: "AltogicProtocolTests", dependencies: ["AltogicProtocol", "SocketIO", "RTJSON"]),
-        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "RTJSON"] + nio),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "Clocks", "RTJSON"] + nio),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RTJSON"] + nio),
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "AltogicProtocol", "SocketIO", "RTJSON", "Hub", "CurlHTTP", propertyBased] + nio),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua", "Realtime", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "AltogicProtocol", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), propertyBased] + nio,
+            dependencies: ["Hub", "Clocks", "AltogicProtocol", "SocketIO", "RTJSON", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), propertyBased] + nio,
             exclude: ["peer"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["RTJSON"]),

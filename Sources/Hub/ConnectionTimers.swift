@@ -26,6 +26,9 @@ struct ConnectionTimers: Equatable, Sendable {
     private(set) var connectDeadline: Int64?
     /// Set while a binary packet waits for its attachments.
     private(set) var binaryDeadline: Int64?
+    /// The last ping was answered at the time it was sent: on a virtual clock, the client
+    /// answers at once (EventClock.scheduleLiveness).
+    private(set) var answeredAtOnce = false
 
     init(now: Int64, pingInterval: Int64, pingTimeout: Int64, connectTimeout: Int64) {
         self.pingInterval = pingInterval
@@ -37,6 +40,12 @@ struct ConnectionTimers: Equatable, Sendable {
     /// When `wake(now:)` must run next.
     var nextWake: Int64 {
         min(nextPingAt ?? .max, pongDeadline ?? .max, connectDeadline ?? .max, binaryDeadline ?? .max)
+    }
+
+    /// The next wake is only the next ping of a client that answered the last one at once:
+    /// a liveness timer a virtual clock may coalesce (nothing else is due).
+    var nextWakeIsRoutinePing: Bool {
+        answeredAtOnce && nextPingAt != nil && pongDeadline == nil && connectDeadline == nil && binaryDeadline == nil
     }
 
     mutating func wake(now: Int64) -> Action {
@@ -53,7 +62,8 @@ struct ConnectionTimers: Equatable, Sendable {
 
     /// A pong arrived. A pong nobody asked for changes nothing.
     mutating func pongReceived(now: Int64) {
-        guard pongDeadline != nil else { return }
+        guard let deadline = pongDeadline else { return }
+        answeredAtOnce = deadline - pingTimeout == now
         pongDeadline = nil
         nextPingAt = now + pingInterval
     }

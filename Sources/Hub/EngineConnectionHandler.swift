@@ -1,3 +1,4 @@
+import Clocks
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -25,6 +26,10 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// When the core wakes this connection next (`HubCore.wake`; .max: not asked); a later
     /// wake leaves it be (it comes early and reschedules).
     private var scheduledWake: Int64 = .max
+    /// With `config.clock`: the scheduled wake is a routine ping (`HubCore.wake`).
+    private var scheduledRoutine = false
+    /// With `config.clock`: holds the clock while a ping waits for its pong.
+    private var pingHold: ClockTask?
     private var bucket: PacketBucket
     /// For the packets `ClientCommand.parse(eventPacket:)` leaves to it. An event's arguments
     /// stay JSON text (`.raw`): the payload's few fields are read straight from it and the
@@ -74,7 +79,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         self.outlet = outlet
         let config = core.config
         self.timers = ConnectionTimers(
-            now: Self.nowMillis(), pingInterval: config.pingInterval, pingTimeout: config.pingTimeout,
+            now: core.timerNow(), pingInterval: config.pingInterval, pingTimeout: config.pingTimeout,
             connectTimeout: config.connectTimeout)
         self.bucket = PacketBucket(rate: config.packetRate, burst: config.packetBurst, now: Self.nowNanos())
     }
@@ -105,6 +110,8 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func finish() {
         scheduledWake = .max
+        pingHold?.cancel()
+        pingHold = nil
         closing = true
         if key != 0 {
             core.unregister(key)
@@ -236,7 +243,9 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             decoderMoved()
             if let decoded { receive(decoded) }
         case UInt8(ascii: "3"):
-            timers.pongReceived(now: Self.nowMillis())
+            timers.pongReceived(now: core.timerNow())
+            pingHold?.cancel()
+            pingHold = nil
             scheduleTimer()
         case UInt8(ascii: "2"):
             // Engine.IO v4 clients do not ping, but answering one costs little (and counts
@@ -285,7 +294,7 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         awaitingAttachments = awaiting
         pendingBinaryBytes = 0
         if awaiting {
-            timers.binaryStarted(now: Self.nowMillis(), timeout: core.config.binaryPacketTimeout)
+            timers.binaryStarted(now: core.timerNow(), timeout: core.config.binaryPacketTimeout)
             scheduleTimer()
         } else {
             timers.binaryEnded()
@@ -405,6 +414,16 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private func scheduleTimer() {
         guard context != nil, !closing, key != 0 else { return }
         let wake = timers.nextWake
+        if core.config.clock != nil {
+            // One wake per connection on that clock, replaced whenever it changes: a wake left
+            // at a pong deadline that passed would stop a virtual clock for nothing.
+            let routine = timers.nextWakeIsRoutinePing
+            guard wake != scheduledWake || routine != scheduledRoutine else { return }
+            scheduledWake = wake
+            scheduledRoutine = routine
+            core.wake(key, at: wake, routine: routine)
+            return
+        }
         if scheduledWake <= wake { return }  // it comes early and reschedules
         scheduledWake = wake
         guard wake < Int64.max else { return }
@@ -417,9 +436,11 @@ final class EngineConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         guard at == scheduledWake else { return }
         scheduledWake = .max
         guard !closing else { return }
-        switch timers.wake(now: Self.nowMillis()) {
+        switch timers.wake(now: core.timerNow()) {
         case .none: break
-        case .sendPing: writeOwn(opcode: WireFrame.text, CollectionOfOne(UInt8(ascii: "2")))
+        case .sendPing:
+            pingHold = core.config.clock?.hold()
+            writeOwn(opcode: WireFrame.text, CollectionOfOne(UInt8(ascii: "2")))
         case .evict(let reason):
             core.countEviction(reason)
             logCutOff(reason.rawValue, level: reason == .binaryTimeout ? .notice : .info)

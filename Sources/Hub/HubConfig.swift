@@ -1,3 +1,4 @@
+import Clocks
 import Logging
 
 /// How an embedded hub listens and what it accepts (PROTOCOL.md is the contract it serves).
@@ -13,6 +14,10 @@ public struct HubConfig: Sendable {
     /// Milliseconds.
     public var pingInterval: Int64 = 25000
     public var pingTimeout: Int64 = 20000
+    /// The clock of each connection's ping, ping timeout, connect timeout and binary packet
+    /// timeout; nil: the event loop's uptime clock. `rtlua test` gives its virtual clock,
+    /// with which the hub also holds the clock while a ping waits for its pong.
+    public var clock: EventClock? = nil
     /// Largest Engine.IO packet (one WebSocket message) a client may send, in bytes.
     public var maxPayload = 1_000_000
 

@@ -1,4 +1,5 @@
 import AltogicProtocol
+import Clocks
 import NIOCore
 import NIOWebSocket
 import RTJSON
@@ -32,6 +33,9 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
     private var wakeTask: Scheduled<Void>?
     private var wakeTaskAt: Int64 = .max
     private var wakingUp = false
+    /// With `config.clock`: each connection's one wake on that clock (a test has few
+    /// connections; the heap above is for the real clock's thousands).
+    private var clockWakes: [HubRouter.SocketKey: ClockTask] = [:]
     private var flushScheduled = false
     private var rng = SystemRandomNumberGenerator()
     private let allocator = ByteBufferAllocator()
@@ -63,6 +67,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
         loop.preconditionInEventLoop()
         guard connections.removeValue(forKey: key) != nil else { return }
         metrics.connectionsOpen = connections.count
+        clockWakes.removeValue(forKey: key)?.cancel()
         if connections.isEmpty {
             wakes.removeAll()
             wakeTask?.cancel()
@@ -74,9 +79,28 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
 
     // MARK: timers
 
-    /// Calls `timerDue(at:)` on the connection on `key` at `at` (uptime milliseconds), unless
-    /// it is gone by then.
-    func wake(_ key: HubRouter.SocketKey, at: Int64) {
+    /// Milliseconds on the connection timers' clock: uptime, or the epoch on `config.clock`.
+    func timerNow() -> Int64 {
+        if let clock = config.clock { return Int64((clock.now() * 1000).rounded()) }
+        return EngineConnectionHandler.nowMillis()
+    }
+
+    /// Calls `timerDue(at:)` on the connection on `key` at `at` (`timerNow()` milliseconds),
+    /// unless it is gone by then. `routine`: the wake is only the next ping of a connection
+    /// that answers at once (a virtual clock may coalesce it; `ConnectionTimers`).
+    func wake(_ key: HubRouter.SocketKey, at: Int64, routine: Bool = false) {
+        if let clock = config.clock {
+            clockWakes.removeValue(forKey: key)?.cancel()
+            guard at < .max else { return }
+            let due: @Sendable () -> Void = { [self] in
+                clockWakes[key] = nil
+                connections[key]?.timerDue(at: at)
+            }
+            let epoch = Double(at) / 1000
+            let timer: LivenessTimer = routine ? .ping(every: Double(config.pingInterval) / 1000) : .exact
+            clockWakes[key] = clock.scheduleLiveness(at: epoch, timer, on: loop, due)
+            return
+        }
         wakes.push(at: at, key: key)
         if !wakingUp, at < wakeTaskAt { armWakeTask(at) }
     }

@@ -1,3 +1,4 @@
+import Clocks
 import CLua
 import NIOCore
 
@@ -19,9 +20,9 @@ final class ScriptTimer {
 }
 
 /// `sleep`, `timer.after`, `timer.every`, `schedule` and the handles' `:cancel()`, all on
-/// the script's clock (ScriptClock.swift: real under `run`, virtual under `test`).
+/// the script's clock (Clocks module: real under `run`, virtual under `test`).
 extension LuaScript {
-    var clock: ScriptClock { options.clock }
+    var clock: EventClock { options.clock }
 
     static let handleMeta = "rtlua.handle"
 

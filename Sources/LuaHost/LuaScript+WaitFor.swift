@@ -1,3 +1,4 @@
+import Clocks
 import AltogicProtocol
 import CLua
 import NIOCore

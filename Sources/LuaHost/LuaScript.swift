@@ -1,3 +1,4 @@
+import Clocks
 import CLua
 import NIOCore
 import RTJSON

@@ -1,3 +1,4 @@
+import Clocks
 import CLua
 import NIOConcurrencyHelpers
 import NIOCore
@@ -85,7 +86,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
     /// Runs every test of the file; the outcomes in the file's order.
     public func run() -> EventLoopFuture<[TestOutcome]> {
         loop.execute { [self] in
-            hub.start().hop(to: loop).whenComplete { [self] result in
+            hub.start(clock: clockSlot).hop(to: loop).whenComplete { [self] result in
                 switch result {
                 case .failure(let error):
                     fileFailure("cannot start the test hub: \(error)")
@@ -209,7 +210,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
             return
         }
         guard hubFresh else {
-            hub.start().hop(to: loop).whenComplete { [self] result in
+            hub.start(clock: clockSlot).hop(to: loop).whenComplete { [self] result in
                 if case .failure(let error) = result {
                     outcomes.append(TestOutcome(file: path, name: t.name, status: .failed, seconds: 0,
                                                 message: "cannot start the test hub: \(error)"))
@@ -554,8 +555,8 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
     }
 }
 
-/// The clock of the test file's own VM: the running test's virtual clock.
-final class ClockSlot: ScriptClock, @unchecked Sendable {
+/// The clock of the test file's own VM, its managers and its hub: the running test's virtual clock.
+final class ClockSlot: EventClock, @unchecked Sendable {
     private let box = NIOLockedValueBox(VirtualClock(start: TestTime.start))
     var current: VirtualClock { box.withLockedValue { $0 } }
     func set(_ clock: VirtualClock) { box.withLockedValue { $0 = clock } }
@@ -566,6 +567,11 @@ final class ClockSlot: ScriptClock, @unchecked Sendable {
     func schedule(at epoch: Double, on loop: EventLoop, _ fn: @escaping @Sendable () -> Void) -> ClockTask {
         current.schedule(at: epoch, on: loop, fn)
     }
+    func scheduleLiveness(at epoch: Double, _ timer: LivenessTimer, on loop: EventLoop,
+                          _ fn: @escaping @Sendable () -> Void) -> ClockTask {
+        current.scheduleLiveness(at: epoch, timer, on: loop, fn)
+    }
+    func hold() -> ClockTask { current.hold() }
 }
 
 private let testNote: LuaSwiftFunction = { L in

@@ -1,3 +1,4 @@
+import Clocks
 import CurlHTTP
 import Metrics
 import NIOCore
@@ -31,8 +32,8 @@ public struct ScriptOptions: Sendable {
     public static let defaultCPULimit = TimeAmount.seconds(10)
     /// The most bytes the script's VM may hold (`--memory-limit`); 0: no limit.
     public var memoryLimit: Int = MemoryBudget.defaultLimit
-    /// The clock of `now()`, `sleep`, timers, schedules and `waitFor` (ScriptClock.swift).
-    public var clock: ScriptClock = RealClock.shared
+    /// The clock of `now()`, `sleep`, timers, schedules and `waitFor` (Clocks module).
+    public var clock: EventClock = RealClock.shared
     /// Where checks and metrics are recorded (nil: `check` and `metrics` work but keep nothing).
     public var metrics: RunMetrics?
 

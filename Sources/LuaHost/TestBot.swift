@@ -1,3 +1,4 @@
+import Clocks
 import NIOConcurrencyHelpers
 import CurlHTTP
 import NIOCore
@@ -13,7 +14,7 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
     let instances: Int
     let args: [String]
     let config: RealtimeConfig
-    let clock: ScriptClock
+    let clock: EventClock
     let loop: EventLoop
     let settings: TestSettings
     private(set) var scripts: [LuaScript] = []
@@ -26,7 +27,7 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
     private var lastError: String?
 
     init(id: Int, path: String, file: String, instances: Int, args: [String], config: RealtimeConfig,
-         clock: ScriptClock, loop: EventLoop, settings: TestSettings) {
+         clock: EventClock, loop: EventLoop, settings: TestSettings) {
         self.id = id
         self.path = path
         self.file = file
@@ -115,14 +116,12 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
 }
 
 extension TestBot {
-    /// Managers whose reconnection back-off waits on `clock`, as the scripts' timers do.
-    static func managers(on clock: ScriptClock) -> @Sendable (RealtimeConfig, EventLoop, HTTPClient) throws -> RealtimeManager {
+    /// Managers whose connection timers (heartbeat, connect timeout, reconnection back-off)
+    /// run on `clock`, as the scripts' timers do.
+    static func managers(on clock: EventClock) -> @Sendable (RealtimeConfig, EventLoop, HTTPClient) throws -> RealtimeManager {
         { config, loop, http in
             var config = config
-            config.reconnectWait = { milliseconds, loop, fire in
-                let task = clock.schedule(in: Double(milliseconds) / 1000, on: loop, fire)
-                return { task.cancel() }
-            }
+            config.clock = clock
             return try RealtimeManager(config: config, eventLoop: loop, http: http)
         }
     }

@@ -1,3 +1,4 @@
+import Clocks
 import NIOCore
 import RTJSON
 
@@ -8,8 +9,9 @@ import RTJSON
 public protocol TestHubControl: AnyObject, Sendable {
     /// "http://127.0.0.1:PORT" once started.
     var baseURL: String { get }
-    /// A fresh hub (no sockets, channels, log or faults).
-    func start() -> EventLoopFuture<Void>
+    /// A fresh hub (no sockets, channels, log or faults) whose connection timers (ping,
+    /// ping timeout, connect timeout) run on `clock`, the test's virtual clock.
+    func start(clock: EventClock) -> EventLoopFuture<Void>
     /// Closes every connection and stops listening.
     func stop() -> EventLoopFuture<Void>
     /// Stops and starts again on the same port: every client sees a disconnect and reconnects.

@@ -1,4 +1,6 @@
+import Clocks
 import NIOCore
+
 /// The realtime options of the Altogic client (PROTOCOL.md §2, §6). Times in milliseconds.
 public struct RealtimeOptions: Sendable, Equatable {
     /// The connection's default echo flag, sent in the CONNECT auth object.
@@ -42,9 +44,9 @@ public struct RealtimeConfig: Sendable {
     public var messagesAsText = false
     /// Where the manager says what it does (nil: it says nothing).
     public var log: RealtimeLog?
-    /// How the reconnection back-off is waited out (SocketIOClientConfig.reconnectWait);
-    /// nil: the event loop's timer.
-    public var reconnectWait: (@Sendable (_ milliseconds: Int64, _ loop: EventLoop, _ fire: @escaping @Sendable () -> Void) -> @Sendable () -> Void)?
+    /// The clock of the connection's timers (SocketIOClientConfig.clock); nil: the event
+    /// loop's own.
+    public var clock: EventClock?
 
     public init(
         baseURL: String, realtimeURL: String? = nil, clientKey: String? = nil, session: String? = nil,

@@ -35,7 +35,7 @@ public final class RealtimeManager: @unchecked Sendable {  // confined to `event
         socketConfig.reconnectionDelay = config.options.reconnectionDelay
         socketConfig.reconnectionDelayMax = max(config.options.reconnectionDelayMax, config.options.reconnectionDelay)
         socketConfig.timeout = config.options.timeout
-        socketConfig.reconnectWait = config.reconnectWait
+        socketConfig.clock = config.clock
         // Depth 1: each event argument stays text; EventData reads the {"channel","message"}
         // envelope from it without building a dictionary.
         if config.messagesAsText { socketConfig.rawFromDepth = 1 }

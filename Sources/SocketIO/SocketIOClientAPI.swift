@@ -1,3 +1,4 @@
+import Clocks
 import NIOCore
 import RTJSON
 
@@ -28,10 +29,10 @@ public struct SocketIOClientConfig: Sendable {
     /// Told, in words, each connection attempt, its result and each back-off delay (for a
     /// debug log); nil: nothing is said, and nothing is formatted.
     public var trace: (@Sendable (String) -> Void)? = nil
-    /// Waits out a reconnection back-off delay (milliseconds), then runs `fire` on the loop;
-    /// returns how to cancel the wait. nil: the event loop's timer. `rtlua test` puts the
-    /// back-off on its virtual clock with it.
-    public var reconnectWait: (@Sendable (_ milliseconds: Int64, _ loop: EventLoop, _ fire: @escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil
+    /// The clock of the heartbeat check, the connection attempt's timeout and the
+    /// reconnection back-off; nil: the event loop's own timers. `rtlua test` gives its
+    /// virtual clock.
+    public var clock: EventClock? = nil
 
     public init(url: String, auth: JSONValue? = nil) {
         self.url = url

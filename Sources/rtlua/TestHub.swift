@@ -1,3 +1,4 @@
+import Clocks
 import Hub
 import LuaHost
 import NIOConcurrencyHelpers
@@ -10,6 +11,7 @@ final class TestHub: TestHubControl, @unchecked Sendable {  // state behind `sta
     private struct State {
         var hub: Hub?
         var port = 0
+        var clock: EventClock?
         /// The log of hubs this test restarted away from.
         var earlierLog: [String] = []
     }
@@ -29,6 +31,7 @@ final class TestHub: TestHubControl, @unchecked Sendable {  // state behind `sta
         var config = HubConfig()
         config.host = "127.0.0.1"
         config.port = state.withLockedValue { $0.port }
+        config.clock = state.withLockedValue { $0.clock }
         return Hub.start(config: config, group: group).flatMap { [state] hub in
             state.withLockedValue {
                 $0.hub = hub
@@ -38,8 +41,11 @@ final class TestHub: TestHubControl, @unchecked Sendable {  // state behind `sta
         }
     }
 
-    func start() -> EventLoopFuture<Void> {
-        state.withLockedValue { $0.earlierLog = [] }
+    func start(clock: EventClock) -> EventLoopFuture<Void> {
+        state.withLockedValue {
+            $0.earlierLog = []
+            $0.clock = clock
+        }
         return bind()
     }
 

@@ -227,6 +227,38 @@ final class TestCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(seconds, 1.5, line)
     }
 
+    func testConnectionsStayUpWhileTheClockMovesByWeeks() throws {
+        // The hub's pings and the clients' heartbeat checks run on the virtual clock too,
+        // coalesced over quiet stretches: weeks of virtual time keep every socket, and cost
+        // a few ping round trips instead of one every 25 s.
+        let file = """
+        test("a bot and a client keep their sockets over four weeks", function()
+          local bot = spawn("pong.lua")
+          local me = client{}
+          me:join("room")
+          local sid = me:getSocketId()
+          local drops = 0
+          me:onDisconnect(function() drops = drops + 1 end)
+          clock.advance(30)        -- one ping round at 25 s
+          clock.advance("14d")     -- a quiet fortnight
+          timer.after(3600, function() me:send("room", "ping", {n = 1}) end)
+          clock.advance("14d")     -- cut by the timer after an hour
+          expect(drops):toBe(0)
+          expect(me:isConnected()):toBe(true)
+          expect(me:getSocketId()):toBe(sid)
+          expect(me:waitFor("pong", {channel = "room"}).message.n):toBe(1)
+          local connects = 0
+          for _, line in ipairs(hub.log()) do
+            if line:match(" connect$") then connects = connects + 1 end
+          end
+          expect(connects):toBe(2)  -- the bot's and the client's, once each
+        end)
+        """
+        let r = try rtlua(["test"], files: ["pong.lua": Self.pongBot, "weeks_test.lua": file], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.lines.last, "1 passed, 0 failed", r.stdout)
+    }
+
     func testWaitForWithAdvanceMovesTheClockUntilTheEventOrItsTimeout() throws {
         let bot = """
         schedule("@every 1h", function() realtime:broadcast("ran", {at = now()}) end)

@@ -1,3 +1,4 @@
+import Clocks
 import NIOCore
 import NIOSSL
 import NIOWebSocket
@@ -29,11 +30,11 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     private var handshake: EngineHandshake?
     private var decoder: SocketPacketDecoder
     private var heartbeat: HeartbeatMonitor?
-    private var heartbeatTimer: Scheduled<Void>?
-    private var attemptTimer: Scheduled<Void>?
-    private var reconnectTimer: Scheduled<Void>?
-    /// Cancels a back-off wait made through `config.reconnectWait`.
-    private var cancelReconnectWait: (@Sendable () -> Void)?
+    private var heartbeatTimer: ClockTask?
+    private var attemptTimer: ClockTask?
+    /// Keeps a virtual clock (`config.clock`) from moving on while the attempt is under way.
+    private var attemptHold: ClockTask?
+    private var reconnectTimer: ClockTask?
     private var reconnectAttempt = 0
     private var nextAckId = 0
     private var pendingAcks: [Int: (Result<[JSONValue], SocketIOError>) -> Void] = [:]
@@ -168,7 +169,8 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         }
         config.trace?("connecting to \(config.url) (\(reconnectAttempt == 0 ? "first attempt" : "attempt \(reconnectAttempt + 1)"), timeout \(config.timeout) ms)")
         let timeout = TimeAmount.milliseconds(max(1, config.timeout))
-        attemptTimer = eventLoop.scheduleTask(in: timeout) { [self] in
+        attemptHold = config.clock?.hold()
+        attemptTimer = after(milliseconds: max(1, config.timeout), liveness: true) { [self] in
             guard epoch == attempt, state == .connecting else { return }
             let message = "connection attempt timed out after \(config.timeout) ms"
             finish(reason: message, error: SocketIOError(.timeout, message), retry: true)
@@ -208,14 +210,11 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     private func finish(reason: String, error: SocketIOError?, retry: Bool, notifyServer: Bool = false) {
         let wasConnected = state == .connected
         epoch &+= 1
-        attemptTimer?.cancel()
-        attemptTimer = nil
+        endAttemptTimers()
         heartbeatTimer?.cancel()
         heartbeatTimer = nil
         reconnectTimer?.cancel()
         reconnectTimer = nil
-        cancelReconnectWait?()
-        cancelReconnectWait = nil
         if let channel {
             self.channel = nil
             outlet = nil
@@ -294,38 +293,70 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         let delay = backoff.next()
         config.trace?("reconnecting in \(delay) ms (back-off)")
         let waiting = epoch
-        let fire: @Sendable () -> Void = { [self] in
+        reconnectTimer = after(milliseconds: delay) { [self] in
             guard epoch == waiting, state == .waitingToReconnect else { return }
             reconnectTimer = nil
-            cancelReconnectWait = nil
             reconnectAttempt += 1
             delegate?.socketWillReconnect(attempt: reconnectAttempt)
             // The delegate may have called disconnect() (or connect()) meanwhile.
             guard epoch == waiting, state == .waitingToReconnect else { return }
             startAttempt()
         }
-        if let wait = config.reconnectWait {
-            cancelReconnectWait = wait(delay, eventLoop, fire)
-        } else {
-            reconnectTimer = eventLoop.scheduleTask(in: .milliseconds(delay), fire)
-        }
     }
 
-    private func armHeartbeat(at deadline: NIODeadline) {
+    private func endAttemptTimers() {
+        attemptTimer?.cancel()
+        attemptTimer = nil
+        attemptHold?.cancel()
+        attemptHold = nil
+    }
+
+    // MARK: - Timers (the event loop's, or `config.clock`)
+
+    /// Milliseconds on the timers' clock: uptime, or the epoch on `config.clock`.
+    private func nowMillis() -> Int64 {
+        if let clock = config.clock { return Int64((clock.now() * 1000).rounded()) }
+        return Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+    }
+
+    /// `liveness`: a timer of the connection's own (EventClock.scheduleLiveness), which does
+    /// not keep a virtual clock's `runUntilIdle` going; the back-off is not one.
+    private func after(milliseconds: Int64, liveness: Bool = false, _ fn: @escaping @Sendable () -> Void) -> ClockTask {
+        if let clock = config.clock {
+            let seconds = Double(milliseconds) / 1000
+            return liveness
+                ? clock.scheduleLiveness(at: clock.now() + seconds, .exact, on: eventLoop, fn)
+                : clock.schedule(in: seconds, on: eventLoop, fn)
+        }
+        let task = eventLoop.scheduleTask(in: .milliseconds(milliseconds), fn)
+        return ClockTask { task.cancel() }
+    }
+
+    private func armHeartbeat(at deadline: Int64) {
         let current = epoch
-        heartbeatTimer = eventLoop.scheduleTask(deadline: deadline) { [self] in
+        let check: @Sendable () -> Void = { [self] in
             guard epoch == current, let heartbeat else { return }
-            switch heartbeat.check(now: .now()) {
+            switch heartbeat.check(now: nowMillis()) {
             case .expired: transportEnded("ping timeout")
             case .checkAgain(let next): armHeartbeat(at: next)
             }
+        }
+        if let clock = config.clock {
+            let at = Double(deadline) / 1000
+            // Once the server pings, its pings are what keep the deadline moving: on a virtual
+            // clock the check may then run at the end of a stretch the clock skips (after the
+            // pings coalesced into it), instead of stopping the clock every window.
+            heartbeatTimer = clock.scheduleLiveness(at: at, heartbeat?.heardPing == true ? .check : .exact, on: eventLoop, check)
+        } else {
+            let task = eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, deadline)) * 1_000_000), check)
+            heartbeatTimer = ClockTask { task.cancel() }
         }
     }
 
     // MARK: - Engine.IO
 
     private func receivedEngineText(_ data: ByteBuffer) {
-        heartbeat?.frameReceived(at: .now())
+        heartbeat?.frameReceived(at: nowMillis())
         guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self) else {
             transportEnded("parse error: empty Engine.IO packet", kind: .protocolViolation)
             return
@@ -346,6 +377,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
             }
         case UInt8(ascii: "2"):
             // Ping: answer with a pong carrying the same payload.
+            heartbeat?.pingReceived()
             guard let channel else { return }
             var pong = data
             pong.setInteger(UInt8(ascii: "3"), at: pong.readerIndex)
@@ -368,7 +400,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
                 return
             }
             handshake = hs
-            let monitor = HeartbeatMonitor(pingInterval: hs.pingInterval, pingTimeout: hs.pingTimeout, now: .now())
+            let monitor = HeartbeatMonitor(pingInterval: hs.pingInterval, pingTimeout: hs.pingTimeout, now: nowMillis())
             heartbeat = monitor
             armHeartbeat(at: monitor.deadline)
             do {
@@ -380,6 +412,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         case .close:
             transportEnded("transport close")
         case .ping(let payload):
+            heartbeat?.pingReceived()
             guard let channel else { return }
             var pong = channel.allocator.buffer(capacity: 1 + (payload?.utf8.count ?? 0))
             pong.writeString(EnginePacket.pong(payload).encoded())
@@ -391,7 +424,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
     }
 
     private func receivedEngineBinary(_ data: ByteBuffer) {
-        heartbeat?.frameReceived(at: .now())
+        heartbeat?.frameReceived(at: nowMillis())
         let packet: SocketPacket?
         do { packet = try decoder.receiveBinary(Array(data.readableBytesView)) } catch {
             transportEnded("parse error: \(error.message)", kind: .protocolViolation)
@@ -407,8 +440,7 @@ public final class SocketIOClient: SocketIOConnection, @unchecked Sendable {
         switch packet.type {
         case .connect:
             guard state == .connecting else { return }
-            attemptTimer?.cancel()
-            attemptTimer = nil
+            endAttemptTimers()
             let sid = packet.data?["sid"]?.stringValue ?? ""
             self.sid = sid
             state = .connected

@@ -1,4 +1,4 @@
-import LuaHost
+import Clocks
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -105,5 +105,94 @@ final class VirtualClockTests: XCTestCase {
         try second.futureResult.wait()
         XCTAssertEqual(log.withLockedValue { $0 }, [5, 15])
         XCTAssertEqual(clock.now(), 20)
+    }
+
+    // MARK: liveness timers and holds
+
+    /// A periodic liveness timer that re-arms itself one period after each run, like the
+    /// hub's ping of a client that answers at once; `log` gets the time of each run.
+    private func heartbeat(_ clock: VirtualClock, every period: Double, from first: Double, log: NIOLockedValueBox<[Double]>) {
+        let loop = self.loop
+        @Sendable func arm(_ at: Double) {
+            _ = clock.scheduleLiveness(at: at, .ping(every: period), on: loop) {
+                log.withLockedValue { $0.append(clock.now()) }
+                arm(clock.now() + period)
+            }
+        }
+        arm(first)
+    }
+
+    func testLivenessTimersCoalesceOverAQuietStretchAndStopAtOrdinaryEntries() throws {
+        let clock = VirtualClock(start: 0)
+        let pings = NIOLockedValueBox<[Double]>([])
+        heartbeat(clock, every: 25, from: 25, log: pings)
+        let timers = NIOLockedValueBox<[Double]>([])
+        for t in [1000.0, 1010.0] { _ = clock.schedule(at: t, on: loop) { timers.withLockedValue { $0.append(clock.now()) } } }
+        try advance(clock, by: 100_000)
+        // Up to the timer at 1000: once, at the last 25 s mark (1000); between 1000 and 1010,
+        // none is due; then once at the last mark before the target.
+        XCTAssertEqual(pings.withLockedValue { $0 }, [1000, 100_000])
+        XCTAssertEqual(timers.withLockedValue { $0 }, [1000, 1010])
+        XCTAssertEqual(clock.now(), 100_000)
+        XCTAssertEqual(clock.pendingCount, 0, "liveness timers are not counted as pending")
+        XCTAssertNil(clock.nextDue)
+    }
+
+    func testAMovedCheckRunsAtTheStretchsEndAfterThePings() throws {
+        let clock = VirtualClock(start: 0)
+        let order = NIOLockedValueBox<[String]>([])
+        let loop = self.loop
+        // Scheduled first and due first, but a check: it runs after the ping it waits for.
+        _ = clock.scheduleLiveness(at: 45, .check, on: loop) { order.withLockedValue { $0.append("check@\(clock.now())") } }
+        _ = clock.scheduleLiveness(at: 50, .ping(every: 25), on: loop) { order.withLockedValue { $0.append("ping@\(clock.now())") } }
+        try advance(clock, by: 1000)
+        XCTAssertEqual(order.withLockedValue { $0 }, ["ping@1000.0", "check@1000.0"])
+    }
+
+    func testRunUntilIdleDoesNotWaitForLivenessTimers() throws {
+        let clock = VirtualClock(start: 0, idleRunLimit: 50)
+        let pings = NIOLockedValueBox<[Double]>([])
+        heartbeat(clock, every: 25, from: 25, log: pings)
+        let ran = NIOLockedValueBox<[String]>([])
+        _ = clock.schedule(in: 600, on: loop) { ran.withLockedValue { $0.append("timer@\(clock.now())") } }
+        // Deadlines of a connection run on the way, not after the last timer.
+        for at in [45.0, 700.0] {
+            _ = clock.scheduleLiveness(at: at, .exact, on: loop) { ran.withLockedValue { $0.append("deadline@\(clock.now())") } }
+        }
+        XCTAssertEqual(clock.pendingCount, 1)
+        XCTAssertEqual(clock.nextDue, 600)
+        let idle = loop.makePromise(of: Bool.self)
+        clock.runUntilIdle(on: loop) { idle.succeed($0) }
+        XCTAssertTrue(try idle.futureResult.wait(), "idle although the heartbeat goes on")
+        XCTAssertEqual(ran.withLockedValue { $0 }, ["deadline@45.0", "timer@600.0"])
+        XCTAssertEqual(pings.withLockedValue { $0 }, [25, 600], "the deadline at 45 ends the first stretch")
+        XCTAssertEqual(clock.now(), 600)
+    }
+
+    func testAHoldKeepsTheClockUntilReleasedOrOutOfTime() throws {
+        let clock = VirtualClock(start: 0)
+        let loop = self.loop
+        let seen = NIOLockedValueBox<[String]>([])
+        let hold = NIOLockedValueBox<ClockTask?>(nil)
+        _ = clock.schedule(at: 10, on: loop) {
+            seen.withLockedValue { $0.append("sent@\(clock.now())") }
+            hold.withLockedValue { $0 = clock.hold() }
+            // The answer comes 50 ms later in real time, still at the same virtual instant.
+            loop.scheduleTask(in: .milliseconds(50)) {
+                seen.withLockedValue { $0.append("answer@\(clock.now())") }
+                hold.withLockedValue { $0?.cancel() }
+            }
+        }
+        _ = clock.schedule(at: 11, on: loop) { seen.withLockedValue { $0.append("next@\(clock.now())") } }
+        try advance(clock, by: 20)
+        XCTAssertEqual(seen.withLockedValue { $0 }, ["sent@10.0", "answer@10.0", "next@11.0"])
+
+        // A hold nobody releases ends with the clock's limit.
+        let short = VirtualClock(start: 0, holdLimit: .milliseconds(100))
+        _ = short.schedule(in: 1, on: loop) { _ = short.hold() }
+        let began = NIODeadline.now()
+        try advance(short, by: 5)
+        XCTAssertGreaterThanOrEqual(NIODeadline.now() - began, .milliseconds(100))
+        XCTAssertEqual(short.now(), 5)
     }
 }

@@ -7,12 +7,31 @@ import NIOCore
 /// loop take a turn between two of them, so that what a callback starts (a coroutine woken,
 /// a timer added for a moment still inside the advance) happens in the same order as it
 /// would in real time.
-public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state behind `lock`
+///
+/// Liveness timers (`scheduleLiveness`) are the connections' own: they do not count as
+/// something due (`pendingCount`, `nextDue`), so `runUntilIdle` ends with connections still
+/// open. The routine ones are what keeps moving by days cheap: when one is first in the
+/// queue, every routine timer due before the next other entry (or the move's target) is
+/// moved to the end of that quiet stretch, pings to their last due time in it and checks to
+/// its end, so a healthy connection is pinged once per stretch, not once per ping interval.
+public final class VirtualClock: EventClock, @unchecked Sendable {  // state behind `lock`
     private struct Entry {
         var at: Double
+        /// Order at equal times: moved pings (-1) before what ends their stretch (0), moved
+        /// checks (1) after both.
+        var rank: Int
         var seq: Int
         var loop: EventLoop
         var fn: @Sendable () -> Void
+        /// nil: an ordinary entry. A routine liveness timer becomes `.exact` once moved.
+        var liveness: LivenessTimer?
+
+        var isRoutine: Bool {
+            switch liveness {
+            case .ping?, .check?: true
+            case .exact?, nil: false
+            }
+        }
     }
 
     private let lock = NIOLock()
@@ -20,6 +39,8 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
     /// Due entries, sorted by (at, seq); cancelled ones are removed at once.
     private var entries: [Entry] = []
     private var nextSeq = 0
+    /// Holds (`hold()`) not released yet, with their real-time ends.
+    private var holds: [Int: NIODeadline] = [:]
     /// An advance in progress (one at a time; a second one waits for the first).
     private var moving = false
     private var waitingMoves: [() -> Void] = []
@@ -27,9 +48,15 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
     /// How many callbacks `runUntilIdle` runs at most, so a `timer.every` cannot make it spin forever.
     public let idleRunLimit: Int
 
-    public init(start: Double, idleRunLimit: Int = 100_000) {
+    /// How long (real time) a hold keeps the clock at most: a peer that answers a ping takes
+    /// milliseconds, one whose loop is busy in a long callback (a bot under `rtlua test` may
+    /// take half the test's 5 s before the CPU guard ends it) a few seconds.
+    public let holdLimit: TimeAmount
+
+    public init(start: Double, idleRunLimit: Int = 100_000, holdLimit: TimeAmount = .seconds(5)) {
         current = start
         self.idleRunLimit = idleRunLimit
+        self.holdLimit = holdLimit
     }
 
     /// While this says false, the clock does not move on to its next entry (polled every
@@ -45,11 +72,11 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
 
     public func now() -> Double { lock.withLock { current } }
 
-    /// Entries still waiting (for tests and `runUntilIdle`).
-    public var pendingCount: Int { lock.withLock { entries.count } }
+    /// Entries still waiting, liveness timers not counted (for tests and `runUntilIdle`).
+    public var pendingCount: Int { lock.withLock { entries.count(where: { $0.liveness == nil }) } }
 
-    /// The due time of the next entry, if any.
-    public var nextDue: Double? { lock.withLock { entries.first?.at } }
+    /// The due time of the next entry, if any; liveness timers not counted.
+    public var nextDue: Double? { lock.withLock { entries.first { $0.liveness == nil }?.at } }
 
     public func schedule(in seconds: Double, on loop: EventLoop, _ fn: @escaping @Sendable () -> Void) -> ClockTask {
         lock.withLock { insert(at: current + max(0, seconds), loop: loop, fn) }
@@ -59,17 +86,76 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
         lock.withLock { insert(at: max(epoch, current), loop: loop, fn) }
     }
 
-    private func insert(at: Double, loop: EventLoop, _ fn: @escaping @Sendable () -> Void) -> ClockTask {
+    public func scheduleLiveness(at epoch: Double, _ timer: LivenessTimer, on loop: EventLoop,
+                                 _ fn: @escaping @Sendable () -> Void) -> ClockTask {
+        lock.withLock { insert(at: max(epoch, current), loop: loop, fn, liveness: timer) }
+    }
+
+    public func hold() -> ClockTask {
+        lock.withLock {
+            let id = nextSeq
+            nextSeq += 1
+            holds[id] = .now() + holdLimit
+            return ClockTask { [weak self] in self?.release(id) }
+        }
+    }
+
+    private func release(_ id: Int) {
+        lock.withLock { _ = holds.removeValue(forKey: id) }
+    }
+
+    /// No hold is in force (released or out of time).
+    private var holdsReleased: Bool {
+        lock.withLock {
+            guard !holds.isEmpty else { return true }
+            let now = NIODeadline.now()
+            holds = holds.filter { $0.value > now }
+            return holds.isEmpty
+        }
+    }
+
+    private func insert(at: Double, loop: EventLoop, _ fn: @escaping @Sendable () -> Void, liveness: LivenessTimer? = nil) -> ClockTask {
         let seq = nextSeq
         nextSeq += 1
-        // First index whose entry is due later (binary search keeps ties in scheduling order).
+        place(Entry(at: at, rank: 0, seq: seq, loop: loop, fn: fn, liveness: liveness))
+        return ClockTask { [weak self] in self?.cancel(seq) }
+    }
+
+    /// Inserts in (at, rank) order; the binary search keeps ties in scheduling order.
+    private func place(_ entry: Entry) {
         var low = 0, high = entries.count
         while low < high {
             let mid = (low + high) / 2
-            if entries[mid].at <= at { low = mid + 1 } else { high = mid }
+            let e = entries[mid]
+            if e.at < entry.at || (e.at == entry.at && e.rank <= entry.rank) { low = mid + 1 } else { high = mid }
         }
-        entries.insert(Entry(at: at, seq: seq, loop: loop, fn: fn), at: low)
-        return ClockTask { [weak self] in self?.cancel(seq) }
+        entries.insert(entry, at: low)
+    }
+
+    /// With a routine liveness timer first in the queue: moves every routine timer due up to
+    /// the end of the quiet stretch (the next other entry, or `bound`) to its place in it.
+    private func coalesceRoutine(upTo bound: Double) {
+        let end = min(bound, entries.first { !$0.isRoutine }?.at ?? .infinity)
+        guard end.isFinite else { return }
+        var moved: [Entry] = []
+        entries.removeAll { e in
+            guard e.isRoutine, e.at <= end else { return false }
+            moved.append(e)
+            return true
+        }
+        for var e in moved {
+            switch e.liveness {
+            case .ping(let period)?:
+                let p = max(period, 0.001)
+                e.at = min(end, e.at + ((end - e.at) / p).rounded(.down) * p)
+                e.rank = -1
+            default:
+                e.at = end
+                e.rank = 1
+            }
+            e.liveness = .exact
+            place(e)
+        }
     }
 
     private func cancel(_ seq: Int) {
@@ -122,7 +208,8 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
     }
 
     private func whenSettled(on loop: EventLoop, since: NIODeadline, _ then: @escaping @Sendable () -> Void) {
-        guard let settled = isSettled, !settled(), NIODeadline.now() - since < Self.settleLimit else {
+        let settled = (isSettled?() ?? true) && holdsReleased
+        guard !settled, NIODeadline.now() - since < Self.settleLimit else {
             then()
             return
         }
@@ -131,7 +218,11 @@ public final class VirtualClock: ScriptClock, @unchecked Sendable {  // state be
 
     private func step(to target: Double, on loop: EventLoop, budget: NIOLockedValueBox<Int>?, done: @escaping @Sendable () -> Void) {
         let next: Entry? = lock.withLock {
-            guard let first = entries.first, first.at <= target else {
+            // `runUntilIdle` (no finite target) goes from one ordinary entry to the next; what
+            // the connections have due on the way runs in its place.
+            let bound = target.isFinite ? target : entries.first { $0.liveness == nil }?.at ?? -.infinity
+            if let first = entries.first, first.isRoutine, first.at <= bound { coalesceRoutine(upTo: bound) }
+            guard let first = entries.first, first.at <= bound else {
                 if target.isFinite, target > current { current = target }
                 return nil
             }
