@@ -19,33 +19,34 @@ final class HubVirtualClockTests: XCTestCase {
     override func setUp() { group = MultiThreadedEventLoopGroup(numberOfThreads: 2) }
     override func tearDown() { try? group.syncShutdownGracefully() }
 
-    /// A raw Engine.IO client: CONNECTs after the open packet, answers pings or not, and
-    /// notes the virtual time of each ping and how the connection ended.
+    /// A raw Engine.IO client: CONNECTs after the open packet (or never), answers pings (or
+    /// not), and notes the virtual time of each ping and how the connection ended.
     final class Peer: WebSocketTransportSink, @unchecked Sendable {  // callbacks on its loop; reads under `state`
         struct State {
             var connected = false
             var pingTimes: [Double] = []
             var closed: String?
         }
+        enum Behaviour { case answersPings, ignoresPings, neverConnects }
         let state = NIOLockedValueBox(State())
-        let answersPings: Bool
+        let behaviour: Behaviour
         let clock: EventClock
         var channel: Channel?
 
-        init(answersPings: Bool, clock: EventClock) {
-            self.answersPings = answersPings
+        init(_ behaviour: Behaviour, clock: EventClock) {
+            self.behaviour = behaviour
             self.clock = clock
         }
 
         func transportReceivedText(_ data: ByteBuffer, epoch: UInt64) {
             let text = String(buffer: data)
             if text.hasPrefix("0{") {
-                send("40")
+                if behaviour != .neverConnects { send("40") }
             } else if text.hasPrefix("40") {
                 state.withLockedValue { $0.connected = true }
             } else if text == "2" {
                 state.withLockedValue { $0.pingTimes.append(clock.now()) }
-                if answersPings { send("3") }
+                if behaviour == .answersPings { send("3") }
             }
         }
 
@@ -73,7 +74,17 @@ final class HubVirtualClockTests: XCTestCase {
                 }
         }.wait()
         addTeardownBlock { try? channel.close().wait() }
-        try waitUntil("the peer's CONNECT") { peer.state.withLockedValue { $0.connected } }
+        if peer.behaviour != .neverConnects {
+            try waitUntil("the peer's CONNECT") { peer.state.withLockedValue { $0.connected } }
+        }
+    }
+
+    private func startHub(on clock: VirtualClock, _ config: HubConfig = HubConfig()) throws -> Hub {
+        var config = config
+        config.clock = clock
+        let hub = try Hub.start(config: config, group: group).wait()
+        addTeardownBlock { try? hub.shutdown().wait() }
+        return hub
     }
 
     private func waitUntil(_ what: String, _ condition: () -> Bool) throws {
@@ -97,11 +108,8 @@ final class HubVirtualClockTests: XCTestCase {
 
     func testAClientThatAnswersIsPingedOncePerStretchOverFourteenDays() throws {
         let clock = VirtualClock(start: start)
-        var config = HubConfig()
-        config.clock = clock
-        let hub = try Hub.start(config: config, group: group).wait()
-        defer { try? hub.shutdown().wait() }
-        let peer = Peer(answersPings: true, clock: clock)
+        let hub = try startHub(on: clock)
+        let peer = Peer(.answersPings, clock: clock)
         try connect(peer, to: hub)
         XCTAssertEqual(peer.state.withLockedValue { $0.pingTimes }, [], "nothing timed happens while the clock stands")
 
@@ -123,11 +131,8 @@ final class HubVirtualClockTests: XCTestCase {
 
     func testAClientThatDoesNotAnswerIsEvictedPingTimeoutAfterThePingInVirtualTime() throws {
         let clock = VirtualClock(start: start, holdLimit: .milliseconds(300))
-        var config = HubConfig()
-        config.clock = clock
-        let hub = try Hub.start(config: config, group: group).wait()
-        defer { try? hub.shutdown().wait() }
-        let peer = Peer(answersPings: false, clock: clock)
+        let hub = try startHub(on: clock)
+        let peer = Peer(.ignoresPings, clock: clock)
         try connect(peer, to: hub)
 
         // The clock waits up to its holdLimit (real time) for the pong that never comes, then
@@ -146,32 +151,16 @@ final class HubVirtualClockTests: XCTestCase {
     func testAWebSocketThatNeverConnectsIsClosedAtTheConnectTimeoutInVirtualTime() throws {
         let clock = VirtualClock(start: start)
         var config = HubConfig(pingInterval: 3_600_000, pingTimeout: 20_000)
-        config.clock = clock
         config.connectTimeout = 45_000
-        let hub = try Hub.start(config: config, group: group).wait()
-        defer { try? hub.shutdown().wait() }
-        // Talks WebSocket but never sends the Socket.IO CONNECT.
-        let loop = group.next()
-        let sink = Peer(answersPings: true, clock: clock)
-        let endpoint = try WebSocketEndpoint(url: hub.baseURL)
-        let channel = try WebSocketConnector.connect(endpoint: endpoint, headers: [], tls: nil, connectTimeout: .seconds(5),
-                                                     eventLoop: loop, sink: SilentSink(closed: sink.state), outlet: MaskedFrameOutlet(), epoch: 1).wait()
-        defer { try? channel.close().wait() }
+        let hub = try startHub(on: clock, config)
+        let peer = Peer(.neverConnects, clock: clock)
+        try connect(peer, to: hub)
         Thread.sleep(forTimeInterval: 0.1)
         try advance(clock, by: 44.999)
         Thread.sleep(forTimeInterval: 0.05)
-        XCTAssertNil(sink.state.withLockedValue { $0.closed })
+        XCTAssertNil(peer.state.withLockedValue { $0.closed })
         try advance(clock, by: 0.001)
-        try waitUntil("the close") { sink.state.withLockedValue { $0.closed } != nil }
+        try waitUntil("the close") { peer.state.withLockedValue { $0.closed } != nil }
         XCTAssertEqual(try hub.core.loop.submit { hub.core.metrics.connectTimeouts }.wait(), 1)
-    }
-
-    /// Reads and says nothing; notes the close.
-    final class SilentSink: WebSocketTransportSink, @unchecked Sendable {
-        let closed: NIOLockedValueBox<Peer.State>
-        init(closed: NIOLockedValueBox<Peer.State>) { self.closed = closed }
-        func transportReceivedText(_ data: ByteBuffer, epoch: UInt64) {}
-        func transportReceivedBinary(_ data: ByteBuffer, epoch: UInt64) {}
-        func transportClosed(reason: String, epoch: UInt64) { closed.withLockedValue { $0.closed = reason } }
     }
 }
