@@ -44,12 +44,12 @@ extension EventClock {
 public enum LivenessTimer: Sendable, Equatable {
     /// A deadline or a first ping: runs at its time.
     case exact
-    /// The next ping of a connection that answered the last one at once: over a stretch
-    /// in which nothing else is due, it runs once, at its last due time in the stretch
-    /// (`epoch + k·interval`); the pings before it would all have been answered at once.
-    case ping(every: Double)
+    /// The next ping of a connection that answered the last one at once: over a stretch in
+    /// which nothing else is due, its pings are one, at the stretch's end (each of the others
+    /// would have been answered at once, which nothing can tell from none).
+    case ping
     /// A heartbeat check on a connection whose server pings: it runs at the stretch's end,
-    /// after the pings moved into it.
+    /// after the pings moved there.
     case check
 }
 

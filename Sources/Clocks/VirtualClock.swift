@@ -12,8 +12,9 @@ import NIOCore
 /// something due (`pendingCount`, `nextDue`), so `runUntilIdle` ends with connections still
 /// open. The routine ones are what keeps moving by days cheap: when one is first in the
 /// queue, every routine timer due before the next other entry (or the move's target) is
-/// moved to the end of that quiet stretch, pings to their last due time in it and checks to
-/// its end, so a healthy connection is pinged once per stretch, not once per ping interval.
+/// moved to the end of that quiet stretch, where the pings run together, then whatever
+/// ends the stretch, then the checks: a healthy connection is pinged once per stretch, not
+/// once per ping interval, and a stretch costs one ping round trip however many there are.
 public final class VirtualClock: EventClock, @unchecked Sendable {  // state behind `lock`
     private struct Entry {
         var at: Double
@@ -101,18 +102,32 @@ public final class VirtualClock: EventClock, @unchecked Sendable {  // state beh
     }
 
     private func release(_ id: Int) {
-        lock.withLock { _ = holds.removeValue(forKey: id) }
+        let waiter: HoldWaiter? = lock.withLock {
+            guard holds.removeValue(forKey: id) != nil, holds.isEmpty, let w = holdWaiter else { return nil }
+            holdWaiter = nil
+            return w
+        }
+        waiter?.fallback.cancel()
+        waiter?.resume()
     }
 
-    /// No hold is in force (released or out of time).
-    private var holdsReleased: Bool {
+    /// When the holds in force end at the latest (nil: none is in force).
+    private var holdsEnd: NIODeadline? {
         lock.withLock {
-            guard !holds.isEmpty else { return true }
+            guard !holds.isEmpty else { return nil }
             let now = NIODeadline.now()
             holds = holds.filter { $0.value > now }
-            return holds.isEmpty
+            return holds.values.max()
         }
     }
+
+    /// A step waiting for the holds alone: resumed by the last release, or at the holds' end.
+    private struct HoldWaiter {
+        var id: Int
+        var resume: @Sendable () -> Void
+        var fallback: Scheduled<Void>
+    }
+    private var holdWaiter: HoldWaiter?
 
     private func insert(at: Double, loop: EventLoop, _ fn: @escaping @Sendable () -> Void, liveness: LivenessTimer? = nil) -> ClockTask {
         let seq = nextSeq
@@ -144,15 +159,8 @@ public final class VirtualClock: EventClock, @unchecked Sendable {  // state beh
             return true
         }
         for var e in moved {
-            switch e.liveness {
-            case .ping(let period)?:
-                let p = max(period, 0.001)
-                e.at = min(end, e.at + ((end - e.at) / p).rounded(.down) * p)
-                e.rank = -1
-            default:
-                e.at = end
-                e.rank = 1
-            }
+            e.at = end
+            e.rank = e.liveness == .ping ? -1 : 1
             e.liveness = .exact
             place(e)
         }
@@ -208,16 +216,44 @@ public final class VirtualClock: EventClock, @unchecked Sendable {  // state beh
     }
 
     private func whenSettled(on loop: EventLoop, since: NIODeadline, _ then: @escaping @Sendable () -> Void) {
-        let settled = (isSettled?() ?? true) && holdsReleased
-        guard !settled, NIODeadline.now() - since < Self.settleLimit else {
+        let busy = !(isSettled?() ?? true)
+        let held = holdsEnd
+        guard busy || held != nil, NIODeadline.now() - since < Self.settleLimit else {
             then()
             return
         }
-        loop.scheduleTask(in: .milliseconds(1)) { [self] in whenSettled(on: loop, since: since, then) }
+        let again: @Sendable () -> Void = { [self] in whenSettled(on: loop, since: since, then) }
+        guard !busy, let held else {
+            loop.scheduleTask(in: .milliseconds(1), again)
+            return
+        }
+        // Only holds (a pong on its way): go on when the last one is released, not at the
+        // next poll; a ping round trip then costs a fraction of a millisecond.
+        let id = lock.withLock { () -> Int in
+            nextSeq += 1
+            return nextSeq
+        }
+        let fallback = loop.scheduleTask(deadline: held) { [self] in
+            let mine = lock.withLock { () -> Bool in
+                guard holdWaiter?.id == id else { return false }
+                holdWaiter = nil
+                return true
+            }
+            if mine { again() }
+        }
+        let resumeNow: Bool = lock.withLock {
+            guard !holds.isEmpty else { return true }  // released meanwhile
+            holdWaiter = HoldWaiter(id: id, resume: { loop.execute(again) }, fallback: fallback)
+            return false
+        }
+        if resumeNow {
+            fallback.cancel()
+            loop.execute(again)
+        }
     }
 
     private func step(to target: Double, on loop: EventLoop, budget: NIOLockedValueBox<Int>?, done: @escaping @Sendable () -> Void) {
-        let next: Entry? = lock.withLock {
+        let next: [Entry]? = lock.withLock {
             // `runUntilIdle` (no finite target) goes from one ordinary entry to the next; what
             // the connections have due on the way runs in its place.
             let bound = target.isFinite ? target : entries.first { $0.liveness == nil }?.at ?? -.infinity
@@ -231,7 +267,13 @@ public final class VirtualClock: EventClock, @unchecked Sendable {  // state beh
             }
             entries.removeFirst()
             current = max(current, first.at)
-            return first
+            var batch = [first]
+            // Moved liveness timers due together (every connection's ping at a stretch's end)
+            // run as one batch, and the clock settles once after them all.
+            while first.rank != 0, let e = entries.first, e.at == first.at, e.rank == first.rank {
+                batch.append(entries.removeFirst())
+            }
+            return batch
         }
         guard let next else {
             let waiting: (() -> Void)? = lock.withLock {
@@ -246,14 +288,23 @@ public final class VirtualClock: EventClock, @unchecked Sendable {  // state beh
         }
         // The entry's own loop runs it; the next step comes after that loop's turn, so what
         // the callback started (woken coroutines, queued callbacks) has run first, and after
-        // the I/O it started has been answered (`isSettled`).
-        next.loop.execute {
-            next.fn()
-            next.loop.execute { [self] in
-                loop.execute { [self] in
-                    whenSettled(on: loop, since: .now()) { [self] in step(to: target, on: loop, budget: budget, done: done) }
-                }
+        // the I/O it started has been answered (`isSettled`, the holds).
+        run(next[...]) { [self] in
+            loop.execute { [self] in
+                whenSettled(on: loop, since: .now()) { [self] in step(to: target, on: loop, budget: budget, done: done) }
             }
+        }
+    }
+
+    /// Runs the entries in order, each on its loop, then `then` after that loop's next turn.
+    private func run(_ entries: ArraySlice<Entry>, then: @escaping @Sendable () -> Void) {
+        guard let first = entries.first else { return then() }
+        let loop = first.loop
+        let sameLoop = entries.prefix { $0.loop === loop }
+        let rest = entries.dropFirst(sameLoop.count)
+        loop.execute { [self] in
+            for e in sameLoop { e.fn() }
+            loop.execute { [self] in run(rest, then: then) }
         }
     }
 }

@@ -97,8 +97,7 @@ final class HubCore: @unchecked Sendable {  // confined to `loop`
                 connections[key]?.timerDue(at: at)
             }
             let epoch = Double(at) / 1000
-            let timer: LivenessTimer = routine ? .ping(every: Double(config.pingInterval) / 1000) : .exact
-            clockWakes[key] = clock.scheduleLiveness(at: epoch, timer, on: loop, due)
+            clockWakes[key] = clock.scheduleLiveness(at: epoch, routine ? .ping : .exact, on: loop, due)
             return
         }
         wakes.push(at: at, key: key)

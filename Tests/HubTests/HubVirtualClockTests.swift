@@ -115,7 +115,7 @@ final class HubVirtualClockTests: XCTestCase {
 
         try advance(clock, by: 14 * 86_400)
         // The first ping at 25 s, answered at once; then one for the rest of the fortnight,
-        // at the last 25-second mark of it (which is its very end), instead of 48,383.
+        // at its end, instead of 48,383.
         XCTAssertEqual(peer.state.withLockedValue { $0.pingTimes }, [start + 25, start + 14 * 86_400])
         XCTAssertNil(peer.state.withLockedValue { $0.closed })
         XCTAssertEqual(try pingTimeouts(hub), 0)
@@ -126,7 +126,7 @@ final class HubVirtualClockTests: XCTestCase {
         try advance(clock, by: 130)
         XCTAssertTrue(timerRan.withLockedValue { $0 })
         XCTAssertEqual(Array(peer.state.withLockedValue { $0.pingTimes }.dropFirst(2)),
-                       [start + 14 * 86_400 + 100, start + 14 * 86_400 + 125])
+                       [start + 14 * 86_400 + 100, start + 14 * 86_400 + 130])
     }
 
     func testAClientThatDoesNotAnswerIsEvictedPingTimeoutAfterThePingInVirtualTime() throws {

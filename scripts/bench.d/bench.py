@@ -702,7 +702,9 @@ class Bench:
         cases = [("7.examples", "7 `rtlua test examples/` (8 tests, 4 files: hub, bots, virtual clock)",
                   [self.rtlua, "test", "examples"]),
                  ("7.cron14", "7 `rtlua test` of a 14-day weekday-cron test (10 runs on the virtual clock)",
-                  [self.rtlua, "test", str(HERE / "cron14_test.lua")])]
+                  [self.rtlua, "test", str(HERE / "cron14_test.lua")]),
+                 ("7.hourly28", "7 `rtlua test` of 3 connected hourly bots and a client over 28 days (pings on the virtual clock)",
+                  [self.rtlua, "test", str(HERE / "hourly28_test.lua")])]
         for key, name, argv in cases:
             row = self.row(key, name, "ms", "lower")
             for _ in range(n):
