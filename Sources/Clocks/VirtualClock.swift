@@ -37,7 +37,7 @@ public final class VirtualClock: EventClock, @unchecked Sendable {  // state beh
 
     private let lock = NIOLock()
     private var current: Double
-    /// Due entries, sorted by (at, seq); cancelled ones are removed at once.
+    /// Due entries, sorted by (at, rank, seq); cancelled ones are removed at once.
     private var entries: [Entry] = []
     private var nextSeq = 0
     /// Holds (`hold()`) not released yet, with their real-time ends.

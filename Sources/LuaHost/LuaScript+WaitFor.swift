@@ -1,5 +1,5 @@
-import Clocks
 import AltogicProtocol
+import Clocks
 import CLua
 import NIOCore
 import Realtime

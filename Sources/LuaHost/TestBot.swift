@@ -1,6 +1,6 @@
 import Clocks
-import NIOConcurrencyHelpers
 import CurlHTTP
+import NIOConcurrencyHelpers
 import NIOCore
 import Realtime
 

@@ -31,6 +31,26 @@ final class ConnectionTimersTests: XCTestCase {
         XCTAssertEqual(m.wake(now: 1150), .evict(.pingTimeout))
     }
 
+    func testOnlyTheNextPingOfAClientThatAnsweredAtOnceIsRoutine() {
+        var m = make()
+        XCTAssertFalse(m.nextWakeIsRoutinePing, "no ping answered yet")
+        XCTAssertEqual(m.wake(now: 1100), .sendPing)
+        m.pongReceived(now: 1100)
+        XCTAssertFalse(m.nextWakeIsRoutinePing, "the connect timeout is still due")
+        m.socketConnected()
+        XCTAssertTrue(m.nextWakeIsRoutinePing, "answered at the instant of the ping")
+        XCTAssertEqual(m.wake(now: 1200), .sendPing)
+        XCTAssertFalse(m.nextWakeIsRoutinePing, "the pong deadline is due")
+        m.pongReceived(now: 1210)
+        XCTAssertFalse(m.nextWakeIsRoutinePing, "answered 10 ms late")
+        XCTAssertEqual(m.wake(now: 1310), .sendPing)
+        m.pongReceived(now: 1310)
+        m.binaryStarted(now: 1310, timeout: 30)
+        XCTAssertFalse(m.nextWakeIsRoutinePing, "a binary packet's attachments are due")
+        m.binaryEnded()
+        XCTAssertTrue(m.nextWakeIsRoutinePing)
+    }
+
     func testUnaskedPongChangesNothing() {
         var m = make()
         m.socketConnected()
