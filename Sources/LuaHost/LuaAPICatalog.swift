@@ -166,6 +166,24 @@ public enum LuaAPICatalog {
             .init(name: "body", type: "string", doc: "The body (bytes)."),
         ])
 
+    static let stage = LuaAPIClass(
+        name: "rtlua.Stage",
+        doc: "One stage of `options.stages`: the instance count is ramped linearly to `target` over `duration`.",
+        fields: [
+            .init(name: "duration", type: "string|number", doc: "How long the stage lasts: `\"30s\"`, `\"1m30s\"`, `\"250ms\"` or seconds."),
+            .init(name: "target", type: "integer", doc: "The instance count at the stage's end (0 to 100000)."),
+        ])
+
+    static let options = LuaAPIClass(
+        name: "rtlua.Options",
+        doc: "A script's own `options = {…}`, read before it starts (declare it first: only Lua's pure functions and `args` are at hand then). The command line overrides each field.",
+        fields: [
+            .init(name: "instances", type: "integer?", doc: "How many copies run (1 to 100000), as `--instances`."),
+            .init(name: "duration", type: "string|number?", doc: "Stop the run after this long (`\"10m\"` or seconds)."),
+            .init(name: "stages", type: "rtlua.Stage[]?", doc: "Ramp the instances up and down, one stage after the other."),
+            .init(name: "thresholds", type: "string[]?", doc: "Pass/fail rules over the run's metrics, as `--threshold` (e.g. `\"checks.rate>0.99\"`); a failed one makes the exit status 99."),
+        ])
+
     static let null = LuaAPIClass(
         name: "rtlua.Null",
         doc: "The value that stands for JSON `null` (`json.null`).")
@@ -264,7 +282,14 @@ public enum LuaAPICatalog {
                            [.init(name: "value", type: "number|boolean"), .init(name: "tags", type: "table<string, string>", optional: true)])])
 
     public static let classes = [eventData, member, presenceData, realtimeError, connectOptions, httpRequest, httpResponse,
-                                 null, handle, realtimeManager, metric]
+                                 stage, options, null, handle, realtimeManager, metric]
+
+    /// Globals a script declares for rtlua to read, rather than ones rtlua binds (so the
+    /// check against a live VM leaves them out).
+    public static let declaredGlobals: [LuaAPIGlobal] = [
+        .init(name: "options", doc: "Declared by the script, not given to it: the run's own options.",
+              kind: .value(type: "rtlua.Options?", luaType: "nil")),
+    ]
 
     // MARK: globals
 

@@ -38,7 +38,7 @@ public enum LuaLSWriter {
                 out.append("")
             }
         }
-        for global in LuaAPICatalog.globals {
+        for global in LuaAPICatalog.globals + LuaAPICatalog.declaredGlobals {
             switch global.kind {
             case .function(let f):
                 out += function(f, owner: nil)
@@ -93,6 +93,7 @@ public enum LuaLSWriter {
 
     /// A Lua value of roughly the declared type, so the file also runs as plain Lua.
     private static func placeholder(_ type: String) -> String {
+        if type.hasSuffix("?") { return "nil" }
         switch type {
         case "integer", "number": return "1"
         case "string": return "\"\""
@@ -110,7 +111,7 @@ public enum LuaLSWriter {
 
     /// The addon's `config.json`: how LuaLS recognises an rtlua project, and its settings.
     public static func addonConfig() -> String {
-        let globals = LuaAPICatalog.globals.map { OrderedJSON.string($0.name) }
+        let globals = (LuaAPICatalog.globals + LuaAPICatalog.declaredGlobals).map { OrderedJSON.string($0.name) }
         return OrderedJSON.object([
             ("name", .string("rtlua")),
             ("words", .array([.string("realtime[:.]%a+")])),

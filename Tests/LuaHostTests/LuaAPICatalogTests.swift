@@ -142,6 +142,8 @@ final class LuaAPICatalogTests: XCTestCase {
                 for f in fields { XCTAssertTrue(library.contains("---@field \(f.name) \(f.type)"), "\(global.name).\(f.name)") }
             }
         }
+        // A global the script declares (`options`) is typed too, as nil until it does.
+        XCTAssertTrue(library.contains("---@type rtlua.Options?\noptions = nil\n"), library)
         for cls in LuaAPICatalog.classes {
             XCTAssertTrue(library.contains("---@class \(cls.name)\n"), cls.name)
             for f in cls.fields { XCTAssertTrue(library.contains("---@field \(f.name) \(f.type)"), "\(cls.name).\(f.name)") }
