@@ -129,8 +129,8 @@ extension LuaScript {
 }
 
 /// `check(value, {name = predicate, …})`: each predicate called in a protected call; a
-/// result other than nil/false passes, anything else (an error too) fails. A predicate
-/// cannot wait (`sleep`, `getMembers`): that is an error, so a failure.
+/// result other than nil/false passes, anything else (an error too) fails, and an error is
+/// logged. A predicate cannot wait (`sleep`, `getMembers`): that is an error, so a failure.
 private let checkFunction: LuaSwiftFunction = { L in
     let L = L!
     return luaBody(L) { () throws(LuaRaise) -> Int32 in
@@ -151,7 +151,9 @@ private let checkFunction: LuaSwiftFunction = { L in
             let passed: Bool
             if lua_type(L, -1) == LUA_TFUNCTION {
                 lua_pushvalue(L, 1)
-                passed = shim_lua_pcall_budgeted(L, 1, 1, 0) == LUA_OK && lua_toboolean(L, -1) != 0
+                let status = shim_lua_pcall_budgeted(L, 1, 1, 0)
+                passed = status == LUA_OK && lua_toboolean(L, -1) != 0
+                if status != LUA_OK { reportPredicateError(L, name: name) }
                 Lua.pop(L)  // its result or its error; the key stays for lua_next
             } else {
                 passed = lua_toboolean(L, -1) != 0
@@ -163,6 +165,16 @@ private let checkFunction: LuaSwiftFunction = { L in
         lua_pushboolean(L, all ? 1 : 0)
         return 1
     }
+}
+
+/// A predicate that raised fails its check, silently as far as the script goes; the log
+/// says why, once per check name (at most `LuaScript.checkErrorNames` names). The error is
+/// on the top of the stack.
+private func reportPredicateError(_ L: OpaquePointer, name: String) {
+    let host = LuaScript.host(L)
+    guard host.checkErrorsReported.count < LuaScript.checkErrorNames,
+          host.checkErrorsReported.insert(name).inserted else { return }
+    host.logger.log(.warn, "check '\(name)' failed: its predicate raised: \(Lua.errorText(L, -1))")
 }
 
 private let metricCounter: LuaSwiftFunction = { L in makeMetric(L!, .counter) }

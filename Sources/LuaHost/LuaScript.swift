@@ -81,6 +81,9 @@ public final class LuaScript: @unchecked Sendable {
     var eventName = NameCache()
     /// Set by `exit(code)`; the script ends when the current resume returns.
     var exitCode: Int32?
+    /// The checks whose raising predicate has been logged (`check`), at most `checkErrorNames`.
+    var checkErrorsReported: Set<String> = []
+    static let checkErrorNames = 100
     /// The idle and early collections (LuaScript+IdleCollect.swift): resumes so far, the
     /// pending idle check, the VM's own `collectgarbage`, how many collections it made, and
     /// the heap, time and resume count at the last one.
@@ -189,7 +192,7 @@ public final class LuaScript: @unchecked Sendable {
     /// Marks the running coroutine as waiting; the caller then returns `LuaReturn.yield`.
     func suspend(_ co: OpaquePointer, _ what: String) throws(LuaRaise) {
         guard coroutines[co] != nil, lua_isyieldable(co) != 0 else {
-            throw LuaRaise.message("\(what) cannot wait here (only in the main chunk or a callback, not inside a coroutine of the script's own or a metamethod)")
+            throw LuaRaise.message("\(what) cannot wait here (only in the main chunk or a callback, not inside a coroutine of the script's own, a metamethod or a check predicate)")
         }
         waiting.insert(co)
         if what == "sleep" || what == "waitFor" { ioWaits.remove(co) } else { ioWaits.insert(co) }

@@ -92,6 +92,9 @@ final class MetricsTests: XCTestCase {
         print(check(1, { one = function(v) return v == 1 end, two = function(v) return v == 2 end }))
         print(check(1, { boom = function() error("no") end }))
         print(check(1, { one = function(v) return v == 1 end }))
+        check(1, { boom = function() error("no") end })
+        check(1, { waits = function() sleep(0.01) return true end })
+        for i = 1, 300 do check(i, { ["dyn" .. i] = function() error("x") end }) end
         local hits = metrics.counter("hits")
         hits:add(2, { page = "a" })
         hits:add(3, { page = "a" })
@@ -105,7 +108,13 @@ final class MetricsTests: XCTestCase {
         // One instance with checks and a custom metric: the summary is shown.
         XCTAssert(r.stderr.contains("✓ one: 2 passed, 0 failed"), r.stderr)
         XCTAssert(r.stderr.contains("✗ two: 0 passed, 1 failed"), r.stderr)
-        XCTAssert(r.stderr.contains("✗ boom: 0 passed, 1 failed"), r.stderr)
+        XCTAssert(r.stderr.contains("✗ boom: 0 passed, 2 failed"), r.stderr)
+        XCTAssert(r.stderr.contains("✗ waits: 0 passed, 1 failed"), r.stderr)
+        // Why a predicate failed is logged, once per check, with the place.
+        let said = r.stderr.split(separator: "\n").filter { $0.contains("its predicate raised") }
+        XCTAssertEqual(said.count, 100, "at most 100 checks' reasons are logged")
+        XCTAssert(said[0].contains("WARN") && said[0].contains("check 'boom' failed: its predicate raised: checks.lua:2: no"), r.stderr)
+        XCTAssert(said[1].contains("check 'waits' failed: its predicate raised: checks.lua:5: sleep cannot wait here"), r.stderr)
         XCTAssert(r.stderr.contains("hits{page=a} count=5"), r.stderr)
     }
 
