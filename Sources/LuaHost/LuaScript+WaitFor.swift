@@ -17,8 +17,12 @@ import RTJSON
 extension LuaScript {
     static let waiterMeta = "rtlua.waiter"
 
-    private static let waitForSource = """
-    local open, type, pairs, pcall, error, tostring = ...
+    /// How waitFor's `match` decides, as a Lua function `matches(data, match)`: no match
+    /// takes anything; a function is called with the data; a table matches when every field
+    /// it names is equal in `data.message` (or in `data` when it has no message), recursively.
+    /// `rtlua test`'s clients match what they kept with it too (TestPrelude).
+    static let eventMatchSource = """
+    local type, pairs = ...
     local function same(expected, actual)
       if type(expected) ~= "table" then return expected == actual end
       if type(actual) ~= "table" then return false end
@@ -27,6 +31,25 @@ extension LuaScript {
       end
       return true
     end
+    return function(data, match)
+      if match == nil then return true end
+      if type(match) == "function" then return match(data) end
+      local subject = data.message
+      if subject == nil then subject = data end
+      return same(match, subject)
+    end
+    """
+
+    /// Pushes a new `matches(data, match)` (`eventMatchSource`).
+    static func pushEventMatch(_ L: OpaquePointer) throws(LuaRaise) {
+        let status = eventMatchSource.withCString { luaL_loadbufferx(L, $0, eventMatchSource.utf8.count, "=waitFor", "t") }
+        precondition(status == LUA_OK, "rtlua waitFor match: \(Lua.errorText(L, -1))")
+        for name in ["type", "pairs"] { lua_getglobal(L, name) }
+        guard lua_pcallk(L, 2, 1, 0, 0, nil) == LUA_OK else { throw LuaRaise.message(Lua.errorText(L, -1)) }
+    }
+
+    private static let waitForSource = """
+    local open, matches, pcall, error, tostring = ...
     return function(self, event, opts)
       local ok, waiter, match = pcall(open, self, event, opts)
       if not ok then
@@ -38,14 +61,7 @@ extension LuaScript {
       while true do
         local data, err = w:next()
         if data == nil then return nil, err end
-        if match == nil then return data end
-        if type(match) == "function" then
-          if match(data) then return data end
-        else
-          local subject = data.message
-          if subject == nil then subject = data end
-          if same(match, subject) then return data end
-        end
+        if matches(data, match) then return data end
       end
     end
     """
@@ -65,8 +81,9 @@ extension LuaScript {
         let status = Self.waitForSource.withCString { luaL_loadbufferx(co, $0, Self.waitForSource.utf8.count, "=waitFor", "t") }
         precondition(status == LUA_OK, "rtlua waitFor: \(Lua.errorText(co, -1))")
         Lua.pushFunction(co, waiterOpen)
-        for name in ["type", "pairs", "pcall", "error", "tostring"] { lua_getglobal(co, name) }
-        guard lua_pcallk(co, 6, 1, 0, 0, nil) == LUA_OK else { throw LuaRaise.message(Lua.errorText(co, -1)) }
+        try Self.pushEventMatch(co)
+        for name in ["pcall", "error", "tostring"] { lua_getglobal(co, name) }
+        guard lua_pcallk(co, 5, 1, 0, 0, nil) == LUA_OK else { throw LuaRaise.message(Lua.errorText(co, -1)) }
         lua_pushvalue(co, -1)
         lua_setfield(co, methods, "waitFor")
     }

@@ -152,7 +152,11 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
         }
         for f in [testNote, testSpawn, testBotOp, testClockOp, testHubOp, testSettle] { Lua.pushFunction(L, f) }
         Lua.pushString(L, hub.baseURL)
-        guard lua_pcallk(L, 7, 1, 0, 0, nil) == LUA_OK else {
+        do { try LuaScript.pushEventMatch(L) } catch {
+            fileFailure("rtlua test prelude: cannot build waitFor's matcher")
+            return false
+        }
+        guard lua_pcallk(L, 8, 1, 0, 0, nil) == LUA_OK else {
             fileFailure("rtlua test prelude: \(Lua.errorText(L, -1))")
             return false
         }

@@ -3,7 +3,7 @@
 /// errors at the test's own line as any Lua function would.
 enum TestPrelude {
     static let source = #"""
-    local note, spawnbot, botop, clockop, hubop, settle, huburl = ...
+    local note, spawnbot, botop, clockop, hubop, settle, huburl, eventmatch = ...
     local type, tostring, error, xpcall, pcall, ipairs, pairs, getinfo, setmetatable, find, format, concat, encode, null, connect =
       type, tostring, error, xpcall, pcall, ipairs, pairs, debug.getinfo, setmetatable, string.find, string.format,
       table.concat, json.encode, json.null, realtime.connect
@@ -135,22 +135,11 @@ enum TestPrelude {
       error(text, 2)
     end
 
-    -- Whether event data matches a waitFor's options (as realtime:waitFor decides).
+    -- Whether event data matches a waitFor's options (with realtime:waitFor's own matcher).
     local function matches(data, opts)
       if opts == nil then return true end
       if opts.channel ~= nil and data.channel ~= opts.channel then return false end
-      local match = opts.match
-      if match == nil then return true end
-      if type(match) == "function" then return match(data) end
-      local subject = data.message
-      if subject == nil then subject = data end
-      local function sub(e, a)
-        if type(e) ~= "table" then return e == a end
-        if type(a) ~= "table" then return false end
-        for k, v in pairs(e) do if not sub(v, a[k]) then return false end end
-        return true
-      end
-      return sub(match, subject)
+      return eventmatch(data, opts.match)
     end
 
     -- A client keeps what it received: its waitFor first looks at the events that arrived
