@@ -61,11 +61,7 @@ public struct DeclaredOptions: Sendable, Equatable {
         let status = reader.withCString { luaL_loadbufferx(L, $0, reader.utf8.count, "=options", "t") }
         guard status == LUA_OK else { return DeclaredOptions() }
         Lua.pushString(L, path)
-        lua_createtable(L, Int32(args.count), 0)
-        for (i, a) in args.enumerated() {
-            Lua.pushString(L, a)
-            lua_rawseti(L, -2, lua_Integer(i + 1))
-        }
+        Lua.pushStringArray(L, args)
         guard lua_pcallk(L, 2, 1, 0, 0, nil) == LUA_OK, lua_type(L, -1) != LUA_TNIL else { return DeclaredOptions() }
         guard lua_type(L, -1) == LUA_TTABLE else { throw Problem(description: "\(path): options must be a table, got \(Lua.typeName(L, -1))") }
         let t = lua_gettop(L)

@@ -74,6 +74,15 @@ enum Lua {
         }
     }
 
+    /// Pushes a new array of the strings.
+    static func pushStringArray(_ L: OpaquePointer, _ strings: [String]) {
+        lua_createtable(L, Int32(strings.count), 0)
+        for (i, s) in strings.enumerated() {
+            pushString(L, s)
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+    }
+
     static func pushFunction(_ L: OpaquePointer, _ f: LuaSwiftFunction) {
         shim_pushswiftfunction(L, f)
     }

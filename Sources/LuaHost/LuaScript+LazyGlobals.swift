@@ -122,11 +122,7 @@ extension LuaScript {
             pushExitFunction()
             setGlobal("exit")
         case "args":
-            lua_createtable(L, Int32(options.args.count), 0)
-            for (i, a) in options.args.enumerated() {
-                Lua.pushString(L, a)
-                lua_rawseti(L, -2, lua_Integer(i + 1))
-            }
+            Lua.pushStringArray(L, options.args)
             luaL_setmetatable(L, LuaValueBridge.arrayMeta)
             setGlobal("args")
         case "instance":

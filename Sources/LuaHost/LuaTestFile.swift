@@ -403,12 +403,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
         let host = LuaScript.host(L)
         switch Lua.string(L, 2) ?? "" {
         case "logs":
-            let lines = bot.logLines.withLockedValue { $0 }
-            lua_createtable(L, Int32(lines.count), 0)
-            for (i, line) in lines.enumerated() {
-                Lua.pushString(L, line)
-                lua_rawseti(L, -2, lua_Integer(i + 1))
-            }
+            Lua.pushStringArray(L, bot.logLines.withLockedValue { $0 })
             return 1
         case "status":
             botsChecked.insert(id)
@@ -538,11 +533,7 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
             return try waitOn(disconnected) { _, _ in 0 }
         case "log":
             return try waitOn(hub.log()) { co, lines in
-                lua_createtable(co, Int32(lines.count), 0)
-                for (i, line) in lines.enumerated() {
-                    Lua.pushString(co, line)
-                    lua_rawseti(co, -2, lua_Integer(i + 1))
-                }
+                Lua.pushStringArray(co, lines)
                 return 1
             }
         case "drop":
