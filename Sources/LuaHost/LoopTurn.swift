@@ -111,3 +111,17 @@ private final class TurnHandler: ChannelInboundHandler {
         turn.shutDown()  // the loop is closing: what is pending is dropped with it
     }
 }
+
+extension EventLoop {
+    /// Calls `done` on this loop once `condition` holds, looking now and then every `interval`,
+    /// or after `tries` looks in any case: how `rtlua test` waits for what real I/O brings
+    /// (bots settling, connections closing) without waiting for ever.
+    func poll(every interval: TimeAmount, tries: Int, until condition: @escaping @Sendable () -> Bool,
+              then done: @escaping @Sendable () -> Void) {
+        @Sendable func look(_ left: Int) {
+            if left <= 0 || condition() { return done() }
+            scheduleTask(in: interval) { look(left - 1) }
+        }
+        execute { look(tries) }
+    }
+}

@@ -432,18 +432,10 @@ public final class LuaTestFile: @unchecked Sendable {  // confined to `loop`
     /// Completes when no manager of the test file or its bots is connected (at most ~2 s).
     private func allDisconnected() -> EventLoopFuture<Void> {
         let promise = loop.makePromise(of: Void.self)
-        var tries = 0
-        func check() {
-            tries += 1
+        loop.poll(every: .milliseconds(5), tries: 400, until: { [self] in
             let scripts = [script!] + bots.values.flatMap { $0.scripts }
-            let connected = scripts.contains { s in s.managers.values.contains { $0.manager?.isConnected() ?? false } }
-            if !connected || tries > 400 {
-                promise.succeed(())
-                return
-            }
-            loop.scheduleTask(in: .milliseconds(5)) { check() }
-        }
-        check()
+            return !scripts.contains { s in s.managers.values.contains { $0.manager?.isConnected() ?? false } }
+        }) { promise.succeed(()) }
         return promise.futureResult
     }
 

@@ -100,18 +100,11 @@ final class TestBot: @unchecked Sendable {  // confined to `loop`; the log lines
 
     /// Calls `done` (on `loop`) once every copy has run its main chunk (or waits in it) and
     /// its open connections are up, or has ended; at most about five seconds of real time.
-    func whenSettled(_ done: @escaping () -> Void) {
-        var tries = 0
-        func check() {
-            tries += 1
-            if tries > 1000 || scripts.allSatisfy({ $0.isSettled }) {
-                // One more loop turn and a moment for the joins sent on connect to arrive.
-                loop.scheduleTask(in: .milliseconds(10)) { done() }
-                return
-            }
-            loop.scheduleTask(in: .milliseconds(5)) { check() }
+    func whenSettled(_ done: @escaping @Sendable () -> Void) {
+        loop.poll(every: .milliseconds(5), tries: 1000, until: { [self] in scripts.allSatisfy { $0.isSettled } }) { [loop] in
+            // One more loop turn and a moment for the joins sent on connect to arrive.
+            loop.scheduleTask(in: .milliseconds(10)) { done() }
         }
-        loop.execute { check() }
     }
 }
 
