@@ -109,6 +109,16 @@ enum Lua {
         return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
     }
 
+    /// A string, or a number as Lua writes it (converted on a copy, so a key being traversed
+    /// stays a number); nil for any other value.
+    static func text(_ L: OpaquePointer, _ index: Int32) -> String? {
+        if let s = string(L, index) { return s }
+        guard lua_type(L, index) == LUA_TNUMBER else { return nil }
+        lua_pushvalue(L, index)
+        defer { pop(L) }
+        return String(cString: lua_tolstring(L, -1, nil))
+    }
+
     /// The type name lauxlib would print: `__name` of the metatable when there is one.
     static func typeName(_ L: OpaquePointer, _ index: Int32) -> String {
         let t = lua_type(L, index)
@@ -142,10 +152,8 @@ enum Lua {
     }
 
     static func checkString(_ L: OpaquePointer, _ arg: Int32, name: String? = nil) throws(LuaRaise) -> String {
-        let t = lua_type(L, arg)
-        guard t == LUA_TSTRING || t == LUA_TNUMBER else { throw typeError(L, arg, "string", name: name) }
-        if t == LUA_TNUMBER { lua_pushvalue(L, arg); defer { pop(L) }; return String(cString: lua_tolstring(L, -1, nil)) }
-        return string(L, arg) ?? ""
+        guard let s = text(L, arg) else { throw typeError(L, arg, "string", name: name) }
+        return s
     }
 
     static func optString(_ L: OpaquePointer, _ arg: Int32) throws(LuaRaise) -> String? {
@@ -199,8 +207,7 @@ enum Lua {
     /// The error value at `index` as text, as lua.c's message handler renders it.
     static func errorText(_ L: OpaquePointer, _ index: Int32) -> String {
         let index = lua_absindex(L, index)
-        if let s = string(L, index) { return s }
-        if lua_type(L, index) == LUA_TNUMBER { lua_pushvalue(L, index); defer { pop(L) }; return String(cString: lua_tolstring(L, -1, nil)) }
+        if let s = text(L, index) { return s }
         if luaL_getmetafield(L, index, "__tostring") != LUA_TNIL {
             lua_pushvalue(L, index)
             if shim_lua_pcall_budgeted(L, 1, 1, 0) == LUA_OK, let s = string(L, -1) { pop(L); return s }

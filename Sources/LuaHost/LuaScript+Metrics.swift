@@ -140,14 +140,9 @@ private let checkFunction: LuaSwiftFunction = { L in
         var all = true
         lua_pushnil(L)
         while lua_next(L, 2) != 0 {
-            // The name: a string or number key as Lua prints it (converted on a copy, so the
-            // key lua_next goes on from stays as it is).
-            let name: String
-            switch lua_type(L, -2) {
-            case LUA_TSTRING: name = Lua.string(L, -2) ?? ""
-            case LUA_TNUMBER: name = plainText(L, -2)
-            default: name = Lua.typeName(L, -2)
-            }
+            // The name: a string or number key as Lua prints it (Lua.text leaves the key
+            // lua_next goes on from as it is), else its type's name.
+            let name = Lua.text(L, -2) ?? Lua.typeName(L, -2)
             let passed: Bool
             if lua_type(L, -1) == LUA_TFUNCTION {
                 lua_pushvalue(L, 1)
@@ -245,7 +240,7 @@ private let metricAdd: LuaSwiftFunction = { L in
                 }
                 switch lua_type(L, -1) {
                 case LUA_TSTRING, LUA_TNUMBER:
-                    tags[key] = plainText(L, -1)
+                    tags[key] = Lua.text(L, -1) ?? ""
                 case LUA_TBOOLEAN: tags[key] = lua_toboolean(L, -1) != 0 ? "true" : "false"
                 default: throw LuaRaise.argument(3, "tag '\(key)' must be a string, got \(Lua.typeName(L, -1))")
                 }
@@ -258,14 +253,4 @@ private let metricAdd: LuaSwiftFunction = { L in
         do { try registry.add(name, kind, value, tags: tags) } catch { throw LuaRaise.message("\(error)") }
         return 0
     }
-}
-
-/// A string or number as Lua writes it (a number converted on a copy, so a key being
-/// traversed stays a number).
-private func plainText(_ L: OpaquePointer, _ index: Int32) -> String {
-    lua_pushvalue(L, index)
-    defer { Lua.pop(L) }
-    var len = 0
-    guard let p = lua_tolstring(L, -1, &len) else { return "" }
-    return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
 }
