@@ -429,22 +429,13 @@ enum CronText {
         func bad(_ why: String) -> CronScheduleError {
             CronScheduleError("cron: bad @every duration '\(text)': \(why)")
         }
-        let units: [(String, Double)] = [("ms", 0.001), ("h", 3600), ("m", 60), ("s", 1)]
-        var rest = Substring(text)
-        var total = 0.0
-        guard !rest.isEmpty else { throw bad("empty") }
-        while !rest.isEmpty {
-            let number = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
-            guard !number.isEmpty, number.count <= 12, let value = Double(number) else {
-                throw bad("expected a number at '\(rest)'")
-            }
-            rest = rest.dropFirst(number.count)
-            guard let match = units.first(where: { rest.hasPrefix($0.0) }) else {
-                throw bad(rest.isEmpty ? "missing unit after '\(number)' (use ms, s, m or h)"
-                    : "unknown unit at '\(rest)' (use ms, s, m or h)")
-            }
-            rest = rest.dropFirst(match.0.count)
-            total += value * match.1
+        let total: Double
+        switch DurationText.seconds(Substring(text), days: false, maxDigits: 12) {
+        case .success(let seconds): total = seconds
+        case .failure(.empty): throw bad("empty")
+        case .failure(.noNumber(let rest)): throw bad("expected a number at '\(rest)'")
+        case .failure(.noUnit(let number)): throw bad("missing unit after '\(number)' (use ms, s, m or h)")
+        case .failure(.unknownUnit(let rest)): throw bad("unknown unit at '\(rest)' (use ms, s, m or h)")
         }
         guard total >= 0.001 else { throw bad("must be at least 1ms") }
         guard total <= 8784 * 3600 else { throw bad("must be at most 8784h (366 days)") }

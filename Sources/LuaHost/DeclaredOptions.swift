@@ -133,23 +133,7 @@ public struct DeclaredOptions: Sendable, Equatable {
 
     /// "1h2m3s", "1.5s", "250ms": the sum of number-unit pairs, in seconds.
     public static func parseDuration(_ text: String) -> Double? {
-        var total = 0.0
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard let n = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unit = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(unit.count)
-            switch unit {
-            case "ms": total += n / 1000
-            case "s": total += n
-            case "m": total += n * 60
-            case "h": total += n * 3600
-            default: return nil
-            }
-        }
-        return total.isFinite ? total : nil
+        guard case .success(let total) = DurationText.seconds(Substring(text), days: false), total.isFinite else { return nil }
+        return total
     }
 }

@@ -6,19 +6,7 @@ enum TestTime {
     static let start = Double(CivilMinute.days(year: 2026, month: 1, day: 1) * 86400)
 
     static func duration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
-        var rest = Substring(text.filter { $0 != " " })
-        guard !rest.isEmpty else { return nil }
-        var total = 0.0
-        while !rest.isEmpty {
-            let number = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            guard let unit = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
-            rest = rest.dropFirst(unit.0.count)
-            total += value * unit.1
-        }
-        return total
+        try? DurationText.seconds(Substring(text.filter { $0 != " " }), days: true).get()
     }
 
     /// Epoch seconds of an ISO 8601 instant: date, `T`, time to the second (fraction allowed),
