@@ -59,7 +59,7 @@ let package = Package(
         // One Lua VM per script, confined to one event loop.
         .target(name: "LuaHost", dependencies: ["CLua", "Clocks", "Realtime", "AltogicProtocol", "Metrics", "CurlHTTP", "RTJSON", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")] + nio, swiftSettings: fast),
         // Checks, metrics, thresholds and run summaries (docs/metrics.md).
-        .target(name: "Metrics", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: fast),
+        .target(name: "Metrics", dependencies: ["Clocks", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], swiftSettings: fast),
         // The embedded Socket.IO hub (server side of PROTOCOL.md).
         .target(name: "Hub", dependencies: ["AltogicProtocol", "Clocks", "SocketIO", "RTJSON", .product(name: "Logging", package: "swift-log")] + nio, swiftSettings: fast),
         .executableTarget(name: "rtlua", dependencies: [

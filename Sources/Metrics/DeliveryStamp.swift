@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Clocks
 
 /// The opt-in delivery stamp (`rtlua run --delivery-stamp`): the sender splices
 /// `"_rtlua_sent":<epoch ms>,` right after the opening `{` of a message object's text, and a
@@ -17,11 +13,7 @@ public enum DeliveryStamp {
     static let field = Array("\"_rtlua_sent\"".utf8)
 
     /// The wall clock in milliseconds since the epoch.
-    public static func nowMilliseconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
-    }
+    public static func nowMilliseconds() -> Double { RealClock.wallTime() * 1000 }
 
     /// The index of the opening `{` when `text` is a JSON object (leading whitespace allowed).
     @inline(__always)

@@ -1,3 +1,5 @@
+import Clocks
+
 /// What a metric measures (k6's four kinds).
 public enum MetricKind: String, Codable, Sendable, CaseIterable {
     /// Adds values up (messages sent, bytes): `count` is the sum, `rate` the sum per second.
@@ -9,12 +11,6 @@ public enum MetricKind: String, Codable, Sendable, CaseIterable {
     /// The last value set, with the lowest and highest seen.
     case gauge
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A metric's tags: a small map of strings (`event = "chat"`).
 public typealias Tags = [String: String]
@@ -56,7 +52,7 @@ public struct SeriesStats: Sendable {
         case .gauge:
             adds += 1
             last = value
-            lastAt = Self.wallClock()
+            lastAt = RealClock.wallTime()
             low = Swift.min(low, value)
             high = Swift.max(high, value)
         }
@@ -83,12 +79,6 @@ public struct SeriesStats: Sendable {
             low = Swift.min(low, other.low)
             high = Swift.max(high, other.high)
         }
-    }
-
-    static func wallClock() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Samples recorded (for a trend) or values added.
