@@ -4,7 +4,7 @@ import PackageDescription
 // One module per concern; arrows of ../shared/ARCHITECTURE.md:
 // rtlua → LuaHost → (CLua, Realtime, CurlHTTP); rtlua → Hub → (AltogicProtocol, SocketIO);
 // Realtime → (AltogicProtocol, SocketIO, CurlHTTP); AltogicProtocol → SocketIO → RTJSON.
-// Clocks (real and virtual time) sits under SocketIO, Hub and LuaHost.
+// Clocks (real and virtual time) sits under SocketIO, Hub, Metrics and LuaHost.
 // AltogicProtocol is PROTOCOL.md's one home: both the client (Realtime) and the hub use it.
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
